@@ -1,0 +1,41 @@
+// Helpers for the C API: reading caller structs that may be older (smaller)
+// than ours, and reporting errors into lmig_error.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+
+#include "engine/base/error.hpp"
+#include "lmig/lmig.h"
+
+namespace lmig {
+
+// True when the caller's struct (of its own `size`) contains `field`.
+#define LMIG_HAS_FIELD(ptr, type, field)                                                          \
+  ((ptr) && (ptr)->size >= offsetof(type, field) + sizeof((ptr)->field))
+
+inline lmig_status report_error(const Error &e, lmig_error *err) {
+  if (!err || err->size < offsetof(lmig_error, message) + 1)
+    return e.code;
+  err->code = e.code;
+  err->sys_errno = e.sys_errno;
+  err->side = static_cast<lmig_side>(e.side);
+  size_t cap = std::min<size_t>(sizeof err->message, err->size - offsetof(lmig_error, message));
+  std::string msg = e.describe();
+  size_t n = std::min(cap - 1, msg.size());
+  std::memcpy(err->message, msg.data(), n);
+  err->message[n] = '\0';
+  return e.code;
+}
+
+inline lmig_status report_ok(lmig_error *err) {
+  if (err && err->size >= offsetof(lmig_error, message) + 1) {
+    err->code = LMIG_OK;
+    err->sys_errno = 0;
+    err->side = LMIG_SIDE_LOCAL;
+    err->message[0] = '\0';
+  }
+  return LMIG_OK;
+}
+
+} // namespace lmig

@@ -1,0 +1,31 @@
+#include "engine/base/log.hpp"
+
+#include <cstdio>
+#include <mutex>
+
+namespace lmig {
+namespace {
+std::mutex g_mutex;
+LogSink g_sink;
+LogLevel g_min = LogLevel::info;
+} // namespace
+
+void set_log_sink(LogSink sink, LogLevel min_level) {
+  std::lock_guard lock(g_mutex);
+  g_sink = std::move(sink);
+  g_min = min_level;
+}
+
+void log_line(LogLevel level, const char *fmt, ...) {
+  std::lock_guard lock(g_mutex);
+  if (!g_sink || level < g_min)
+    return;
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  g_sink(level, buf);
+}
+
+} // namespace lmig

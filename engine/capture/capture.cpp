@@ -1,0 +1,179 @@
+#include "engine/capture/capture.hpp"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "engine/base/process_memory.hpp"
+#include "engine/capture/fd_capture.hpp"
+#include "engine/capture/page_inventory.hpp"
+#include "engine/capture/precheck.hpp"
+#include "engine/capture/proc_maps.hpp"
+#include "engine/capture/vma_capture.hpp"
+#include "engine/ptrace/ptrace_ops.hpp"
+#include "engine/ptrace/remote_syscall.hpp"
+
+namespace lmig {
+namespace {
+
+Result<std::string> read_link(const std::string &path) {
+  char buf[4096];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+  if (n < 0)
+    return sys_error("readlink " + path);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+Status capture_rlimits(pid_t pid, ProcessImage &im) {
+  for (uint32_t res = 0; res < RLIM_NLIMITS && res < 16; res++) {
+    rlimit rl{};
+    if (::prlimit(pid, static_cast<__rlimit_resource>(res), nullptr, &rl) < 0)
+      return sys_error("prlimit " + std::to_string(res));
+    im.rlimits.push_back({res, rl.rlim_cur, rl.rlim_max});
+  }
+  return {};
+}
+
+Status capture_mm(pid_t pid, ProcessImage &im) {
+  LMIG_ASSIGN_OR_RETURN(auto stat, read_stat(pid));
+  auto &m = im.mm;
+  m.start_code = stat.start_code;
+  m.end_code = stat.end_code;
+  m.start_data = stat.start_data;
+  m.end_data = stat.end_data;
+  m.start_brk = stat.start_brk;
+  m.start_stack = stat.start_stack;
+  m.arg_start = stat.arg_start;
+  m.arg_end = stat.arg_end;
+  m.env_start = stat.env_start;
+  m.env_end = stat.env_end;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  LMIG_ASSIGN_OR_RETURN(std::string auxv, read_proc_file(proc + "/auxv"));
+  if (auxv.size() % 8 || auxv.size() > 128 * 8)
+    return make_error(LMIG_ERR_SYSTEM, "auxv of " + std::to_string(auxv.size()) + " bytes");
+  m.auxv.resize(auxv.size() / 8);
+  std::memcpy(m.auxv.data(), auxv.data(), auxv.size());
+  LMIG_ASSIGN_OR_RETURN(m.exe_path, read_link(proc + "/exe"));
+  return {};
+}
+
+// What only the process itself can tell: sigactions and brk, asked through
+// remote system calls that write into a scratch page mapped for the purpose.
+Status capture_by_remote_syscalls(pid_t tid, ProcessImage &im) {
+  LMIG_ASSIGN_OR_RETURN(uint64_t insn, find_syscall_instruction(tid));
+  LMIG_ASSIGN_OR_RETURN(auto rs, RemoteSyscaller::attach(tid, insn));
+  LMIG_ASSIGN_OR_RETURN(int64_t scratch,
+                        rs.call(SYS_mmap, {0, 4096, PROT_READ | PROT_WRITE,
+                                           MAP_PRIVATE | MAP_ANONYMOUS, static_cast<uint64_t>(-1), 0}));
+  if (scratch < 0 && scratch > -4096)
+    return make_error(LMIG_ERR_SYSTEM, "remote mmap of a scratch page: " + std::string(std::strerror(static_cast<int>(-scratch))),
+                      static_cast<int>(-scratch));
+  auto scratch_addr = static_cast<uint64_t>(scratch);
+  Status st;
+  for (int sig = 1; sig <= 64 && st.ok(); sig++) {
+    auto r = rs.call(SYS_rt_sigaction, {static_cast<uint64_t>(sig), 0,
+                                        scratch_addr + static_cast<uint64_t>(sig - 1) * 32, 8});
+    if (!r.ok())
+      st = std::move(r).error();
+    else if (*r < 0)
+      st = make_error(LMIG_ERR_SYSTEM, "remote rt_sigaction(" + std::to_string(sig) + ") failed",
+                      static_cast<int>(-*r));
+  }
+  if (st.ok()) {
+    auto brk = rs.call(SYS_brk, {0});
+    if (!brk.ok())
+      st = std::move(brk).error();
+    else
+      im.mm.brk = static_cast<uint64_t>(*brk);
+  }
+  if (st.ok()) {
+    iovec local{im.sigactions.data(), sizeof im.sigactions};
+    iovec remote{reinterpret_cast<void *>(scratch_addr), sizeof im.sigactions};
+    static_assert(sizeof im.sigactions == 64 * 32);
+    if (::process_vm_readv(tid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(local.iov_len))
+      st = sys_error("read sigactions from the scratch page");
+  }
+  auto un = rs.call(SYS_munmap, {scratch_addr, 4096});
+  auto fin = rs.finish();
+  LMIG_TRY(st);
+  LMIG_TRY(un);
+  LMIG_TRY(fin);
+  return {};
+}
+
+// A thread stopped inside an rseq critical section would resume in its
+// middle on another CPU: move it to the section's abort handler, as the
+// kernel would on preemption.
+Status fixup_rseq(pid_t tid, ThreadImage &t) {
+  if (!t.rseq_addr)
+    return {};
+  PageReader mem(tid);
+  uint64_t cs_ptr = 0;
+  LMIG_TRY(mem.read(t.rseq_addr + 8, &cs_ptr, sizeof cs_ptr));
+  if (!cs_ptr)
+    return {};
+  struct {
+    uint32_t version, flags;
+    uint64_t start_ip, post_commit_offset, abort_ip;
+  } cs{};
+  LMIG_TRY(mem.read(cs_ptr, &cs, sizeof cs));
+  uint64_t ip = t.regs[kRip];
+  if (ip >= cs.start_ip && ip - cs.start_ip < cs.post_commit_offset)
+    t.regs[kRip] = cs.abort_ip;
+  return {};
+}
+
+Status capture_thread(pid_t tid, ProcessImage &im) {
+  ThreadImage t;
+  t.tid = tid;
+  LMIG_ASSIGN_OR_RETURN(RegsImage regs, ptrace::get_regs(tid));
+  t.regs = ptrace::settle_interrupted_syscall(regs, true);
+  LMIG_ASSIGN_OR_RETURN(auto rseq, ptrace::get_rseq(tid));
+  t.rseq_addr = rseq.addr;
+  t.rseq_len = rseq.len;
+  t.rseq_sig = rseq.sig;
+  LMIG_TRY(fixup_rseq(tid, t));
+  LMIG_ASSIGN_OR_RETURN(t.xsave, ptrace::get_xstate(tid));
+  LMIG_ASSIGN_OR_RETURN(t.sigmask, ptrace::get_sigmask(tid));
+  if (t.xsave.size() >= 488 && im.xfeatures == 0)
+    std::memcpy(&im.xfeatures, t.xsave.data() + 472, 8);
+  im.threads.push_back(std::move(t));
+  return {};
+}
+
+} // namespace
+
+Result<ProcessImage> capture_process(FrozenProcess &frozen) {
+  const pid_t pid = frozen.pid();
+  ProcessImage im;
+  im.pid = pid;
+  // The process is frozen now, but may have changed since the precheck.
+  LMIG_ASSIGN_OR_RETURN(auto status, check_identity(pid, true));
+  im.comm = status.name;
+  im.umask = status.umask;
+  im.creds.uid = status.uid;
+  im.creds.gid = status.gid;
+  im.creds.groups = status.groups;
+  LMIG_ASSIGN_OR_RETURN(im.cwd, read_link("/proc/" + std::to_string(pid) + "/cwd"));
+
+  LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
+  LMIG_ASSIGN_OR_RETURN(im.vmas, capture_vmas(maps));
+  LMIG_ASSIGN_OR_RETURN(auto fdt, capture_fds(pid, true));
+  im.files = std::move(fdt.files);
+  im.fds = std::move(fdt.fds);
+  im.pipes = std::move(fdt.pipes);
+  LMIG_TRY(capture_rlimits(pid, im));
+  LMIG_TRY(capture_mm(pid, im));
+  for (pid_t tid : frozen.tids())
+    LMIG_TRY(capture_thread(tid, im));
+  LMIG_TRY(capture_by_remote_syscalls(pid, im));
+  LMIG_ASSIGN_OR_RETURN(im.pages, page_inventory(pid, im.vmas));
+  return im;
+}
+
+} // namespace lmig

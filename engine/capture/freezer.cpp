@@ -1,0 +1,147 @@
+#include "engine/capture/freezer.hpp"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <string>
+
+#include "engine/base/log.hpp"
+#include "engine/ptrace/ptrace_ops.hpp"
+
+namespace lmig {
+
+Result<std::vector<pid_t>> list_threads(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/task";
+  DIR *d = ::opendir(path.c_str());
+  if (!d)
+    return sys_error("open " + path);
+  std::vector<pid_t> tids;
+  while (dirent *e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9')
+      continue;
+    tids.push_back(static_cast<pid_t>(std::stol(e->d_name)));
+  }
+  ::closedir(d);
+  std::sort(tids.begin(), tids.end());
+  // the thread-group leader first
+  auto it = std::find(tids.begin(), tids.end(), pid);
+  if (it != tids.end())
+    std::rotate(tids.begin(), it, it + 1);
+  return tids;
+}
+
+Result<FrozenProcess> FrozenProcess::freeze(pid_t pid) {
+  FrozenProcess fp(pid);
+  auto st = fp.seize_all();
+  if (st.ok())
+    st = fp.interrupt_all();
+  if (!st.ok()) {
+    fp.detach_all(0);
+    return std::move(st).error().context("freeze process " + std::to_string(pid));
+  }
+  return fp;
+}
+
+FrozenProcess::FrozenProcess(FrozenProcess &&o) noexcept
+    : pid_(o.pid_), tids_(std::move(o.tids_)), attached_(o.attached_) {
+  o.attached_ = false;
+}
+
+FrozenProcess::~FrozenProcess() {
+  if (attached_)
+    detach_all(0);
+}
+
+Status FrozenProcess::seize_all() {
+  attached_ = true;
+  // Threads may be created while we attach: rescan until a pass adds none.
+  for (int pass = 0; pass < 100; pass++) {
+    LMIG_ASSIGN_OR_RETURN(auto now, list_threads(pid_));
+    bool added = false;
+    for (pid_t t : now) {
+      if (std::find(tids_.begin(), tids_.end(), t) != tids_.end())
+        continue;
+      auto st = ptrace::seize(t, PTRACE_O_TRACESYSGOOD);
+      if (!st.ok()) {
+        if (st.error().sys_errno == ESRCH && t != pid_)
+          continue; // the thread exited meanwhile
+        if (st.error().sys_errno == EPERM)
+          st.error().code = LMIG_ERR_NOT_MIGRATABLE;
+        return st;
+      }
+      tids_.push_back(t);
+      added = true;
+    }
+    if (!added)
+      return {};
+  }
+  return make_error(LMIG_ERR_NOT_MIGRATABLE, "threads keep appearing; cannot freeze");
+}
+
+Status FrozenProcess::interrupt_all() {
+  for (pid_t t : tids_)
+    LMIG_TRY(ptrace::interrupt(t));
+  for (pid_t t : tids_) {
+    for (;;) {
+      LMIG_ASSIGN_OR_RETURN(auto s, ptrace::wait_stop(t));
+      if (s.kind == ptrace::StopInfo::event_stop || s.kind == ptrace::StopInfo::group_stop)
+        break;
+      if (s.kind == ptrace::StopInfo::exited || s.kind == ptrace::StopInfo::killed) {
+        tids_.erase(std::find(tids_.begin(), tids_.end(), t));
+        if (t == pid_)
+          return make_error(LMIG_ERR_NO_SUCH_PROCESS,
+                            "process " + std::to_string(pid_) + " exited while being frozen");
+        break;
+      }
+      // A signal arrived first: deliver it as the kernel would have; the
+      // pending interrupt stops the thread right after.
+      LMIG_TRY(ptrace::cont(t, s.kind == ptrace::StopInfo::signal_stop ? s.sig : 0));
+    }
+  }
+  return {};
+}
+
+void FrozenProcess::detach_all(int sig) {
+  for (pid_t t : tids_) {
+    auto st = ptrace::detach(t, t == pid_ ? sig : 0);
+    if (!st.ok() && st.error().sys_errno != ESRCH)
+      LMIG_WARN("detach %d: %s", t, st.error().message.c_str());
+  }
+  attached_ = false;
+}
+
+Status FrozenProcess::resume() {
+  if (!attached_)
+    return {};
+  detach_all(0);
+  return {};
+}
+
+Status FrozenProcess::kill() {
+  if (!attached_)
+    return {};
+  if (::kill(pid_, SIGKILL) < 0 && errno != ESRCH)
+    return sys_error("kill source process " + std::to_string(pid_));
+  // Reap the trace stops so the real parent sees the exit.
+  for (pid_t t : tids_)
+    for (;;) {
+      auto s = ptrace::wait_stop(t);
+      if (!s.ok() || s->kind == ptrace::StopInfo::exited || s->kind == ptrace::StopInfo::killed)
+        break;
+    }
+  attached_ = false;
+  return {};
+}
+
+Status FrozenProcess::park_stopped() {
+  if (!attached_)
+    return {};
+  // Detaching with SIGSTOP puts the whole group into a stop that outlives us.
+  detach_all(SIGSTOP);
+  return {};
+}
+
+} // namespace lmig

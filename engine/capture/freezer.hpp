@@ -1,0 +1,48 @@
+// Freezes every thread of a process with PTRACE_SEIZE + PTRACE_INTERRUPT and
+// keeps it frozen for as long as this object lives. Until commit, letting go
+// (or lmig dying: the kernel detaches a dead tracer's tasks) resumes the
+// process exactly where it was.
+#pragma once
+
+#include <sys/types.h>
+
+#include <vector>
+
+#include "engine/base/error.hpp"
+
+namespace lmig {
+
+class FrozenProcess {
+public:
+  static Result<FrozenProcess> freeze(pid_t pid);
+  FrozenProcess(FrozenProcess &&o) noexcept;
+  FrozenProcess &operator=(FrozenProcess &&) = delete;
+  ~FrozenProcess();
+
+  pid_t pid() const { return pid_; }
+  const std::vector<pid_t> &tids() const { return tids_; }
+  bool attached() const { return attached_; }
+
+  // Lets the process run on, untouched.
+  Status resume();
+  // After the switchover: the target runs it, so the source copy goes.
+  Status kill();
+  // The switchover's outcome is unknown: park the process in a group stop
+  // (SIGSTOP) and let go, so neither copy is lost; an operator decides.
+  Status park_stopped();
+
+private:
+  explicit FrozenProcess(pid_t pid) : pid_(pid) {}
+  Status seize_all();
+  Status interrupt_all();
+  void detach_all(int sig);
+
+  pid_t pid_ = -1;
+  std::vector<pid_t> tids_;
+  bool attached_ = false;
+};
+
+// Thread IDs of a process, from /proc/PID/task.
+Result<std::vector<pid_t>> list_threads(pid_t pid);
+
+} // namespace lmig

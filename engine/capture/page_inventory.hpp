@@ -1,0 +1,17 @@
+// Which pages a process holds: read from /proc/PID/pagemap for its anonymous
+// memory and the private (copied-on-write) pages of its file mappings.
+// Shared file pages live in the file and never travel.
+#pragma once
+
+#include <sys/types.h>
+
+#include <vector>
+
+#include "engine/base/error.hpp"
+#include "engine/image/image.hpp"
+
+namespace lmig {
+
+Result<std::vector<PageRun>> page_inventory(pid_t pid, const std::vector<VmaImage> &vmas);
+
+} // namespace lmig

@@ -1,0 +1,81 @@
+#include "engine/capture/precheck.hpp"
+
+#include <unistd.h>
+
+#include "engine/capture/fd_capture.hpp"
+#include "engine/capture/proc_maps.hpp"
+#include "engine/capture/vma_capture.hpp"
+
+namespace lmig {
+namespace {
+
+Error refuse(pid_t pid, const std::string &why) {
+  return make_error(LMIG_ERR_NOT_MIGRATABLE, "PID " + std::to_string(pid) + " " + why);
+}
+
+bool link_deleted(const std::string &path) {
+  char buf[4096];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+  return n > 10 && std::string(buf, static_cast<size_t>(n)).ends_with(" (deleted)");
+}
+
+} // namespace
+
+Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
+  if (pid <= 0)
+    return make_error(LMIG_ERR_INVALID_ARGUMENT, "PID " + std::to_string(pid) + " is not valid");
+  auto st = read_status(pid);
+  if (!st.ok()) {
+    if (st.error().sys_errno == ENOENT)
+      return make_error(LMIG_ERR_NO_SUCH_PROCESS, "no process with PID " + std::to_string(pid),
+                        ESRCH);
+    return std::move(st).error();
+  }
+  if (st->tgid != pid)
+    return refuse(pid, "is a thread of process " + std::to_string(st->tgid) +
+                           "; migrate the process instead");
+  if (pid == ::getpid())
+    return refuse(pid, "is lmig itself");
+  if (pid == 1)
+    return refuse(pid, "is init");
+  auto stat = read_stat(pid);
+  if (!stat.ok())
+    return std::move(stat).error();
+  if (st->kthread || (stat->flags & kPfKthread))
+    return refuse(pid, "is a kernel thread (" + st->name + ")");
+  if (st->state == 'Z' || st->state == 'X')
+    return refuse(pid, "is a zombie (" + st->name + ")");
+  if (!frozen_by_us && (st->state == 'T' || st->state == 't'))
+    return refuse(pid, "is stopped (" + st->name + "); continue it first");
+  if (st->tracer_pid != 0 && !(frozen_by_us && st->tracer_pid == ::getpid()))
+    return refuse(pid, "is already traced by PID " + std::to_string(st->tracer_pid));
+  if (st->nspid.size() > 1)
+    return make_error(LMIG_ERR_UNSUPPORTED,
+                      "PID " + std::to_string(pid) +
+                          " lives in a nested PID namespace; that is not supported yet");
+  if (st->threads > 1)
+    return make_error(LMIG_ERR_UNSUPPORTED, "PID " + std::to_string(pid) + " (" + st->name +
+                                                ") has " + std::to_string(st->threads) +
+                                                " threads; multi-threaded processes are not "
+                                                "supported yet");
+  const std::string proc = "/proc/" + std::to_string(pid);
+  if (link_deleted(proc + "/exe"))
+    return make_error(LMIG_ERR_UNSUPPORTED,
+                      "PID " + std::to_string(pid) + ": its executable was deleted; that is not "
+                                                     "supported yet");
+  if (link_deleted(proc + "/cwd"))
+    return make_error(LMIG_ERR_UNSUPPORTED, "PID " + std::to_string(pid) +
+                                                ": its working directory was deleted; that is "
+                                                "not supported yet");
+  return st;
+}
+
+Status precheck(pid_t pid) {
+  LMIG_TRY(check_identity(pid));
+  LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
+  LMIG_TRY(capture_vmas(maps));
+  LMIG_TRY(capture_fds(pid, false));
+  return {};
+}
+
+} // namespace lmig

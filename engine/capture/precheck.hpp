@@ -1,0 +1,20 @@
+// Decides, without touching the process, whether it can be migrated: the
+// PID exists, it is not lmig, init or a kernel thread, and everything it
+// holds is something lmig can move. Capture repeats the same checks once
+// the process is frozen, since it may have changed in between.
+#pragma once
+
+#include <sys/types.h>
+
+#include "engine/base/error.hpp"
+#include "engine/capture/proc_status.hpp"
+
+namespace lmig {
+
+// Identity checks only (no fd or memory inspection). frozen_by_us: the
+// process is in our ptrace stop, so being stopped and traced is expected.
+Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us = false);
+// Identity plus layout and fd checks: the full dry run.
+Status precheck(pid_t pid);
+
+} // namespace lmig

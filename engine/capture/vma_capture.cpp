@@ -1,0 +1,89 @@
+#include "engine/capture/vma_capture.hpp"
+
+#include <sys/stat.h>
+
+namespace lmig {
+namespace {
+
+std::string range_of(const MapsEntry &m) {
+  char b[64];
+  snprintf(b, sizeof b, "%llx-%llx", static_cast<unsigned long long>(m.start),
+           static_cast<unsigned long long>(m.end));
+  return b;
+}
+
+Error unsupported(const MapsEntry &m, const std::string &what) {
+  return make_error(LMIG_ERR_UNSUPPORTED,
+                    "mapping " + range_of(m) + (m.path.empty() ? "" : " (" + m.path + ")") + ": " +
+                        what + " is not supported yet");
+}
+
+} // namespace
+
+Result<std::vector<VmaImage>> capture_vmas(const std::vector<MapsEntry> &maps) {
+  std::vector<VmaImage> out;
+  for (const auto &m : maps) {
+    if (m.path == "[vsyscall]")
+      continue;
+    VmaImage v;
+    v.start = m.start;
+    v.end = m.end;
+    v.prot = m.prot();
+    v.pgoff = m.pgoff;
+    if (m.has_flag("gd"))
+      v.vm_flags |= kVmaGrowsDown;
+    if (m.has_flag("mw"))
+      v.vm_flags |= kVmaMayWrite;
+    if (m.has_flag("nr"))
+      v.vm_flags |= kVmaNoReserve;
+    if (m.has_flag("lo"))
+      v.vm_flags |= kVmaLocked;
+    const bool special = m.path == "[vdso]" || m.path == "[vvar]" || m.path == "[vvar_vclock]";
+    if (m.has_flag("ht"))
+      return unsupported(m, "hugetlbfs memory");
+    if (!special && (m.has_flag("io") || m.has_flag("pf")))
+      return unsupported(m, "device (I/O) memory");
+
+    if (m.path == "[vdso]") {
+      v.kind = VmaKind::vdso;
+    } else if (m.path == "[vvar]") {
+      v.kind = VmaKind::vvar;
+    } else if (m.path == "[vvar_vclock]") {
+      v.kind = VmaKind::vvar_vclock;
+    } else if (m.path.empty() || m.path == "[heap]" || m.path == "[stack]" ||
+               m.path.starts_with("[anon:")) {
+      if (m.inode != 0)
+        return unsupported(m, "anonymous mapping with an inode");
+      if (m.shared)
+        return unsupported(m, "shared anonymous memory");
+      v.kind = VmaKind::anon;
+      v.pgoff = 0;
+    } else if (m.path[0] == '[') {
+      return unsupported(m, "special mapping " + m.path);
+    } else if (m.path[0] == '/') {
+      if (m.deleted) {
+        if (m.path == "/dev/zero" || m.path.starts_with("/SYSV"))
+          return unsupported(m, "shared anonymous or System V memory");
+        if (m.path.starts_with("/memfd:"))
+          return unsupported(m, "memfd memory");
+        return unsupported(m, "a mapping of a deleted file");
+      }
+      struct stat st {};
+      if (::stat(m.path.c_str(), &st) < 0)
+        return sys_error("stat mapped file " + m.path);
+      if (!S_ISREG(st.st_mode))
+        return unsupported(m, "a mapping of a non-regular file");
+      if (st.st_ino != m.inode)
+        return unsupported(m, "a mapping whose file was replaced since");
+      v.kind = m.shared ? VmaKind::file_shared : VmaKind::file_private;
+      v.file_size = static_cast<uint64_t>(st.st_size);
+    } else {
+      return unsupported(m, "mapping " + m.path);
+    }
+    v.path = m.path;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+} // namespace lmig

@@ -1,0 +1,438 @@
+#include "engine/image/image_codec.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <set>
+
+#include "engine/image/byte_codec.hpp"
+
+namespace lmig {
+namespace {
+
+constexpr char kMagic[8] = {'L', 'M', 'I', 'G', 'I', 'M', 'G', '1'};
+constexpr size_t kMaxPath = 4096;
+constexpr size_t kMaxXsave = 16384;
+constexpr size_t kMaxPipeData = 64u << 20;
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kTaskSize = 0x7ffffffff000ull;
+
+enum Tag : uint16_t {
+  kTagProcess = 1,
+  kTagCreds = 2,
+  kTagVmas = 3,
+  kTagFiles = 4,
+  kTagFds = 5,
+  kTagPipes = 6,
+  kTagSignals = 7,
+  kTagRlimits = 8,
+  kTagMm = 9,
+  kTagThreads = 10,
+  kTagPages = 11,
+};
+
+template <typename F> void section(ByteWriter &w, Tag tag, F &&body) {
+  w.u16(tag);
+  w.u16(0);
+  size_t len_at = w.reserve_u32();
+  size_t start = w.size();
+  body();
+  w.patch_u32(len_at, static_cast<uint32_t>(w.size() - start));
+}
+
+void put_regs(ByteWriter &w, const RegsImage &r) {
+  for (uint64_t v : r)
+    w.u64(v);
+}
+
+} // namespace
+
+uint64_t total_pages(const std::vector<PageRun> &runs) {
+  uint64_t n = 0;
+  for (const auto &r : runs)
+    n += r.npages;
+  return n;
+}
+
+std::vector<uint8_t> encode_image(const ProcessImage &im) {
+  ByteWriter w;
+  w.raw(kMagic, sizeof kMagic);
+  w.u32(kImageVersion);
+  w.u32(11); // sections that follow
+
+  section(w, kTagProcess, [&] {
+    w.i32(im.pid);
+    w.str(im.comm);
+    w.u32(im.umask);
+    w.str(im.cwd);
+    w.u64(im.xfeatures);
+  });
+  section(w, kTagCreds, [&] {
+    for (auto v : im.creds.uid)
+      w.u32(v);
+    for (auto v : im.creds.gid)
+      w.u32(v);
+    w.u32(static_cast<uint32_t>(im.creds.groups.size()));
+    for (auto g : im.creds.groups)
+      w.u32(g);
+  });
+  section(w, kTagVmas, [&] {
+    w.u32(static_cast<uint32_t>(im.vmas.size()));
+    for (const auto &v : im.vmas) {
+      w.u64(v.start);
+      w.u64(v.end);
+      w.u64(v.pgoff);
+      w.u32(v.prot);
+      w.u32(v.vm_flags);
+      w.u8(static_cast<uint8_t>(v.kind));
+      w.str(v.path);
+      w.u64(v.file_size);
+    }
+  });
+  section(w, kTagFiles, [&] {
+    w.u32(static_cast<uint32_t>(im.files.size()));
+    for (const auto &f : im.files) {
+      w.u32(f.id);
+      w.u8(static_cast<uint8_t>(f.kind));
+      w.str(f.path);
+      w.u32(f.flags);
+      w.u64(f.pos);
+      w.u64(f.pipe_id);
+      w.u8(f.pipe_write_end ? 1 : 0);
+      w.u64(f.size);
+    }
+  });
+  section(w, kTagFds, [&] {
+    w.u32(static_cast<uint32_t>(im.fds.size()));
+    for (const auto &f : im.fds) {
+      w.i32(f.fd);
+      w.u32(f.file_id);
+      w.u8(f.cloexec ? 1 : 0);
+    }
+  });
+  section(w, kTagPipes, [&] {
+    w.u32(static_cast<uint32_t>(im.pipes.size()));
+    for (const auto &p : im.pipes) {
+      w.u64(p.id);
+      w.u32(p.capacity);
+      w.bytes(p.data.data(), p.data.size());
+    }
+  });
+  section(w, kTagSignals, [&] {
+    for (const auto &s : im.sigactions) {
+      w.u64(s.handler);
+      w.u64(s.flags);
+      w.u64(s.restorer);
+      w.u64(s.mask);
+    }
+  });
+  section(w, kTagRlimits, [&] {
+    w.u32(static_cast<uint32_t>(im.rlimits.size()));
+    for (const auto &r : im.rlimits) {
+      w.u32(r.resource);
+      w.u64(r.cur);
+      w.u64(r.max);
+    }
+  });
+  section(w, kTagMm, [&] {
+    const auto &m = im.mm;
+    for (uint64_t v : {m.start_code, m.end_code, m.start_data, m.end_data, m.start_brk, m.brk,
+                       m.start_stack, m.arg_start, m.arg_end, m.env_start, m.env_end})
+      w.u64(v);
+    w.u32(static_cast<uint32_t>(m.auxv.size()));
+    for (auto v : m.auxv)
+      w.u64(v);
+    w.str(m.exe_path);
+  });
+  section(w, kTagThreads, [&] {
+    w.u32(static_cast<uint32_t>(im.threads.size()));
+    for (const auto &t : im.threads) {
+      w.i32(t.tid);
+      put_regs(w, t.regs);
+      w.bytes(t.xsave.data(), t.xsave.size());
+      w.u64(t.sigmask);
+      w.u64(t.rseq_addr);
+      w.u32(t.rseq_len);
+      w.u32(t.rseq_sig);
+    }
+  });
+  section(w, kTagPages, [&] {
+    w.u32(static_cast<uint32_t>(im.pages.size()));
+    for (const auto &r : im.pages) {
+      w.u64(r.addr);
+      w.u64(r.npages);
+    }
+  });
+  return w.take();
+}
+
+namespace {
+
+void read_process(ByteReader &r, ProcessImage &im) {
+  im.pid = r.i32();
+  im.comm = r.str(64);
+  im.umask = r.u32();
+  im.cwd = r.str(kMaxPath);
+  im.xfeatures = r.u64();
+}
+
+void read_creds(ByteReader &r, ProcessImage &im) {
+  for (auto &v : im.creds.uid)
+    v = r.u32();
+  for (auto &v : im.creds.gid)
+    v = r.u32();
+  uint32_t n = r.count(4, 65536);
+  for (uint32_t i = 0; i < n && !r.failed(); i++)
+    im.creds.groups.push_back(r.u32());
+}
+
+void read_vmas(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(41, 1u << 20);
+  im.vmas.reserve(n);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    VmaImage v;
+    v.start = r.u64();
+    v.end = r.u64();
+    v.pgoff = r.u64();
+    v.prot = r.u32();
+    v.vm_flags = r.u32();
+    uint8_t kind = r.u8();
+    if (kind > static_cast<uint8_t>(VmaKind::vsyscall))
+      r.fail("unknown VMA kind " + std::to_string(kind));
+    v.kind = static_cast<VmaKind>(kind);
+    v.path = r.str(kMaxPath);
+    v.file_size = r.u64();
+    im.vmas.push_back(std::move(v));
+  }
+}
+
+void read_files(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(34, 1u << 20);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    FileImage f;
+    f.id = r.u32();
+    uint8_t kind = r.u8();
+    if (kind > static_cast<uint8_t>(FileKind::pipe))
+      r.fail("unknown file kind " + std::to_string(kind));
+    f.kind = static_cast<FileKind>(kind);
+    f.path = r.str(kMaxPath);
+    f.flags = r.u32();
+    f.pos = r.u64();
+    f.pipe_id = r.u64();
+    f.pipe_write_end = r.boolean();
+    f.size = r.u64();
+    im.files.push_back(std::move(f));
+  }
+}
+
+void read_fds(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(9, 1u << 20);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    FdImage f;
+    f.fd = r.i32();
+    f.file_id = r.u32();
+    f.cloexec = r.boolean();
+    im.fds.push_back(f);
+  }
+}
+
+void read_pipes(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(16, 1u << 16);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    PipeImage p;
+    p.id = r.u64();
+    p.capacity = r.u32();
+    auto d = r.bytes(kMaxPipeData);
+    p.data.assign(d.begin(), d.end());
+    im.pipes.push_back(std::move(p));
+  }
+}
+
+void read_signals(ByteReader &r, ProcessImage &im) {
+  for (auto &s : im.sigactions) {
+    s.handler = r.u64();
+    s.flags = r.u64();
+    s.restorer = r.u64();
+    s.mask = r.u64();
+  }
+}
+
+void read_rlimits(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(20, 16);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    RlimitImage l;
+    l.resource = r.u32();
+    l.cur = r.u64();
+    l.max = r.u64();
+    if (l.resource >= 16)
+      r.fail("rlimit resource " + std::to_string(l.resource) + " out of range");
+    im.rlimits.push_back(l);
+  }
+}
+
+void read_mm(ByteReader &r, ProcessImage &im) {
+  auto &m = im.mm;
+  for (uint64_t *v : {&m.start_code, &m.end_code, &m.start_data, &m.end_data, &m.start_brk, &m.brk,
+                      &m.start_stack, &m.arg_start, &m.arg_end, &m.env_start, &m.env_end})
+    *v = r.u64();
+  uint32_t n = r.count(8, 128);
+  for (uint32_t i = 0; i < n && !r.failed(); i++)
+    m.auxv.push_back(r.u64());
+  m.exe_path = r.str(kMaxPath);
+}
+
+void read_threads(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(4 + 27 * 8 + 4 + 8 + 16, 1u << 16);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    ThreadImage t;
+    t.tid = r.i32();
+    for (auto &v : t.regs)
+      v = r.u64();
+    auto x = r.bytes(kMaxXsave);
+    t.xsave.assign(x.begin(), x.end());
+    t.sigmask = r.u64();
+    t.rseq_addr = r.u64();
+    t.rseq_len = r.u32();
+    t.rseq_sig = r.u32();
+    im.threads.push_back(std::move(t));
+  }
+}
+
+void read_pages(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(16, 1u << 26);
+  im.pages.reserve(n);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    PageRun p;
+    p.addr = r.u64();
+    p.npages = r.u64();
+    im.pages.push_back(p);
+  }
+}
+
+} // namespace
+
+Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
+  auto bad = [](const std::string &why) {
+    return make_error(LMIG_ERR_IMAGE, "image: " + why);
+  };
+  ByteReader r(bytes);
+  auto magic = r.take(sizeof kMagic);
+  if (r.failed() || std::memcmp(magic.data(), kMagic, sizeof kMagic) != 0)
+    return bad("not an lmig image (bad magic)");
+  uint32_t version = r.u32();
+  if (version != kImageVersion)
+    return bad("version " + std::to_string(version) + " is not supported (this build reads " +
+               std::to_string(kImageVersion) + ")");
+  uint32_t nsections = r.count(8, 4096);
+  ProcessImage im;
+  std::set<uint16_t> seen;
+  for (uint32_t i = 0; i < nsections && !r.failed(); i++) {
+    uint16_t tag = r.u16();
+    r.u16();
+    uint32_t len = r.u32();
+    auto body = r.take(len);
+    if (r.failed())
+      break;
+    if (!seen.insert(tag).second)
+      return bad("section " + std::to_string(tag) + " appears twice");
+    ByteReader s(body);
+    switch (tag) {
+    case kTagProcess: read_process(s, im); break;
+    case kTagCreds: read_creds(s, im); break;
+    case kTagVmas: read_vmas(s, im); break;
+    case kTagFiles: read_files(s, im); break;
+    case kTagFds: read_fds(s, im); break;
+    case kTagPipes: read_pipes(s, im); break;
+    case kTagSignals: read_signals(s, im); break;
+    case kTagRlimits: read_rlimits(s, im); break;
+    case kTagMm: read_mm(s, im); break;
+    case kTagThreads: read_threads(s, im); break;
+    case kTagPages: read_pages(s, im); break;
+    default: continue; // a newer writer's section: skip it
+    }
+    if (s.failed())
+      return bad("section " + std::to_string(tag) + ": " + s.why());
+  }
+  if (r.failed())
+    return bad(r.why());
+  for (uint16_t t = kTagProcess; t <= kTagPages; t++)
+    if (!seen.count(t))
+      return bad("required section " + std::to_string(t) + " is missing");
+  LMIG_TRY(validate_image(im));
+  return im;
+}
+
+Status validate_image(const ProcessImage &im) {
+  auto bad = [](const std::string &why) {
+    return make_error(LMIG_ERR_IMAGE, "image: " + why);
+  };
+  if (im.pid <= 1)
+    return bad("pid " + std::to_string(im.pid) + " is not restorable");
+  if (im.threads.empty())
+    return bad("no threads");
+  for (const auto &t : im.threads)
+    if (t.xsave.size() > kMaxXsave || (t.xsave.size() && t.xsave.size() < 576))
+      return bad("thread " + std::to_string(t.tid) + ": xsave area of " +
+                 std::to_string(t.xsave.size()) + " bytes");
+  uint64_t prev_end = 0;
+  for (size_t i = 0; i < im.vmas.size(); i++) {
+    const auto &v = im.vmas[i];
+    std::string where = "VMA " + std::to_string(i);
+    if (v.kind == VmaKind::vsyscall)
+      continue;
+    if (v.start % kPage || v.end % kPage || v.start >= v.end || v.end > kTaskSize)
+      return bad(where + ": bad range");
+    if (v.start < prev_end)
+      return bad(where + ": overlaps or is out of order");
+    if (v.prot & ~static_cast<uint32_t>(PROT_READ | PROT_WRITE | PROT_EXEC))
+      return bad(where + ": bad protection");
+    if ((v.kind == VmaKind::file_private || v.kind == VmaKind::file_shared) &&
+        (v.path.empty() || v.path[0] != '/' || v.pgoff % kPage))
+      return bad(where + ": file mapping without an absolute path or with an unaligned offset");
+    prev_end = v.end;
+  }
+  std::set<uint32_t> file_ids;
+  std::set<uint64_t> pipe_ids;
+  for (const auto &p : im.pipes)
+    if (!pipe_ids.insert(p.id).second)
+      return bad("pipe " + std::to_string(p.id) + " appears twice");
+  for (const auto &f : im.files) {
+    if (!file_ids.insert(f.id).second)
+      return bad("file " + std::to_string(f.id) + " appears twice");
+    if (f.kind == FileKind::pipe && !pipe_ids.count(f.pipe_id))
+      return bad("file " + std::to_string(f.id) + " names an unknown pipe");
+    if (f.kind != FileKind::pipe && (f.path.empty() || f.path[0] != '/'))
+      return bad("file " + std::to_string(f.id) + " has no absolute path");
+  }
+  std::set<int32_t> fds;
+  for (const auto &f : im.fds) {
+    if (f.fd < 0 || f.fd >= (1 << 20))
+      return bad("fd " + std::to_string(f.fd) + " out of range");
+    if (!fds.insert(f.fd).second)
+      return bad("fd " + std::to_string(f.fd) + " appears twice");
+    if (!file_ids.count(f.file_id))
+      return bad("fd " + std::to_string(f.fd) + " names an unknown file");
+  }
+  // Page runs must lie inside anonymous or private file VMAs.
+  size_t vi = 0;
+  uint64_t last = 0;
+  for (const auto &p : im.pages) {
+    if (p.addr % kPage || p.npages == 0 || p.npages > (kTaskSize / kPage) || p.addr < last)
+      return bad("page run at " + std::to_string(p.addr) + " is malformed or out of order");
+    uint64_t end = p.addr + p.npages * kPage;
+    while (vi < im.vmas.size() && im.vmas[vi].end <= p.addr)
+      vi++;
+    if (vi == im.vmas.size() || im.vmas[vi].start > p.addr || im.vmas[vi].end < end ||
+        (im.vmas[vi].kind != VmaKind::anon && im.vmas[vi].kind != VmaKind::file_private))
+      return bad("page run at 0x" + [&] {
+        char b[32];
+        snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(p.addr));
+        return std::string(b);
+      }() + " lies outside the memory it belongs to");
+    last = end;
+  }
+  return {};
+}
+
+} // namespace lmig

@@ -1,0 +1,21 @@
+// Encodes a ProcessImage into a versioned, self-describing byte stream (tagged
+// sections, each with its length, unknown ones skipped) and decodes it back,
+// validating every bound: hostile bytes yield an error, never a crash.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "engine/base/error.hpp"
+#include "engine/image/image.hpp"
+
+namespace lmig {
+
+std::vector<uint8_t> encode_image(const ProcessImage &image);
+Result<ProcessImage> decode_image(std::span<const uint8_t> bytes);
+// Semantic checks beyond the encoding: sorted, aligned, non-overlapping VMAs,
+// fds that name existing files, page runs inside VMAs.
+Status validate_image(const ProcessImage &image);
+
+} // namespace lmig

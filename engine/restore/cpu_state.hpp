@@ -1,0 +1,18 @@
+// What this CPU and kernel offer for register state: the XSAVE features
+// enabled in XCR0 and the size of their save area. Compared across hosts in
+// the handshake so a process is never restored onto a CPU that lacks
+// state it was using.
+#pragma once
+
+#include <cstdint>
+
+namespace lmig {
+
+struct CpuState {
+  uint64_t xcr0 = 0;
+  uint32_t xsave_size = 0;
+};
+
+CpuState local_cpu_state();
+
+} // namespace lmig

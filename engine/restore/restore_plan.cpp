@@ -1,0 +1,312 @@
+#include "engine/restore/restore_plan.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "engine/capture/proc_maps.hpp"
+#include "engine/restore/restorer_blob.hpp"
+#include "restorer/restorer_args.h"
+
+namespace lmig {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kTaskSize = 0x7ffffffff000ull;
+constexpr uint64_t kStackSize = 64 * 1024;
+constexpr uint64_t kGuard = 2ull << 20; // keep clear of stack guard gaps
+
+uint64_t page_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
+uint64_t align64(uint64_t v) { return (v + 63) & ~63ull; }
+
+Error target_failed(const std::string &what, int err = 0) {
+  return make_error(LMIG_ERR_TARGET_FAILED, what + (err ? std::string(": ") + std::strerror(err) : ""),
+                    err);
+}
+
+// This host must have what the image refers to, unchanged.
+Status preflight(const ProcessImage &im) {
+  for (const auto &v : im.vmas) {
+    if (v.kind != VmaKind::file_private && v.kind != VmaKind::file_shared)
+      continue;
+    struct stat st {};
+    if (::stat(v.path.c_str(), &st) < 0)
+      return target_failed("mapped file " + v.path + " cannot be used", errno);
+    if (!S_ISREG(st.st_mode))
+      return target_failed("mapped file " + v.path + " is not a regular file here");
+    if (static_cast<uint64_t>(st.st_size) != v.file_size)
+      return target_failed("mapped file " + v.path + " differs here: " +
+                           std::to_string(st.st_size) + " bytes, the source had " +
+                           std::to_string(v.file_size));
+  }
+  for (const auto &f : im.files) {
+    if (f.kind == FileKind::pipe)
+      continue;
+    struct stat st {};
+    if (::stat(f.path.c_str(), &st) < 0)
+      return target_failed("open file " + f.path + " cannot be used", errno);
+  }
+  struct stat st {};
+  if (!im.mm.exe_path.empty() && ::stat(im.mm.exe_path.c_str(), &st) < 0)
+    return target_failed("executable " + im.mm.exe_path + " cannot be used", errno);
+  if (::stat(im.cwd.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+    return target_failed("working directory " + im.cwd + " cannot be used", errno);
+  return {};
+}
+
+struct Range {
+  uint64_t start, end;
+};
+
+// A hole of `len` bytes clear of both the saved layout and ours (the restore
+// child starts as a copy of this process).
+Result<uint64_t> find_hole(const ProcessImage &im, const std::vector<MapsEntry> &local,
+                           uint64_t len) {
+  std::vector<Range> used;
+  for (const auto &v : im.vmas) {
+    if (v.kind == VmaKind::vsyscall)
+      continue;
+    uint64_t s = v.start;
+    if (v.vm_flags & kVmaGrowsDown)
+      s = s > kGuard * 4 ? s - kGuard * 4 : 0;
+    used.push_back({s > kGuard ? s - kGuard : 0, v.end + kGuard});
+  }
+  for (const auto &m : local)
+    if (m.end <= kTaskSize)
+      used.push_back({m.start > kGuard ? m.start - kGuard : 0, m.end + kGuard});
+  std::sort(used.begin(), used.end(), [](const Range &a, const Range &b) { return a.start < b.start; });
+  uint64_t cursor = 0x10000000; // above the low area where static binaries live
+  for (const auto &r : used) {
+    if (r.start > cursor && r.start - cursor >= len)
+      return cursor;
+    cursor = std::max(cursor, r.end);
+  }
+  if (kTaskSize - kGuard > cursor && kTaskSize - kGuard - cursor >= len)
+    return cursor;
+  return make_error(LMIG_ERR_TARGET_FAILED, "no hole in the address space for the restorer");
+}
+
+VmaKind special_kind(const std::string &path, bool &is_special) {
+  is_special = true;
+  if (path == "[vdso]")
+    return VmaKind::vdso;
+  if (path == "[vvar]")
+    return VmaKind::vvar;
+  if (path == "[vvar_vclock]")
+    return VmaKind::vvar_vclock;
+  is_special = false;
+  return VmaKind::anon;
+}
+
+const char *kind_name(VmaKind k) {
+  switch (k) {
+  case VmaKind::vdso: return "[vdso]";
+  case VmaKind::vvar: return "[vvar]";
+  case VmaKind::vvar_vclock: return "[vvar_vclock]";
+  default: return "?";
+  }
+}
+
+// Appends bytes to the args block; returns their offset.
+class ArgsBuilder {
+public:
+  explicit ArgsBuilder(size_t header) : buf_(header, 0) {}
+  uint32_t add(const void *p, size_t n, size_t align = 8) {
+    size_t at = (buf_.size() + align - 1) & ~(align - 1);
+    buf_.resize(at + n);
+    if (p)
+      std::memcpy(buf_.data() + at, p, n);
+    return static_cast<uint32_t>(at);
+  }
+  uint32_t add_str(const std::string &s) { return add(s.c_str(), s.size() + 1, 1); }
+  std::vector<uint8_t> &bytes() { return buf_; }
+
+private:
+  std::vector<uint8_t> buf_;
+};
+
+bool has_pages_in(const std::vector<PageRun> &pages, uint64_t start, uint64_t end) {
+  auto it = std::lower_bound(pages.begin(), pages.end(), start,
+                             [](const PageRun &r, uint64_t a) { return r.addr + r.npages * kPage <= a; });
+  return it != pages.end() && it->addr < end;
+}
+
+} // namespace
+
+Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy) {
+  LMIG_TRY(preflight(im));
+  RestorePlan plan;
+  plan.vpid = im.pid;
+  plan.postcopy = postcopy;
+  plan.cwd = im.cwd;
+  plan.umask = im.umask;
+
+  // --- fds: one FilePlan per open file description, pipes created once
+  std::map<uint64_t, int> pipe_index;
+  for (const auto &p : im.pipes) {
+    pipe_index[p.id] = static_cast<int>(plan.pipes.size());
+    plan.pipes.push_back({p.capacity, &p.data, {-1, -1}});
+  }
+  std::map<uint32_t, size_t> file_index;
+  for (const auto &f : im.files) {
+    file_index[f.id] = plan.files.size();
+    FilePlan fp{f.kind, f.path, f.flags, f.pos,
+                f.kind == FileKind::pipe ? pipe_index.at(f.pipe_id) : -1, f.pipe_write_end, {}};
+    plan.files.push_back(std::move(fp));
+  }
+  int max_fd = 2;
+  for (const auto &fd : im.fds) {
+    plan.files[file_index.at(fd.file_id)].targets.push_back({fd.fd, fd.cloexec});
+    max_fd = std::max(max_fd, fd.fd);
+  }
+  plan.ctl_fd = max_fd + 1;
+
+  // --- the kernel's special mappings: ours move to where the source had them
+  LMIG_ASSIGN_OR_RETURN(auto local, read_maps(::getpid()));
+  std::vector<lmig_rst_special> specials;
+  std::vector<VmaKind> local_kinds;
+  for (const auto &m : local) {
+    bool special = false;
+    VmaKind k = special_kind(m.path, special);
+    if (!special)
+      continue;
+    lmig_rst_special s{};
+    s.cur_start = m.start;
+    s.len = m.end - m.start;
+    for (const auto &v : im.vmas)
+      if (v.kind == k) {
+        if (v.end - v.start != s.len)
+          return make_error(LMIG_ERR_INCOMPATIBLE,
+                            std::string(kind_name(k)) + " is " + std::to_string(s.len) +
+                                " bytes here but " + std::to_string(v.end - v.start) +
+                                " on the source: the kernels differ");
+        s.saved_start = v.start;
+      }
+    specials.push_back(s);
+    local_kinds.push_back(k);
+  }
+  for (const auto &v : im.vmas)
+    if ((v.kind == VmaKind::vdso || v.kind == VmaKind::vvar || v.kind == VmaKind::vvar_vclock) &&
+        std::find(local_kinds.begin(), local_kinds.end(), v.kind) == local_kinds.end())
+      return make_error(LMIG_ERR_INCOMPATIBLE, std::string("the source has ") + kind_name(v.kind) +
+                                                   " but this kernel does not");
+  if (specials.size() > LMIG_SPECIAL_MAX)
+    return make_error(LMIG_ERR_INCOMPATIBLE, "too many special mappings on this kernel");
+
+  // --- the args block
+  ArgsBuilder ab(sizeof(lmig_rst_args));
+  std::vector<lmig_rst_vma> vmas;
+  for (const auto &v : im.vmas) {
+    if (v.kind != VmaKind::anon && v.kind != VmaKind::file_private &&
+        v.kind != VmaKind::file_shared)
+      continue;
+    lmig_rst_vma r{};
+    r.start = v.start;
+    r.end = v.end;
+    r.pgoff = v.pgoff;
+    r.prot = v.prot;
+    if (v.kind == VmaKind::anon)
+      r.flags |= LMIG_VMA_ANON;
+    if (v.kind == VmaKind::file_shared)
+      r.flags |= LMIG_VMA_SHARED;
+    if (v.vm_flags & kVmaGrowsDown)
+      r.flags |= LMIG_VMA_GROWSDOWN;
+    if (v.vm_flags & kVmaNoReserve)
+      r.flags |= LMIG_VMA_NORESERVE;
+    bool pages = has_pages_in(im.pages, v.start, v.end);
+    if (pages) {
+      if (postcopy && v.kind == VmaKind::anon)
+        r.flags |= LMIG_VMA_LAZY;
+      else
+        r.flags |= LMIG_VMA_FILL;
+    }
+    if (v.kind != VmaKind::anon) {
+      r.path_off = ab.add_str(v.path);
+      r.open_flags = (v.kind == VmaKind::file_shared && (v.vm_flags & kVmaMayWrite)) ? O_RDWR
+                                                                                      : O_RDONLY;
+    }
+    vmas.push_back(r);
+    plan.vma_index.push_back(static_cast<size_t>(&v - im.vmas.data()));
+  }
+  uint32_t vmas_off = ab.add(vmas.data(), vmas.size() * sizeof(lmig_rst_vma));
+  uint32_t auxv_off = ab.add(im.mm.auxv.data(), im.mm.auxv.size() * 8);
+  uint32_t exe_off = im.mm.exe_path.empty() ? 0 : ab.add_str(im.mm.exe_path);
+  const ThreadImage &t = im.threads.front();
+  uint32_t xsave_off = ab.add(t.xsave.data(), t.xsave.size(), 64);
+  uint32_t frame_len = static_cast<uint32_t>(align64(t.xsave.size()) + 1024);
+  uint32_t frame_off = ab.add(nullptr, frame_len, 64);
+
+  std::vector<uint8_t> args = std::move(ab.bytes());
+  lmig_rst_args a{};
+  a.magic = LMIG_RST_MAGIC;
+  a.task_size = kTaskSize;
+  a.ctl_fd = plan.ctl_fd;
+  a.flags = postcopy ? LMIG_RST_POSTCOPY : 0;
+  a.nr_vmas = static_cast<uint32_t>(vmas.size());
+  a.vmas_off = vmas_off;
+  a.nr_special = static_cast<uint32_t>(specials.size());
+  for (int sig = 1; sig <= 64; sig++) {
+    const auto &s = im.sigactions[static_cast<size_t>(sig - 1)];
+    a.sigactions[sig - 1] = {s.handler, s.flags, s.restorer, s.mask};
+    if (sig != 9 && sig != 19)
+      a.sigaction_valid |= 1ull << (sig - 1);
+  }
+  a.nr_rlimits = static_cast<uint32_t>(std::min<size_t>(im.rlimits.size(), 16));
+  for (uint32_t i = 0; i < a.nr_rlimits; i++)
+    a.rlimits[i] = {im.rlimits[i].resource, 0, im.rlimits[i].cur, im.rlimits[i].max};
+  const auto &m = im.mm;
+  a.mm = {m.start_code, m.end_code, m.start_data, m.end_data, m.start_brk, m.brk, m.start_stack,
+          m.arg_start,  m.arg_end,  m.env_start,  m.env_end,  auxv_off,
+          static_cast<uint32_t>(m.auxv.size() * 8), exe_off, 0};
+  std::memcpy(&a.thread.regs, t.regs.data(), sizeof a.thread.regs);
+  a.thread.sigmask = t.sigmask;
+  a.thread.altstack_flags = 2; // SS_DISABLE
+  a.thread.xsave_size = static_cast<uint32_t>(t.xsave.size());
+  a.thread.xsave_off = xsave_off;
+  a.thread.frame_off = frame_off;
+  a.thread.frame_len = frame_len;
+  a.thread.rseq_addr = t.rseq_addr;
+  a.thread.rseq_len = t.rseq_len;
+  a.thread.rseq_sig = t.rseq_sig;
+  a.total_len = static_cast<uint32_t>(args.size());
+
+  // --- the region: blob, args, stack, staging for the special mappings
+  const auto &hdr = restorer_header();
+  plan.blob_len = page_up(std::max<uint64_t>(hdr.image_end, lmig_restorer_blob_size));
+  uint64_t args_len = page_up(args.size());
+  uint64_t staging_len = 0;
+  for (const auto &s : specials)
+    staging_len += s.len;
+  plan.region_len = plan.blob_len + args_len + kStackSize + staging_len;
+  LMIG_ASSIGN_OR_RETURN(plan.region_start, find_hole(im, local, plan.region_len));
+  plan.args_addr = plan.region_start + plan.blob_len;
+  plan.stack_top = plan.args_addr + args_len + kStackSize;
+  uint64_t staging = plan.stack_top;
+  for (size_t i = 0; i < specials.size(); i++) {
+    specials[i].staging = staging;
+    staging += specials[i].len;
+    a.special[i] = specials[i];
+  }
+  a.region_start = plan.region_start;
+  a.region_len = plan.region_len;
+  plan.entry = plan.region_start + hdr.entry;
+  plan.self_unmap = plan.region_start + hdr.self_unmap;
+  std::memcpy(args.data(), &a, sizeof a);
+  plan.args = std::move(args);
+
+  // --- pages written before the process runs
+  for (const auto &r : im.pages) {
+    auto v = std::find_if(im.vmas.begin(), im.vmas.end(),
+                          [&](const VmaImage &x) { return x.start <= r.addr && r.addr < x.end; });
+    if (!postcopy || v == im.vmas.end() || v->kind != VmaKind::anon)
+      plan.eager.push_back(r);
+  }
+  return plan;
+}
+
+} // namespace lmig

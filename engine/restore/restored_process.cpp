@@ -1,0 +1,276 @@
+#include "engine/restore/restored_process.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "engine/base/clock.hpp"
+#include "engine/base/log.hpp"
+#include "engine/capture/proc_maps.hpp"
+#include "engine/ptrace/ptrace_ops.hpp"
+#include "engine/restore/spawn.hpp"
+#include "restorer/restorer_args.h"
+
+namespace lmig {
+namespace {
+
+std::string hex(uint64_t v) {
+  char b[32];
+  snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+const char *step_name(uint32_t step) {
+  switch (step) {
+  case LMIG_RST_STEP_FDS: return "open fds";
+  case LMIG_RST_STEP_CWD: return "enter the working directory";
+  case LMIG_RST_STEP_REGION: return "map the restorer region";
+  case LMIG_RST_STEP_UNMAP: return "clear the address space";
+  case LMIG_RST_STEP_SPECIAL: return "move the vDSO";
+  case LMIG_RST_STEP_OPEN_VMA: return "open a mapped file";
+  case LMIG_RST_STEP_MAP_VMA: return "map memory";
+  case LMIG_RST_STEP_UFFD: return "set up userfaultfd";
+  case LMIG_RST_STEP_CTL: return "talk to lmigd";
+  case LMIG_RST_STEP_PROTECT: return "set memory protections";
+  case LMIG_RST_STEP_MM: return "set mm fields (PR_SET_MM_MAP)";
+  case LMIG_RST_STEP_SIGACTION: return "restore a signal handler";
+  case LMIG_RST_STEP_RLIMIT: return "restore a resource limit";
+  case LMIG_RST_STEP_TLS: return "restore the thread pointer";
+  case LMIG_RST_STEP_EXE: return "open the executable";
+  case LMIG_RST_STEP_RSEQ: return "register rseq";
+  case kStepSpawn: return "create the process with its original PID";
+  }
+  return "restore";
+}
+
+// Receives one control message, with a passed fd if there is one.
+ssize_t recv_ctl(int ctl, lmig_rst_msg &m, UniqueFd &passed) {
+  iovec iov{&m, sizeof m};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  ssize_t n = ::recvmsg(ctl, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  if (n > 0)
+    for (cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        passed.reset(fd);
+      }
+  return n;
+}
+
+Result<pid_t> child_of(pid_t init) {
+  std::string path =
+      "/proc/" + std::to_string(init) + "/task/" + std::to_string(init) + "/children";
+  LMIG_ASSIGN_OR_RETURN(std::string text, read_proc_file(path));
+  pid_t p = static_cast<pid_t>(std::atol(text.c_str()));
+  if (p <= 0)
+    return make_error(LMIG_ERR_TARGET_FAILED, "the restore child vanished");
+  return p;
+}
+
+} // namespace
+
+RestoredProcess::RestoredProcess(const ProcessImage &image, RestorePlan plan)
+    : image_(&image), plan_(std::move(plan)) {}
+
+RestoredProcess::RestoredProcess(RestoredProcess &&o) noexcept
+    : image_(o.image_), plan_(std::move(o.plan_)), init_pid_(o.init_pid_),
+      init_pidfd_(std::move(o.init_pidfd_)), ctl_(std::move(o.ctl_)), pid_(o.pid_),
+      traced_(o.traced_), running_(o.running_), uffd_(std::move(o.uffd_)), writer_(o.pid_) {
+  o.init_pid_ = -1;
+  o.pid_ = -1;
+  o.traced_ = false;
+}
+
+RestoredProcess::~RestoredProcess() { abort(); }
+
+void RestoredProcess::abort() {
+  if (running_ || init_pid_ < 0)
+    return;
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    if (traced_)
+      ::waitpid(pid_, nullptr, __WALL);
+  }
+  ::kill(init_pid_, SIGKILL);
+  ::waitpid(init_pid_, nullptr, __WALL);
+  init_pid_ = -1;
+  pid_ = -1;
+  traced_ = false;
+}
+
+Error RestoredProcess::restorer_error(uint32_t step, int64_t err, uint64_t arg) const {
+  std::string detail;
+  if ((step == LMIG_RST_STEP_OPEN_VMA || step == LMIG_RST_STEP_MAP_VMA ||
+       step == LMIG_RST_STEP_PROTECT) &&
+      arg < plan_.vma_index.size()) {
+    const VmaImage &v = image_->vmas[plan_.vma_index[arg]];
+    detail = " " + hex(v.start) + "-" + hex(v.end) + (v.path.empty() ? "" : " (" + v.path + ")");
+  } else if (step == LMIG_RST_STEP_FDS && arg < plan_.files.size()) {
+    const FilePlan &f = plan_.files[arg];
+    detail = " fd " + (f.targets.empty() ? std::string("?") : std::to_string(f.targets[0].fd)) +
+             (f.path.empty() ? "" : " (" + f.path + ")");
+  } else if (step == LMIG_RST_STEP_SIGACTION || step == LMIG_RST_STEP_RLIMIT) {
+    detail = " " + std::to_string(arg);
+  } else if (step == LMIG_RST_STEP_CWD) {
+    detail = " " + plan_.cwd;
+  } else if (step == kStepSpawn) {
+    detail = " " + std::to_string(arg);
+  }
+  int e = static_cast<int>(-err);
+  return make_error(LMIG_ERR_TARGET_FAILED,
+                    std::string("restore failed: ") + step_name(step) + detail +
+                        (e > 0 ? std::string(": ") + std::strerror(e) : ""),
+                    e > 0 ? e : 0);
+}
+
+// Waits for a control message of want_type, or (want_trap) for the restore
+// child to stop at the restorer's int3, while watching for the restore
+// going wrong: an error message, a crash, an exit.
+Status RestoredProcess::wait_event(int timeout_ms, uint32_t want_type, bool want_trap) {
+  const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
+  for (;;) {
+    if (ctl_) {
+      lmig_rst_msg m{};
+      UniqueFd passed;
+      ssize_t n = recv_ctl(ctl_.get(), m, passed);
+      if (n == sizeof m) {
+        if (m.type == LMIG_RST_MSG_ERROR)
+          return restorer_error(m.step, m.err, m.arg);
+        if (m.type == kMsgSpawned && pid_ < 0) {
+          LMIG_ASSIGN_OR_RETURN(pid_, child_of(init_pid_));
+          LMIG_TRY(ptrace::seize(pid_, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
+          traced_ = true;
+          writer_ = PageWriter(pid_);
+          lmig_rst_msg begin{LMIG_RST_MSG_BEGIN, 0, 0, 0};
+          if (::send(ctl_.get(), &begin, sizeof begin, MSG_NOSIGNAL) != sizeof begin)
+            return sys_error("send BEGIN to the restore child");
+        } else if (m.type == LMIG_RST_MSG_MAPPED) {
+          if (passed)
+            uffd_ = std::move(passed);
+        }
+        if (m.type == want_type)
+          return {};
+        continue;
+      }
+      if (n == 0 && !want_trap) // every holder closed its end
+        ctl_.reset();
+    }
+    if (pid_ > 0) {
+      int status = 0;
+      pid_t r = ::waitpid(pid_, &status, __WALL | WNOHANG);
+      if (r == pid_) {
+        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+          traced_ = false;
+          pid_ = -1;
+          return make_error(LMIG_ERR_TARGET_FAILED,
+                            WIFEXITED(status)
+                                ? "restore failed: the restore child exited with status " +
+                                      std::to_string(WEXITSTATUS(status))
+                                : "restore failed: the restore child was killed by signal " +
+                                      std::to_string(WTERMSIG(status)));
+        }
+        int sig = WSTOPSIG(status);
+        if (want_trap && sig == SIGTRAP && ((status >> 16) & 0xff) == 0)
+          return {};
+        siginfo_t si{};
+        ::ptrace(PTRACE_GETSIGINFO, pid_, nullptr, &si);
+        auto regs = ptrace::get_regs(pid_);
+        return make_error(LMIG_ERR_TARGET_FAILED,
+                          "restore failed: the restorer stopped with " +
+                              std::string(strsignal(sig)) + " at rip " +
+                              (regs.ok() ? hex((*regs)[kRip]) : "?") + " (address " +
+                              hex(reinterpret_cast<uint64_t>(si.si_addr)) + ")");
+      }
+    } else {
+      siginfo_t si{};
+      if (::waitid(P_PIDFD, static_cast<id_t>(init_pidfd_.get()), &si, WEXITED | WNOHANG) == 0 &&
+          si.si_pid != 0) {
+        init_pid_ = -1;
+        return make_error(LMIG_ERR_TARGET_FAILED,
+                          "restore failed: the namespace init exited (status " +
+                              std::to_string(si.si_status) + ")");
+      }
+    }
+    if (now_ns() >= deadline)
+      return make_error(LMIG_ERR_TIMEOUT, "restore did not progress within " +
+                                              std::to_string(timeout_ms) + " ms");
+    pollfd p{ctl_ ? ctl_.get() : -1, POLLIN, 0};
+    ::poll(&p, 1, 1);
+  }
+}
+
+Result<RestoredProcess> RestoredProcess::start(const ProcessImage &image, RestorePlan plan,
+                                               int timeout_ms) {
+  RestoredProcess rp(image, std::move(plan));
+  LMIG_ASSIGN_OR_RETURN(RestoreTree tree, spawn_restore_tree(rp.plan_));
+  rp.init_pid_ = tree.init_pid;
+  rp.init_pidfd_ = std::move(tree.init_pidfd);
+  rp.ctl_ = std::move(tree.ctl);
+  LMIG_TRY(rp.wait_event(timeout_ms, LMIG_RST_MSG_MAPPED, false));
+  if (rp.plan_.postcopy && !rp.uffd_)
+    return make_error(LMIG_ERR_TARGET_FAILED, "restore failed: no userfaultfd arrived");
+  return rp;
+}
+
+Status RestoredProcess::run(int timeout_ms) {
+  lmig_rst_msg go{LMIG_RST_MSG_GO, 0, 0, 0};
+  if (::send(ctl_.get(), &go, sizeof go, MSG_NOSIGNAL) != sizeof go)
+    return sys_error("send GO to the restorer");
+  LMIG_TRY(wait_event(timeout_ms, 0, true));
+  LMIG_TRY(enter_saved_context());
+  running_ = true;
+  ctl_.reset();
+  return {};
+}
+
+// The restorer stopped at its int3 just before rt_sigreturn. Follow the
+// sigreturn to its exit stop, where the registers are the saved context;
+// run one munmap of the restorer's region from there (the thread never
+// returns into it); put the saved registers back and let go.
+Status RestoredProcess::enter_saved_context() {
+  auto syscall_stop = [&](const char *what) -> Status {
+    LMIG_TRY(ptrace::syscall_step(pid_));
+    LMIG_ASSIGN_OR_RETURN(auto st, ptrace::wait_stop(pid_));
+    if (st.kind != ptrace::StopInfo::syscall_stop)
+      return make_error(LMIG_ERR_TARGET_FAILED, std::string("restore failed: ") + what +
+                                                    ": the process reported a " +
+                                                    ptrace::describe(st) + " (signal " +
+                                                    std::to_string(st.sig) + ")");
+    return {};
+  };
+  LMIG_TRY(syscall_stop("rt_sigreturn entry"));
+  LMIG_TRY(syscall_stop("rt_sigreturn exit"));
+  LMIG_ASSIGN_OR_RETURN(RegsImage saved, ptrace::get_regs(pid_));
+  RegsImage r = saved;
+  r[kRip] = plan_.self_unmap;
+  r[kRax] = SYS_munmap;
+  r[kOrigRax] = static_cast<uint64_t>(-1);
+  r[kRdi] = plan_.region_start;
+  r[kRsi] = plan_.region_len;
+  LMIG_TRY(ptrace::set_regs(pid_, r));
+  LMIG_TRY(syscall_stop("munmap entry"));
+  LMIG_TRY(syscall_stop("munmap exit"));
+  LMIG_ASSIGN_OR_RETURN(RegsImage after, ptrace::get_regs(pid_));
+  if (after[kRax] != 0)
+    return make_error(LMIG_ERR_TARGET_FAILED, "restore failed: unmapping the restorer region: " +
+                                                  std::string(std::strerror(static_cast<int>(-static_cast<int64_t>(after[kRax])))));
+  saved[kOrigRax] = static_cast<uint64_t>(-1);
+  LMIG_TRY(ptrace::set_regs(pid_, saved));
+  LMIG_TRY(ptrace::detach(pid_));
+  traced_ = false;
+  return {};
+}
+
+} // namespace lmig

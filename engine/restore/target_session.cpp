@@ -1,0 +1,181 @@
+#include "engine/restore/target_session.hpp"
+
+#include <sys/utsname.h>
+
+#include <xxhash.h>
+
+#include <cstring>
+
+#include "engine/base/clock.hpp"
+#include "engine/base/log.hpp"
+#include "engine/image/image_codec.hpp"
+#include "engine/restore/cpu_state.hpp"
+#include "engine/restore/restore_plan.hpp"
+#include "engine/restore/restored_process.hpp"
+#include "transport/wire.hpp"
+
+namespace lmig {
+namespace {
+
+Status check_hello(const wire::Hello &h, const SessionOptions &opts) {
+  if (h.version != wire::kProtocolVersion)
+    return make_error(LMIG_ERR_INCOMPATIBLE, "protocol version " + std::to_string(h.version) +
+                                                 " is not supported (this lmigd speaks " +
+                                                 std::to_string(wire::kProtocolVersion) + ")");
+  if (!opts.auth_token.empty() && h.auth != opts.auth_token)
+    return make_error(LMIG_ERR_INVALID_ARGUMENT, "authentication failed: wrong or missing token");
+  if (h.mode != LMIG_MODE_STOP_COPY)
+    return make_error(LMIG_ERR_UNSUPPORTED, "mode " + std::to_string(h.mode) +
+                                                " is not supported by this lmigd");
+  CpuState cpu = local_cpu_state();
+  if (uint64_t missing = h.xfeatures & ~cpu.xcr0) {
+    char b[160];
+    snprintf(b, sizeof b,
+             "the source CPU uses register state this CPU lacks (XCR0 0x%llx vs 0x%llx, missing "
+             "0x%llx)",
+             static_cast<unsigned long long>(h.xfeatures),
+             static_cast<unsigned long long>(cpu.xcr0),
+             static_cast<unsigned long long>(missing));
+    return make_error(LMIG_ERR_INCOMPATIBLE, b);
+  }
+  return {};
+}
+
+wire::Hello our_hello() {
+  wire::Hello h;
+  h.features = wire::kFeatureStopCopy;
+  CpuState cpu = local_cpu_state();
+  h.xfeatures = cpu.xcr0;
+  h.xstate_size = cpu.xsave_size;
+  utsname u{};
+  ::uname(&u);
+  h.kernel = u.release;
+  h.host = u.nodename;
+  return h;
+}
+
+Result<wire::Type> next(Connection &c, std::vector<uint8_t> &buf) {
+  LMIG_ASSIGN_OR_RETURN(wire::Type t, c.recv(buf));
+  if (t == wire::Type::error) {
+    LMIG_ASSIGN_OR_RETURN(auto em, wire::decode_error(buf));
+    return wire::peer_error(em, Side::source);
+  }
+  return t;
+}
+
+Error unexpected(wire::Type got, const char *while_doing) {
+  return make_error(LMIG_ERR_PROTOCOL, std::string("source sent ") + wire::type_name(got) +
+                                           " while " + while_doing);
+}
+
+// Receives page frames until pages_end, writing each into the process.
+Status receive_pages(Connection &conn, std::vector<uint8_t> &buf, RestoredProcess &rp,
+                     uint64_t &pages) {
+  for (;;) {
+    LMIG_ASSIGN_OR_RETURN(wire::Type t, next(conn, buf));
+    if (t == wire::Type::pages_end)
+      return {};
+    if (t != wire::Type::pages)
+      return unexpected(t, "sending pages");
+    if (buf.size() < sizeof(wire::PagesHeader))
+      return make_error(LMIG_ERR_PROTOCOL, "pages frame shorter than its header");
+    wire::PagesHeader h;
+    std::memcpy(&h, buf.data(), sizeof h);
+    size_t len = buf.size() - sizeof h;
+    if (h.npages == 0 || h.npages > wire::kMaxPagesPerFrame ||
+        len != static_cast<size_t>(h.npages) * 4096 || h.addr % 4096)
+      return make_error(LMIG_ERR_PROTOCOL, "malformed pages frame");
+    const uint8_t *data = buf.data() + sizeof h;
+    if (XXH3_64bits(data, len) != h.xxh3) {
+      char b[96];
+      snprintf(b, sizeof b, "checksum mismatch in %u pages at 0x%llx", h.npages,
+               static_cast<unsigned long long>(h.addr));
+      return make_error(LMIG_ERR_CHECKSUM, b);
+    }
+    LMIG_TRY(rp.write_pages(h.addr, data, len));
+    pages += h.npages;
+  }
+}
+
+} // namespace
+
+Result<SessionOutcome> serve_migration(Connection &conn, const SessionOptions &opts) {
+  conn.set_io_timeout(opts.io_timeout_ms);
+  std::vector<uint8_t> buf;
+  // Any failure is reported to the source before we give up.
+  auto tell = [&](Error e) -> Error {
+    if (e.side != Side::source) {
+      wire::ErrorMsg m{static_cast<uint32_t>(e.code), e.sys_errno, e.message};
+      (void)conn.send(wire::Type::error, wire::encode(m));
+    }
+    return e;
+  };
+
+  auto t = next(conn, buf);
+  if (!t.ok())
+    return tell(std::move(t).error());
+  if (*t != wire::Type::hello)
+    return tell(unexpected(*t, "greeting"));
+  auto hello = wire::decode_hello(buf);
+  if (!hello.ok())
+    return tell(std::move(hello).error());
+  if (auto st = check_hello(*hello, opts); !st.ok())
+    return tell(std::move(st).error());
+  LMIG_INFO("%s: hello from %s (kernel %s), mode stop-copy", conn.peer().c_str(),
+            hello->host.c_str(), hello->kernel.c_str());
+  if (auto st = conn.send(wire::Type::hello_ack, wire::encode(our_hello())); !st.ok())
+    return std::move(st).error();
+
+  t = next(conn, buf);
+  if (!t.ok())
+    return tell(std::move(t).error());
+  if (*t != wire::Type::image)
+    return tell(unexpected(*t, "expecting the image"));
+  const uint64_t t_image = now_ns();
+  auto image = decode_image(buf);
+  if (!image.ok())
+    return tell(std::move(image).error());
+  LMIG_INFO("%s: image of PID %d (%s): %zu VMAs, %zu fds, %llu pages", conn.peer().c_str(),
+            image->pid, image->comm.c_str(), image->vmas.size(), image->fds.size(),
+            static_cast<unsigned long long>(total_pages(image->pages)));
+  auto plan = plan_restore(*image, false);
+  if (!plan.ok())
+    return tell(std::move(plan).error());
+  auto rp = RestoredProcess::start(*image, std::move(plan).value(), opts.io_timeout_ms);
+  if (!rp.ok())
+    return tell(std::move(rp).error());
+  if (auto st = conn.send(wire::Type::ready); !st.ok())
+    return std::move(st).error();
+
+  uint64_t pages = 0;
+  if (auto st = receive_pages(conn, buf, *rp, pages); !st.ok())
+    return tell(std::move(st).error());
+  if (auto st = rp->run(opts.io_timeout_ms); !st.ok())
+    return tell(std::move(st).error());
+  const uint64_t restore_ns = now_ns() - t_image;
+
+  SessionOutcome out;
+  out.pid = rp->pid();
+  out.vpid = rp->vpid();
+  out.init_pid = rp->init_pid();
+  out.init_pidfd = rp->take_init_pidfd();
+  out.comm = image->comm;
+  LMIG_INFO("%s: PID %d (%s) runs here as PID %d after %llu pages (restore %.1f ms)",
+            conn.peer().c_str(), out.vpid, out.comm.c_str(), out.pid,
+            static_cast<unsigned long long>(pages), ns_to_ms(restore_ns));
+  wire::Running running{out.pid, out.vpid, restore_ns};
+  if (auto st = conn.send(wire::Type::running, wire::encode(running)); !st.ok()) {
+    LMIG_WARN("%s: the source did not hear that PID %d runs: %s", conn.peer().c_str(), out.vpid,
+              st.error().message.c_str());
+    return out;
+  }
+  auto done = conn.recv(buf);
+  if (!done.ok() || *done != wire::Type::done)
+    LMIG_WARN("%s: no confirmation that the source copy of PID %d is gone", conn.peer().c_str(),
+              out.vpid);
+  else
+    LMIG_INFO("%s: migration of PID %d complete", conn.peer().c_str(), out.vpid);
+  return out;
+}
+
+} // namespace lmig

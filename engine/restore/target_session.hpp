@@ -1,0 +1,31 @@
+// The target side of one migration over one connection: handshake, image,
+// restore, pages, switchover. Any failure before the process runs tears the
+// half-restored process down and tells the source why.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "engine/base/error.hpp"
+#include "engine/base/unique_fd.hpp"
+#include "transport/tcp_connection.hpp"
+
+namespace lmig {
+
+struct SessionOptions {
+  std::string auth_token;
+  int io_timeout_ms = 30000;
+};
+
+struct SessionOutcome {
+  pid_t pid = -1;   // in our PID namespace
+  pid_t vpid = -1;  // as the process sees itself
+  pid_t init_pid = -1;
+  UniqueFd init_pidfd; // the namespace's init: readable when the process has gone
+  std::string comm;
+};
+
+Result<SessionOutcome> serve_migration(Connection &conn, const SessionOptions &opts);
+
+} // namespace lmig

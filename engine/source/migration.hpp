@@ -1,0 +1,27 @@
+// The source side of one migration, from the PID to a running process on
+// the target: precheck, connect and handshake (before the process is
+// touched), freeze, capture, send the image and the pages, switch over,
+// and release the source. Before the switchover every failure resumes the
+// source process untouched.
+#pragma once
+
+#include <sys/types.h>
+
+#include "engine/base/error.hpp"
+#include "lmig/lmig.h"
+
+namespace lmig {
+
+struct MigrateOptions {
+  lmig_mode mode = LMIG_MODE_STOP_COPY;
+  std::string destination;
+  int connect_timeout_ms = 5000;
+  int io_timeout_ms = 30000;
+  std::string auth_token;
+  lmig_progress_fn progress = nullptr;
+  void *progress_user = nullptr;
+};
+
+Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats);
+
+} // namespace lmig

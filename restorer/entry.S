@@ -1,0 +1,37 @@
+/* Entry of the restorer blob and its two last instructions sequences.
+ * restorer_entry: rdi = args, rsp = top of the restorer stack. */
+	.section .text.restorer_entry, "ax"
+	.globl restorer_entry
+	.hidden restorer_entry
+	.type restorer_entry, @function
+restorer_entry:
+	andq $-16, %rsp
+	xorl %ebp, %ebp
+	call restorer_main
+	ud2
+
+	.text
+/* restorer_sigreturn(uc): enters the saved context. The int3 lets lmigd (the
+ * tracer) see the thread reach this point and follow the rt_sigreturn to its
+ * syscall-exit stop, where it unmaps the region before letting it run. */
+	.globl restorer_sigreturn
+	.hidden restorer_sigreturn
+	.type restorer_sigreturn, @function
+restorer_sigreturn:
+	movq %rdi, %rsp
+	int3
+	movl $15, %eax
+	syscall
+	ud2
+
+/* lmigd points rip here (with rax = munmap and the region in rdi/rsi) while
+ * the thread sits in its sigreturn exit stop; it never returns into here. */
+	.globl restorer_self_unmap
+	.hidden restorer_self_unmap
+	.type restorer_self_unmap, @function
+restorer_self_unmap:
+	syscall
+	int3
+	ud2
+
+	.section .note.GNU-stack, "", @progbits

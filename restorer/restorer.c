@@ -1,0 +1,403 @@
+/*
+ * The restorer: freestanding code that runs inside the process being
+ * restored, from a region placed in a hole of the saved layout. It throws
+ * away the restore child's address space, rebuilds the saved one, lets lmigd
+ * fill it (or attaches a userfaultfd for post-copy), restores what only the
+ * process itself can set, and enters the saved context through rt_sigreturn.
+ *
+ * No libc: raw system calls only, no relocations, no global pointers.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "restorer/restorer_args.h"
+#include "restorer/sys.h"
+#include <linux/ioctl.h>
+#include <linux/userfaultfd.h>
+
+extern char __restorer_image_end[];
+void restorer_entry(void);
+void restorer_self_unmap(void);
+void restorer_sigreturn(void *uc) __attribute__((noreturn));
+void restorer_main(struct lmig_rst_args *a) __attribute__((noreturn, used));
+
+__attribute__((section(".lmig_header"), used)) static const struct lmig_restorer_header header = {
+    .magic = LMIG_RST_HEADER_MAGIC,
+    .entry = (uint64_t)(uintptr_t)&restorer_entry,
+    .self_unmap = (uint64_t)(uintptr_t)&restorer_self_unmap,
+    .image_end = (uint64_t)(uintptr_t)__restorer_image_end,
+};
+
+/* The compiler may emit calls to these for struct copies. */
+void *memcpy(void *dst, const void *src, size_t n) {
+  unsigned char *d = dst;
+  const unsigned char *s = src;
+  while (n--)
+    *d++ = *s++;
+  return dst;
+}
+void *memset(void *dst, int c, size_t n) {
+  unsigned char *d = dst;
+  while (n--)
+    *d++ = (unsigned char)c;
+  return dst;
+}
+
+#define AT(a, off, type) ((type)((char *)(a) + (off)))
+
+static void send_msg(int fd, uint32_t type, uint32_t step, long err, uint64_t arg, int pass_fd) {
+  struct lmig_rst_msg m = {.type = type, .step = step, .err = err, .arg = arg};
+  struct {
+    void *base;
+    uint64_t len;
+  } iov = {&m, sizeof m};
+  union {
+    char buf[24]; /* CMSG_SPACE(sizeof(int)) */
+    uint64_t align;
+  } cbuf;
+  struct {
+    void *name;
+    uint32_t namelen;
+    uint32_t pad0;
+    void *iov;
+    uint64_t iovlen;
+    void *control;
+    uint64_t controllen;
+    int flags;
+    int pad1;
+  } msg = {0, 0, 0, &iov, 1, 0, 0, 0, 0};
+  if (pass_fd >= 0) {
+    struct {
+      uint64_t len;
+      int level;
+      int type;
+      int fd;
+      int pad;
+    } *c = (void *)cbuf.buf;
+    c->len = 20; /* CMSG_LEN(sizeof(int)) */
+    c->level = R_SOL_SOCKET;
+    c->type = R_SCM_RIGHTS;
+    c->fd = pass_fd;
+    msg.control = cbuf.buf;
+    msg.controllen = sizeof cbuf.buf;
+  }
+  rsys3(NR_sendmsg, fd, &msg, 0);
+}
+
+__attribute__((noreturn)) static void fail(struct lmig_rst_args *a, uint32_t step, long err,
+                                           uint64_t arg) {
+  send_msg(a->ctl_fd, LMIG_RST_MSG_ERROR, step, err, arg, -1);
+  rsys1(NR_exit_group, 100 + step);
+  __builtin_unreachable();
+}
+
+/* Unmaps everything but the region and the kernel's special mappings. */
+static void unmap_foreign(struct lmig_rst_args *a) {
+  uint64_t keep_start[LMIG_SPECIAL_MAX + 1], keep_end[LMIG_SPECIAL_MAX + 1];
+  uint32_t n = 0;
+  keep_start[n] = a->region_start;
+  keep_end[n++] = a->region_start + a->region_len;
+  for (uint32_t i = 0; i < a->nr_special; i++) {
+    keep_start[n] = a->special[i].cur_start;
+    keep_end[n++] = a->special[i].cur_start + a->special[i].len;
+  }
+  for (uint32_t i = 1; i < n; i++) /* insertion sort: a handful of entries */
+    for (uint32_t j = i; j > 0 && keep_start[j - 1] > keep_start[j]; j--) {
+      uint64_t s = keep_start[j], e = keep_end[j];
+      keep_start[j] = keep_start[j - 1];
+      keep_end[j] = keep_end[j - 1];
+      keep_start[j - 1] = s;
+      keep_end[j - 1] = e;
+    }
+  uint64_t cursor = 0;
+  for (uint32_t i = 0; i <= n; i++) {
+    uint64_t stop = i < n ? keep_start[i] : a->task_size;
+    if (stop > cursor) {
+      long r = rsys2(NR_munmap, cursor, stop - cursor);
+      if (r < 0)
+        fail(a, LMIG_RST_STEP_UNMAP, r, cursor);
+    }
+    if (i < n && keep_end[i] > cursor)
+      cursor = keep_end[i];
+  }
+}
+
+/* Moves [vvar], [vdso] ... to the source's addresses, through staging spots
+ * in the region so that a move never lands on a piece not yet moved. */
+static void move_special(struct lmig_rst_args *a) {
+  for (uint32_t i = 0; i < a->nr_special; i++) {
+    struct lmig_rst_special *s = &a->special[i];
+    long r;
+    if (!s->saved_start) {
+      r = rsys2(NR_munmap, s->cur_start, s->len);
+    } else {
+      r = rsys5(NR_mremap, s->cur_start, s->len, s->len, R_MREMAP_MAYMOVE | R_MREMAP_FIXED,
+                s->staging);
+    }
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_SPECIAL, r, i);
+  }
+  for (uint32_t i = 0; i < a->nr_special; i++) {
+    struct lmig_rst_special *s = &a->special[i];
+    if (!s->saved_start)
+      continue;
+    long r = rsys5(NR_mremap, s->staging, s->len, s->len, R_MREMAP_MAYMOVE | R_MREMAP_FIXED,
+                   s->saved_start);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_SPECIAL, r, i);
+  }
+}
+
+static void map_vmas(struct lmig_rst_args *a) {
+  struct lmig_rst_vma *v = AT(a, a->vmas_off, struct lmig_rst_vma *);
+  for (uint32_t i = 0; i < a->nr_vmas; i++, v++) {
+    int fd = -1;
+    if (!(v->flags & LMIG_VMA_ANON)) {
+      fd = (int)rsys3(NR_open, AT(a, v->path_off, const char *), v->open_flags | R_O_CLOEXEC, 0);
+      if (fd < 0)
+        fail(a, LMIG_RST_STEP_OPEN_VMA, fd, i);
+    }
+    uint32_t prot = v->prot;
+    if (v->flags & LMIG_VMA_FILL)
+      prot |= R_PROT_READ | R_PROT_WRITE;
+    long flags = R_MAP_FIXED | ((v->flags & LMIG_VMA_SHARED) ? R_MAP_SHARED : R_MAP_PRIVATE);
+    if (v->flags & LMIG_VMA_ANON)
+      flags |= R_MAP_ANONYMOUS;
+    if (v->flags & LMIG_VMA_GROWSDOWN)
+      flags |= R_MAP_GROWSDOWN;
+    if (v->flags & LMIG_VMA_NORESERVE)
+      flags |= R_MAP_NORESERVE;
+    long r = rsys6(NR_mmap, (long)v->start, (long)(v->end - v->start), prot, flags, fd,
+                   (long)((v->flags & LMIG_VMA_ANON) ? 0 : v->pgoff));
+    if (fd >= 0)
+      rsys1(NR_close, fd);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_MAP_VMA, r, i);
+    if ((uint64_t)r != v->start)
+      fail(a, LMIG_RST_STEP_MAP_VMA, -22, i);
+  }
+}
+
+/* Post-copy: one userfaultfd with every lazy range registered for MISSING
+ * faults; lmigd gets it over the control socket. */
+static int attach_uffd(struct lmig_rst_args *a) {
+  int uffd = (int)rsys1(NR_userfaultfd, R_O_CLOEXEC | R_O_NONBLOCK);
+  if (uffd < 0)
+    fail(a, LMIG_RST_STEP_UFFD, uffd, 0);
+  struct uffdio_api api = {.api = UFFD_API, .features = a->uffd_features};
+  long r = rsys3(NR_ioctl, uffd, UFFDIO_API, &api);
+  if (r < 0)
+    fail(a, LMIG_RST_STEP_UFFD, r, 1);
+  struct lmig_rst_vma *v = AT(a, a->vmas_off, struct lmig_rst_vma *);
+  for (uint32_t i = 0; i < a->nr_vmas; i++, v++) {
+    if (!(v->flags & LMIG_VMA_LAZY))
+      continue;
+    struct uffdio_register reg = {
+        .range = {.start = v->start, .len = v->end - v->start},
+        .mode = UFFDIO_REGISTER_MODE_MISSING};
+    r = rsys3(NR_ioctl, uffd, UFFDIO_REGISTER, &reg);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_UFFD, r, 2 + i);
+  }
+  return uffd;
+}
+
+static void wait_go(struct lmig_rst_args *a) {
+  struct lmig_rst_msg m;
+  for (;;) {
+    long r = rsys6(NR_recvfrom, a->ctl_fd, (long)&m, sizeof m, 0, 0, 0);
+    if (r == -4) /* EINTR */
+      continue;
+    if (r != (long)sizeof m || m.type != LMIG_RST_MSG_GO)
+      rsys1(NR_exit_group, 100 + LMIG_RST_STEP_CTL);
+    return;
+  }
+}
+
+static void final_protections(struct lmig_rst_args *a) {
+  struct lmig_rst_vma *v = AT(a, a->vmas_off, struct lmig_rst_vma *);
+  for (uint32_t i = 0; i < a->nr_vmas; i++, v++) {
+    if (!(v->flags & LMIG_VMA_FILL) || (v->prot & (R_PROT_READ | R_PROT_WRITE)) ==
+                                           (R_PROT_READ | R_PROT_WRITE))
+      continue;
+    long r = rsys3(NR_mprotect, v->start, v->end - v->start, v->prot);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_PROTECT, r, i);
+  }
+}
+
+struct prctl_mm_map_abi {
+  uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack, arg_start,
+      arg_end, env_start, env_end;
+  uint64_t auxv;
+  uint32_t auxv_size;
+  uint32_t exe_fd;
+};
+
+static void restore_mm(struct lmig_rst_args *a) {
+  int exe_fd = -1;
+  if (a->mm.exe_path_off) {
+    exe_fd = (int)rsys3(NR_open, AT(a, a->mm.exe_path_off, const char *), R_O_CLOEXEC, 0);
+    if (exe_fd < 0)
+      fail(a, LMIG_RST_STEP_EXE, exe_fd, 0);
+  }
+  struct prctl_mm_map_abi m = {
+      .start_code = a->mm.start_code,
+      .end_code = a->mm.end_code,
+      .start_data = a->mm.start_data,
+      .end_data = a->mm.end_data,
+      .start_brk = a->mm.start_brk,
+      .brk = a->mm.brk,
+      .start_stack = a->mm.start_stack,
+      .arg_start = a->mm.arg_start,
+      .arg_end = a->mm.arg_end,
+      .env_start = a->mm.env_start,
+      .env_end = a->mm.env_end,
+      .auxv = a->mm.auxv_size ? (uint64_t)(uintptr_t)AT(a, a->mm.auxv_off, void *) : 0,
+      .auxv_size = a->mm.auxv_size,
+      .exe_fd = (uint32_t)exe_fd,
+  };
+  long r = rsys5(NR_prctl, R_PR_SET_MM, R_PR_SET_MM_MAP, &m, sizeof m, 0);
+  if (exe_fd >= 0)
+    rsys1(NR_close, exe_fd);
+  if (r < 0)
+    fail(a, LMIG_RST_STEP_MM, r, 0);
+}
+
+static void restore_signals(struct lmig_rst_args *a) {
+  for (int sig = 1; sig <= 64; sig++) {
+    if (sig == 9 || sig == 19 || !(a->sigaction_valid & (1ull << (sig - 1))))
+      continue;
+    long r = rsys4(NR_rt_sigaction, sig, &a->sigactions[sig - 1], 0, 8);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_SIGACTION, r, (uint64_t)sig);
+  }
+}
+
+static void restore_rlimits(struct lmig_rst_args *a) {
+  for (uint32_t i = 0; i < a->nr_rlimits && i < 16; i++) {
+    uint64_t lim[2] = {a->rlimits[i].cur, a->rlimits[i].max};
+    long r = rsys4(NR_prlimit64, 0, a->rlimits[i].resource, lim, 0);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_RLIMIT, r, a->rlimits[i].resource);
+  }
+}
+
+/* The kernel's rt_sigframe on x86-64, as rt_sigreturn reads it. */
+struct sigcontext_abi {
+  uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
+      eflags;
+  uint16_t cs, gs, fs, ss;
+  uint64_t err, trapno, oldmask, cr2, fpstate;
+  uint64_t reserved1[8];
+};
+struct ucontext_abi {
+  uint64_t uc_flags;
+  uint64_t uc_link;
+  uint64_t ss_sp;
+  int32_t ss_flags;
+  int32_t ss_pad;
+  uint64_t ss_size;
+  struct sigcontext_abi mcontext;
+  uint64_t sigmask;
+};
+struct rt_sigframe_abi {
+  uint64_t pretcode;
+  struct ucontext_abi uc;
+  uint8_t info[128];
+};
+_Static_assert(sizeof(struct sigcontext_abi) == 256, "sigcontext layout");
+_Static_assert(offsetof(struct ucontext_abi, mcontext) == 40, "ucontext layout");
+_Static_assert(sizeof(struct ucontext_abi) == 304, "ucontext layout");
+
+#define UC_FP_XSTATE 0x1
+#define UC_SIGCONTEXT_SS 0x2
+#define UC_STRICT_RESTORE_SS 0x4
+#define FP_XSTATE_MAGIC1 0x46505853u
+#define FP_XSTATE_MAGIC2 0x46505845u
+
+__attribute__((noreturn)) static void enter_saved_context(struct lmig_rst_args *a) {
+  struct lmig_rst_thread *t = &a->thread;
+  struct lmig_rst_regs *g = &t->regs;
+  char *base = AT(a, t->frame_off, char *);
+  /* fpstate first (64-byte aligned), the frame below it */
+  uint64_t frame_addr = ((uint64_t)(uintptr_t)base + 64) & ~63ull;
+  struct rt_sigframe_abi *f = (struct rt_sigframe_abi *)(uintptr_t)frame_addr;
+  uint64_t fp_addr = (frame_addr + sizeof *f + 63) & ~63ull;
+  char *fp = (char *)(uintptr_t)fp_addr;
+  memset(f, 0, sizeof *f);
+
+  if (t->xsave_size >= 512 + 64) {
+    memcpy(fp, AT(a, t->xsave_off, char *), t->xsave_size);
+    /* sw_reserved (offset 464) carries the kernel's own description of the
+     * frame as ptrace gave it; magic2 closes the area. */
+    uint32_t *sw = (uint32_t *)(fp + 464);
+    uint32_t xstate_size = sw[3];
+    if (sw[0] == FP_XSTATE_MAGIC1 && xstate_size <= t->xsave_size) {
+      uint32_t magic2 = FP_XSTATE_MAGIC2;
+      memcpy(fp + xstate_size, &magic2, 4);
+      f->uc.uc_flags |= UC_FP_XSTATE;
+    }
+    f->uc.mcontext.fpstate = fp_addr;
+  }
+  f->uc.uc_flags |= UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+  f->uc.ss_sp = t->altstack_sp;
+  f->uc.ss_flags = t->altstack_flags;
+  f->uc.ss_size = t->altstack_size;
+  f->uc.sigmask = t->sigmask;
+  struct sigcontext_abi *c = &f->uc.mcontext;
+  c->r8 = g->r8;
+  c->r9 = g->r9;
+  c->r10 = g->r10;
+  c->r11 = g->r11;
+  c->r12 = g->r12;
+  c->r13 = g->r13;
+  c->r14 = g->r14;
+  c->r15 = g->r15;
+  c->rdi = g->rdi;
+  c->rsi = g->rsi;
+  c->rbp = g->rbp;
+  c->rbx = g->rbx;
+  c->rdx = g->rdx;
+  c->rax = g->rax;
+  c->rcx = g->rcx;
+  c->rsp = g->rsp;
+  c->rip = g->rip;
+  c->eflags = g->eflags;
+  c->cs = (uint16_t)g->cs;
+  c->ss = (uint16_t)g->ss;
+
+  long r = rsys2(NR_arch_prctl, R_ARCH_SET_FS, g->fs_base);
+  if (r < 0)
+    fail(a, LMIG_RST_STEP_TLS, r, 0);
+  r = rsys2(NR_arch_prctl, R_ARCH_SET_GS, g->gs_base);
+  if (r < 0)
+    fail(a, LMIG_RST_STEP_TLS, r, 1);
+  if (t->rseq_len) {
+    r = rsys4(NR_rseq, t->rseq_addr, t->rseq_len, 0, t->rseq_sig);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_RSEQ, r, 0);
+  }
+  rsys1(NR_close, a->ctl_fd);
+  restorer_sigreturn(&f->uc);
+}
+
+void restorer_main(struct lmig_rst_args *a) {
+  if (a->magic != LMIG_RST_MAGIC)
+    rsys1(NR_exit_group, 99);
+  unmap_foreign(a);
+  move_special(a);
+  map_vmas(a);
+  int uffd = -1;
+  if (a->flags & LMIG_RST_POSTCOPY)
+    uffd = attach_uffd(a);
+  send_msg(a->ctl_fd, LMIG_RST_MSG_MAPPED, 0, 0, 0, uffd);
+  if (uffd >= 0)
+    rsys1(NR_close, uffd);
+  wait_go(a);
+  final_protections(a);
+  restore_mm(a);
+  restore_signals(a);
+  restore_rlimits(a);
+  enter_saved_context(a);
+}

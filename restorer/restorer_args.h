@@ -1,0 +1,158 @@
+/*
+ * What lmigd hands to the restorer: one flat, pointer-free block (arrays are
+ * reached by offsets from the block's start) so it can be built in lmigd and
+ * copied as bytes into the restorer's region. Shared by the freestanding
+ * restorer (C) and the engine (C++): plain fixed-size types only.
+ */
+#ifndef LMIG_RESTORER_ARGS_H
+#define LMIG_RESTORER_ARGS_H
+
+#include <stdint.h>
+
+#define LMIG_RST_MAGIC 0x31475352474d4c00ull /* "\0LMGRSG1" */
+#define LMIG_RST_HEADER_MAGIC 0x4e4c42524f545352ull
+
+/* Header at offset 0 of the blob: offsets of what lmigd needs to know. */
+struct lmig_restorer_header {
+  uint64_t magic;      /* LMIG_RST_HEADER_MAGIC */
+  uint64_t entry;      /* offset of restorer_entry (rdi = args, rsp = stack) */
+  uint64_t self_unmap; /* offset of a `syscall` instruction used to unmap the region */
+  uint64_t image_end;  /* bytes the blob occupies in memory (code, data, bss) */
+};
+
+/* VMA flags */
+#define LMIG_VMA_SHARED 0x1u    /* MAP_SHARED */
+#define LMIG_VMA_ANON 0x2u      /* no file behind it */
+#define LMIG_VMA_GROWSDOWN 0x4u /* a stack that grows down */
+#define LMIG_VMA_FILL 0x8u      /* lmigd writes its content before GO: map writable until then */
+#define LMIG_VMA_LAZY 0x10u     /* register with userfaultfd (post-copy) */
+#define LMIG_VMA_NORESERVE 0x20u
+
+struct lmig_rst_vma {
+  uint64_t start;
+  uint64_t end;
+  uint64_t pgoff;      /* file offset in bytes */
+  uint32_t prot;       /* final PROT_* */
+  uint32_t flags;      /* LMIG_VMA_* */
+  uint32_t path_off;   /* offset of a NUL-terminated path in the args block, 0 for none */
+  uint32_t open_flags; /* O_RDONLY or O_RDWR for file mappings */
+};
+
+/* The kernel's special mappings, moved from where the restore child has
+ * them to where the source had them. */
+#define LMIG_SPECIAL_MAX 4
+struct lmig_rst_special {
+  uint64_t cur_start;   /* in the restore child */
+  uint64_t len;
+  uint64_t saved_start; /* 0: the source had none, unmap it */
+  uint64_t staging;     /* a spot inside the region to move through */
+};
+
+struct lmig_rst_sigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+
+struct lmig_rst_rlimit {
+  uint32_t resource;
+  uint32_t pad;
+  uint64_t cur;
+  uint64_t max;
+};
+
+/* Same layout as struct user_regs_struct (x86-64). */
+struct lmig_rst_regs {
+  uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi, orig_rax, rip,
+      cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs;
+};
+
+#define LMIG_XSAVE_MAX 16384
+
+struct lmig_rst_thread {
+  struct lmig_rst_regs regs;
+  uint64_t sigmask;
+  uint64_t altstack_sp;    /* sigaltstack; flags SS_DISABLE when none */
+  uint64_t altstack_size;
+  int32_t altstack_flags;
+  uint32_t xsave_size;     /* bytes valid in xsave_off */
+  uint32_t xsave_off;      /* 64-byte aligned offset of the XSAVE area (ptrace layout) */
+  uint32_t frame_off;      /* 64-byte aligned scratch for the sigreturn frame */
+  uint32_t frame_len;
+  uint32_t rseq_len;       /* 0: no rseq registration */
+  uint64_t rseq_addr;
+  uint32_t rseq_sig;
+  uint32_t pad;
+};
+
+/* prctl(PR_SET_MM_MAP) fields */
+struct lmig_rst_mm {
+  uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack, arg_start,
+      arg_end, env_start, env_end;
+  uint32_t auxv_off;  /* offset of the auxv words */
+  uint32_t auxv_size; /* bytes */
+  uint32_t exe_path_off;
+  uint32_t pad;
+};
+
+#define LMIG_RST_POSTCOPY 0x1u
+
+struct lmig_rst_args {
+  uint64_t magic;
+  uint64_t region_start; /* the restorer's own region: blob, args, stack, staging */
+  uint64_t region_len;
+  uint64_t task_size;    /* top of the user address space */
+  int32_t ctl_fd;        /* SOCK_SEQPACKET to lmigd */
+  uint32_t flags;        /* LMIG_RST_* */
+  uint64_t uffd_features;
+  uint32_t nr_vmas;
+  uint32_t vmas_off;
+  uint32_t nr_special;
+  uint32_t nr_rlimits;
+  struct lmig_rst_special special[LMIG_SPECIAL_MAX];
+  uint64_t sigaction_valid; /* bit (sig-1): restore sigactions[sig-1] */
+  struct lmig_rst_sigaction sigactions[64];
+  struct lmig_rst_rlimit rlimits[16];
+  struct lmig_rst_mm mm;
+  struct lmig_rst_thread thread;
+  uint32_t total_len;
+  uint32_t pad;
+};
+
+/* Messages on the control socket (SOCK_SEQPACKET, one struct per message). */
+enum lmig_rst_msg_type {
+  LMIG_RST_MSG_BEGIN = 1,  /* lmigd -> restore child: you are traced, go on */
+  LMIG_RST_MSG_MAPPED = 2, /* restorer -> lmigd: layout built (uffd attached in post-copy) */
+  LMIG_RST_MSG_GO = 3,     /* lmigd -> restorer: memory is in, finish and run */
+  LMIG_RST_MSG_ERROR = 4   /* restore child or restorer -> lmigd: step failed */
+};
+
+/* Steps, named in errors */
+enum lmig_rst_step {
+  LMIG_RST_STEP_FDS = 1,
+  LMIG_RST_STEP_CWD = 2,
+  LMIG_RST_STEP_REGION = 3,
+  LMIG_RST_STEP_UNMAP = 4,
+  LMIG_RST_STEP_SPECIAL = 5,
+  LMIG_RST_STEP_OPEN_VMA = 6,
+  LMIG_RST_STEP_MAP_VMA = 7,
+  LMIG_RST_STEP_UFFD = 8,
+  LMIG_RST_STEP_CTL = 9,
+  LMIG_RST_STEP_PROTECT = 10,
+  LMIG_RST_STEP_MM = 11,
+  LMIG_RST_STEP_SIGACTION = 12,
+  LMIG_RST_STEP_RLIMIT = 13,
+  LMIG_RST_STEP_TLS = 14,
+  LMIG_RST_STEP_EXE = 15,
+  LMIG_RST_STEP_RSEQ = 16
+};
+
+struct lmig_rst_msg {
+  uint32_t type;
+  uint32_t step;
+  int64_t err;  /* negative errno */
+  uint64_t arg; /* step detail: VMA index, fd number, ... */
+};
+
+#endif /* LMIG_RESTORER_ARGS_H */

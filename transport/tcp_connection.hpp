@@ -1,0 +1,63 @@
+// A framed-message connection over TCP (blocking I/O with timeouts) and the
+// listener that accepts them. Every failure names the peer and what broke:
+// silence past the timeout, a close mid-stream, or bytes that are not lmig.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/base/error.hpp"
+#include "engine/base/unique_fd.hpp"
+#include "transport/address.hpp"
+#include "transport/wire.hpp"
+
+namespace lmig {
+
+class Connection {
+public:
+  Connection() = default;
+  static Result<Connection> connect(const Endpoint &ep, int timeout_ms);
+  static Connection adopt(UniqueFd fd, std::string peer);
+
+  void set_io_timeout(int ms) { timeout_ms_ = ms; }
+  Status send(wire::Type type, std::span<const uint8_t> payload = {});
+  // A pages frame, gathered straight from `data` (npages * 4096 bytes).
+  Status send_pages(const wire::PagesHeader &h, const void *data);
+  // Receives one frame into `payload` (resized); returns its type.
+  Result<wire::Type> recv(std::vector<uint8_t> &payload);
+  // Like recv, but gives up with LMIG_ERR_TIMEOUT after timeout_ms.
+  Result<wire::Type> recv_within(std::vector<uint8_t> &payload, int timeout_ms);
+
+  int fd() const { return fd_.get(); }
+  const std::string &peer() const { return peer_; }
+  void close() { fd_.reset(); }
+  bool open() const { return fd_.valid(); }
+
+private:
+  Connection(UniqueFd fd, std::string peer) : fd_(std::move(fd)), peer_(std::move(peer)) {}
+  Status write_all(const iovec *iov, int n);
+  Status read_exact(void *buf, size_t len, int timeout_ms, bool at_frame_start);
+  Status wait_io(short events, int timeout_ms);
+
+  UniqueFd fd_;
+  std::string peer_;
+  int timeout_ms_ = 30000;
+};
+
+class Listener {
+public:
+  static Result<Listener> bind(const Endpoint &ep);
+  Result<Connection> accept();
+  uint16_t port() const { return port_; }
+  int fd() const { return fd_.get(); }
+  const Endpoint &endpoint() const { return ep_; }
+
+private:
+  UniqueFd fd_;
+  uint16_t port_ = 0;
+  Endpoint ep_;
+};
+
+} // namespace lmig

@@ -1,0 +1,91 @@
+// The lmig wire protocol: framed messages, the same over every transport.
+// A frame is a 16-byte header (magic, type, flags, payload length) and a
+// payload. Page frames carry a PagesHeader (address, count, xxh3-64 of the
+// data) followed by the page data.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/base/error.hpp"
+
+namespace lmig::wire {
+
+inline constexpr uint32_t kMagic = 0x4c4d4731; // "LMG1"
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kMaxPayload = 256u << 20;
+inline constexpr uint32_t kMaxPagesPerFrame = 1024; // 4 MiB
+
+enum class Type : uint16_t {
+  hello = 1,      // source -> target: Hello
+  hello_ack = 2,  // target -> source: Hello (the target's side)
+  image = 3,      // source -> target: encoded ProcessImage
+  ready = 4,      // target -> source: restored layout is ready for pages
+  pages = 5,      // either way: PagesHeader + data
+  pages_end = 6,  // source -> target: every page has been sent (stop-copy)
+  running = 7,    // target -> source: Running
+  done = 8,       // source -> target: the source copy is gone
+  error = 9,      // either way: Error; the sender gives up
+  page_request = 10,
+};
+
+const char *type_name(Type t);
+
+struct FrameHeader {
+  uint32_t magic;
+  uint16_t type;
+  uint16_t flags;
+  uint32_t length;
+  uint32_t reserved;
+};
+static_assert(sizeof(FrameHeader) == 16);
+
+struct PagesHeader {
+  uint64_t addr;
+  uint32_t npages;
+  uint32_t flags;
+  uint64_t xxh3;
+};
+static_assert(sizeof(PagesHeader) == 24);
+
+enum Feature : uint64_t {
+  kFeatureStopCopy = 1u << 0,
+  kFeaturePostcopy = 1u << 1,
+};
+
+struct Hello {
+  uint32_t version = kProtocolVersion;
+  uint32_t mode = 0;          // lmig_mode the source asks for
+  uint64_t features = 0;
+  uint64_t xfeatures = 0;     // XCR0 of the sender
+  uint32_t xstate_size = 0;   // bytes of the XSAVE area the sender's kernel uses
+  std::string kernel;         // uname release
+  std::string host;
+  std::string auth;           // shared secret (empty: none)
+};
+
+struct ErrorMsg {
+  uint32_t code = 0;  // lmig_status
+  int32_t sys_errno = 0;
+  std::string message;
+};
+
+struct Running {
+  int32_t target_pid = 0; // in the target lmigd's PID namespace
+  int32_t vpid = 0;       // as the process sees itself
+  uint64_t restore_ns = 0;
+};
+
+std::vector<uint8_t> encode(const Hello &m);
+std::vector<uint8_t> encode(const ErrorMsg &m);
+std::vector<uint8_t> encode(const Running &m);
+Result<Hello> decode_hello(std::span<const uint8_t> p);
+Result<ErrorMsg> decode_error(std::span<const uint8_t> p);
+Result<Running> decode_running(std::span<const uint8_t> p);
+
+// Turns a peer's Error message into an Error on that side.
+Error peer_error(const ErrorMsg &m, Side side);
+
+} // namespace lmig::wire
