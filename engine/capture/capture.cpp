@@ -154,6 +154,10 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen) {
   im.pid = pid;
   // The process is frozen now, but may have changed since the precheck.
   LMIG_ASSIGN_OR_RETURN(auto status, check_identity(pid, true));
+  // The PID the process sees itself as (innermost namespace) is the one it
+  // keeps; /proc and ptrace use ours.
+  if (!status.nspid.empty())
+    im.pid = status.nspid.back();
   im.comm = status.name;
   im.umask = status.umask;
   im.creds.uid = status.uid;

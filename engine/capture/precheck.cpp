@@ -49,10 +49,8 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
     return refuse(pid, "is stopped (" + st->name + "); continue it first");
   if (st->tracer_pid != 0 && !(frozen_by_us && st->tracer_pid == ::getpid()))
     return refuse(pid, "is already traced by PID " + std::to_string(st->tracer_pid));
-  if (st->nspid.size() > 1)
-    return make_error(LMIG_ERR_UNSUPPORTED,
-                      "PID " + std::to_string(pid) +
-                          " lives in a nested PID namespace; that is not supported yet");
+  if (st->nspid.size() > 1 && st->nspid.back() == 1)
+    return refuse(pid, "is the init of its PID namespace");
   if (st->threads > 1)
     return make_error(LMIG_ERR_UNSUPPORTED, "PID " + std::to_string(pid) + " (" + st->name +
                                                 ") has " + std::to_string(st->threads) +

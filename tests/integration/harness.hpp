@@ -1,0 +1,93 @@
+// Test harness for end-to-end migrations: starts lmigd and workloads as real
+// processes, runs lmig, reads verdicts, and cleans up only what it started,
+// by PID.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lmig::test {
+
+// Paths of the programs under test (from the environment meson sets).
+std::string bin(const char *env_name);
+
+struct CmdResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a command to completion (killed after timeout), capturing output.
+CmdResult run(const std::vector<std::string> &argv, std::chrono::milliseconds timeout =
+                                                        std::chrono::seconds(60));
+
+// Starts a detached process (new session, stdio on /dev/null or the given
+// files, no inherited fds) and returns its PID.
+pid_t spawn(const std::vector<std::string> &argv, const std::string &out = "/dev/null",
+            const std::string &err = "/dev/null");
+
+bool alive(pid_t pid);
+char proc_state(pid_t pid); // from /proc/PID/stat; 0 if gone
+void kill_and_reap(pid_t pid);
+std::string read_file(const std::string &path);
+bool wait_for(const std::function<bool()> &cond, std::chrono::milliseconds timeout);
+
+class TempDir {
+public:
+  TempDir();
+  ~TempDir();
+  const std::string &path() const { return path_; }
+  std::string file(const std::string &name) const { return path_ + "/" + name; }
+
+private:
+  std::string path_;
+};
+
+// lmigd on 127.0.0.1 with a port it picks itself.
+class Lmigd {
+public:
+  // wrapper: a command prefix (e.g. to run it in another mount namespace).
+  explicit Lmigd(std::vector<std::string> extra_args = {},
+                 std::vector<std::string> wrapper = {});
+  ~Lmigd();
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::string log() const { return read_file(dir_.file("lmigd.log")); }
+  void stop();
+
+private:
+  TempDir dir_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+// A wl_state workload in its own directory.
+class Workload {
+public:
+  explicit Workload(std::vector<std::string> extra_args = {}, size_t mem_mib = 16);
+  ~Workload();
+  pid_t pid() const { return pid_; }
+  const TempDir &dir() const { return dir_; }
+  // Sends SIGUSR1 to `pid` (the source or the migrated process) and waits
+  // for verdict number `seq`; returns the verdict line ("" on timeout).
+  std::string check(pid_t pid, unsigned seq,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  void forget() { pid_ = -1; } // the process was moved: no longer ours to reap
+  void reap_source();          // wait for the killed source to be collected
+
+private:
+  TempDir dir_;
+  pid_t pid_ = -1;
+};
+
+// The "key": value pairs of lmig --json output (numbers and strings).
+std::map<std::string, std::string> parse_json_object(const std::string &text);
+
+} // namespace lmig::test

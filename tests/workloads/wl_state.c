@@ -1,0 +1,514 @@
+/*
+ * wl_state: a process that sets up the state lmig promises to move, then,
+ * each time it gets SIGUSR1, checks all of it and writes a verdict.
+ *
+ *   wl_state --dir DIR --ready FILE --verdict FILE [--mem MIB] [--spin]
+ *            [--tcp-socket] [--thread] [--eventfd]
+ *
+ * State: anonymous memory (a pattern over --mem MiB), heap, stack and TLS
+ * patterns, a read-only and a PROT_NONE region, a private file mapping with
+ * copied-on-write pages, a shared file mapping, a regular file at an offset
+ * shared by a dup, an O_APPEND file, a close-on-exec fd, /dev/null and
+ * /dev/zero, a pipe with buffered bytes, signal handlers with masks and
+ * flags, an ignored signal, a blocked mask, umask, cwd, rlimits, the PID and
+ * the vDSO address. --spin keeps general and vector registers live in a
+ * loop so a freeze catches them there. The --tcp-socket, --thread and
+ * --eventfd options add something lmig must refuse.
+ *
+ * The verdict file is replaced atomically: "PASS seq=N iterations=M" or
+ * "FAIL seq=N: what".
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *dir, *ready_path, *verdict_path;
+static size_t mem_mib = 16;
+static int spin;
+
+static volatile sig_atomic_t check_requested;
+static volatile sig_atomic_t usr2_count;
+static volatile int usr2_signo;
+
+static pid_t orig_pid;
+static unsigned char *anon;
+static size_t anon_len;
+static unsigned char *heap;
+static unsigned char *ro_region, *none_region;
+static unsigned char *priv_map, *shared_map;
+static int fd_data, fd_dup, fd_append, fd_cloexec, fd_null, fd_zero, pipe_fds[2];
+static unsigned long vdso_addr;
+static struct timespec start_mono;
+static __thread uint64_t tls_pattern[64];
+static char fail_buf[512];
+static long iterations;
+
+#define PRIV_LEN (64 * 1024)
+#define SHARED_LEN (16 * 1024)
+#define DATA_LEN 100000
+#define PIPE_DATA_LEN 3000
+
+static uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+static void fill(unsigned char *p, size_t len, uint64_t seed) {
+  uint64_t *w = (uint64_t *)p;
+  for (size_t i = 0; i < len / 8; i++)
+    w[i] = mix(i ^ seed);
+}
+
+static long check_fill(const unsigned char *p, size_t len, uint64_t seed) {
+  const uint64_t *w = (const uint64_t *)p;
+  for (size_t i = 0; i < len / 8; i++)
+    if (w[i] != mix(i ^ seed))
+      return (long)i;
+  return -1;
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "wl_state: %s: %s\n", what, strerror(errno));
+  exit(2);
+}
+
+static int failf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(fail_buf, sizeof fail_buf, fmt, ap);
+  va_end(ap);
+  return 0;
+}
+
+static void on_usr1(int sig) {
+  (void)sig;
+  check_requested = 1;
+}
+
+static void on_usr2(int sig, siginfo_t *si, void *uc) {
+  (void)sig;
+  (void)uc;
+  usr2_signo = si->si_signo;
+  usr2_count++;
+}
+
+static void write_file(const char *name, const unsigned char *p, size_t len) {
+  int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0 || write(fd, p, len) != (ssize_t)len)
+    die(name);
+  close(fd);
+}
+
+static void *idle_thread(void *arg) {
+  (void)arg;
+  for (;;)
+    pause();
+  return NULL;
+}
+
+static void setup(int tcp_socket, int thread, int efd) {
+  orig_pid = getpid();
+  if (chdir(dir) < 0)
+    die("chdir");
+  umask(027);
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = 900;
+  if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+    die("setrlimit");
+  getrlimit(RLIMIT_CORE, &rl);
+  rl.rlim_cur = 0;
+  setrlimit(RLIMIT_CORE, &rl);
+
+  anon_len = mem_mib << 20;
+  anon = mmap(NULL, anon_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (anon == MAP_FAILED)
+    die("mmap anon");
+  fill(anon, anon_len, 1);
+  heap = malloc(64 * 1024);
+  fill(heap, 64 * 1024, 2);
+  for (int i = 0; i < 64; i++)
+    tls_pattern[i] = mix((uint64_t)i ^ 3);
+
+  ro_region = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  fill(ro_region, 8192, 4);
+  mprotect(ro_region, 8192, PROT_READ);
+  none_region = mmap(NULL, 4 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+  unsigned char buf[PRIV_LEN];
+  fill(buf, PRIV_LEN, 5);
+  write_file("map.bin", buf, PRIV_LEN);
+  int fd = open("map.bin", O_RDONLY);
+  priv_map = mmap(NULL, PRIV_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (priv_map == MAP_FAILED)
+    die("mmap private file");
+  memcpy(priv_map + 4096, "COPIED-ON-WRITE", 15); /* one page now belongs to us */
+
+  memset(buf, 0, SHARED_LEN);
+  write_file("shared.bin", buf, SHARED_LEN);
+  fd = open("shared.bin", O_RDWR);
+  shared_map = mmap(NULL, SHARED_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  if (shared_map == MAP_FAILED)
+    die("mmap shared file");
+  memcpy(shared_map, "SHARED-1", 8);
+
+  static unsigned char data[DATA_LEN];
+  fill(data, DATA_LEN, 6);
+  write_file("data.bin", data, DATA_LEN);
+  fd_data = open("data.bin", O_RDWR);
+  lseek(fd_data, 12345, SEEK_SET);
+  fd_dup = dup(fd_data);
+  fd_append = open("log.txt", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+  if (write(fd_append, "line1\n", 6) != 6)
+    die("write log");
+  fd_cloexec = open("data.bin", O_RDONLY | O_CLOEXEC);
+  fd_null = open("/dev/null", O_RDWR);
+  fd_zero = open("/dev/zero", O_RDONLY);
+  if (pipe(pipe_fds) < 0)
+    die("pipe");
+  fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
+  unsigned char pdata[PIPE_DATA_LEN];
+  fill(pdata, PIPE_DATA_LEN, 7);
+  if (write(pipe_fds[1], pdata, PIPE_DATA_LEN) != PIPE_DATA_LEN)
+    die("write pipe");
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_usr1;
+  sigaction(SIGUSR1, &sa, NULL);
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_usr2;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaddset(&sa.sa_mask, SIGINT);
+  sigaddset(&sa.sa_mask, SIGQUIT);
+  sigaction(SIGUSR2, &sa, NULL);
+  signal(SIGHUP, SIG_IGN);
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGWINCH);
+  sigaddset(&block, SIGRTMIN + 1);
+  sigprocmask(SIG_BLOCK, &block, NULL);
+
+  vdso_addr = getauxval(AT_SYSINFO_EHDR);
+  clock_gettime(CLOCK_MONOTONIC, &start_mono);
+
+  if (tcp_socket) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 1) < 0)
+      die("tcp socket");
+  }
+  if (thread) {
+    pthread_t t;
+    pthread_create(&t, NULL, idle_thread, NULL);
+  }
+  if (efd && eventfd(3, 0) < 0)
+    die("eventfd");
+}
+
+static int check_fd_offset(int fd, off_t want, const char *what) {
+  off_t at = lseek(fd, 0, SEEK_CUR);
+  if (at != want)
+    return failf("%s offset %lld, expected %lld", what, (long long)at, (long long)want);
+  return 1;
+}
+
+static int check_state(unsigned seq) {
+  long bad;
+  if (getpid() != orig_pid)
+    return failf("getpid %d, expected %d", getpid(), orig_pid);
+  if (syscall(SYS_gettid) != orig_pid)
+    return failf("gettid %ld, expected %d", syscall(SYS_gettid), orig_pid);
+  if ((bad = check_fill(anon, anon_len, 1)) >= 0)
+    return failf("anonymous memory differs at word %ld", bad);
+  if ((bad = check_fill(heap, 64 * 1024, 2)) >= 0)
+    return failf("heap differs at word %ld", bad);
+  for (int i = 0; i < 64; i++)
+    if (tls_pattern[i] != mix((uint64_t)i ^ 3))
+      return failf("TLS differs at %d", i);
+  if ((bad = check_fill(ro_region, 8192, 4)) >= 0)
+    return failf("read-only region differs at word %ld", bad);
+
+  /* protections as they were, through /proc/self/maps */
+  char line[512], want_ro[64], want_none[64];
+  snprintf(want_ro, sizeof want_ro, "%lx-%lx r--p", (unsigned long)ro_region,
+           (unsigned long)ro_region + 8192);
+  snprintf(want_none, sizeof want_none, "%lx-%lx ---p", (unsigned long)none_region,
+           (unsigned long)none_region + 4 * 4096);
+  int seen_ro = 0, seen_none = 0, seen_vdso = 0;
+  FILE *maps = fopen("/proc/self/maps", "r");
+  while (maps && fgets(line, sizeof line, maps)) {
+    if (!strncmp(line, want_ro, strlen(want_ro)))
+      seen_ro = 1;
+    if (!strncmp(line, want_none, strlen(want_none)))
+      seen_none = 1;
+    if (strstr(line, "[vdso]") && strtoul(line, NULL, 16) == vdso_addr)
+      seen_vdso = 1;
+  }
+  if (maps)
+    fclose(maps);
+  if (!seen_ro)
+    return failf("read-only region %s not found in maps", want_ro);
+  if (!seen_none)
+    return failf("PROT_NONE region %s not found in maps", want_none);
+  if (!seen_vdso)
+    return failf("[vdso] not at 0x%lx", vdso_addr);
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (now.tv_sec < start_mono.tv_sec)
+    return failf("CLOCK_MONOTONIC went backwards");
+
+  /* private file mapping: our copy of one page, the file's for the rest */
+  unsigned char orig[PRIV_LEN];
+  fill(orig, PRIV_LEN, 5);
+  if (memcmp(priv_map + 4096, "COPIED-ON-WRITE", 15))
+    return failf("private mapping lost its written page");
+  if (memcmp(priv_map, orig, 4096) || memcmp(priv_map + 8192, orig + 8192, PRIV_LEN - 8192))
+    return failf("private mapping differs from the file");
+  int fd = open("map.bin", O_RDONLY);
+  unsigned char disk[16];
+  if (fd < 0 || pread(fd, disk, 15, 4096) != 15 || !memcmp(disk, "COPIED-ON-WRITE", 15))
+    return failf("a private write reached the file");
+  close(fd);
+
+  /* shared file mapping: writes go to the file, both ways */
+  if (memcmp(shared_map, "SHARED-1", 8))
+    return failf("shared mapping lost its content");
+  char tag[16];
+  snprintf(tag, sizeof tag, "SEQ-%05u", seq);
+  memcpy(shared_map + 4096, tag, 9);
+  fd = open("shared.bin", O_RDONLY);
+  char got[16] = {0};
+  if (fd < 0 || pread(fd, got, 9, 4096) != 9 || memcmp(got, tag, 9))
+    return failf("shared mapping no longer writes to the file");
+  close(fd);
+
+  /* fds: offsets, sharing, flags */
+  static off_t data_off = 12345;
+  if (!check_fd_offset(fd_data, data_off, "data fd") ||
+      !check_fd_offset(fd_dup, data_off, "dup'd fd"))
+    return 0;
+  unsigned char chunk[10], expect[DATA_LEN];
+  fill(expect, DATA_LEN, 6);
+  if (read(fd_data, chunk, 10) != 10 || memcmp(chunk, expect + data_off, 10))
+    return failf("data fd reads wrong bytes");
+  data_off += 10;
+  if (!check_fd_offset(fd_dup, data_off, "dup'd fd after a read through its twin"))
+    return 0;
+  if (!(fcntl(fd_append, F_GETFL) & O_APPEND))
+    return failf("O_APPEND lost");
+  if (!(fcntl(fd_cloexec, F_GETFD) & FD_CLOEXEC))
+    return failf("close-on-exec lost");
+  if (fcntl(fd_data, F_GETFD) & FD_CLOEXEC)
+    return failf("close-on-exec appeared on a plain fd");
+  if ((fcntl(fd_data, F_GETFL) & O_ACCMODE) != O_RDWR)
+    return failf("data fd is no longer read-write");
+  char lbuf[8];
+  snprintf(lbuf, sizeof lbuf, "seq%03u\n", seq % 1000);
+  if (write(fd_append, lbuf, 7) != 7)
+    return failf("append write failed");
+  struct stat st;
+  if (stat("log.txt", &st) < 0 || st.st_size != 6 + 7 * (off_t)seq)
+    return failf("log.txt is %lld bytes, expected %lld", (long long)st.st_size,
+                 (long long)(6 + 7 * seq));
+  if (write(fd_null, "x", 1) != 1)
+    return failf("/dev/null not writable");
+  unsigned char z[64];
+  memset(z, 1, sizeof z);
+  if (read(fd_zero, z, sizeof z) != sizeof z || z[0] || z[63])
+    return failf("/dev/zero does not read zeros");
+
+  /* the pipe: exactly its buffered bytes, put back after each check */
+  {
+    unsigned char pexp[PIPE_DATA_LEN], pgot[PIPE_DATA_LEN + 16];
+    fill(pexp, PIPE_DATA_LEN, 7);
+    ssize_t n = read(pipe_fds[0], pgot, sizeof pgot);
+    if (n != PIPE_DATA_LEN || memcmp(pgot, pexp, PIPE_DATA_LEN))
+      return failf("pipe held %zd bytes, expected %d intact", n, PIPE_DATA_LEN);
+    if (read(pipe_fds[0], pgot, 1) != -1 || errno != EAGAIN)
+      return failf("pipe lost O_NONBLOCK or holds extra bytes");
+    if (write(pipe_fds[1], "ping", 4) != 4 || read(pipe_fds[0], lbuf, 4) != 4 ||
+        memcmp(lbuf, "ping", 4))
+      return failf("pipe does not carry bytes any more");
+    if (write(pipe_fds[1], pexp, PIPE_DATA_LEN) != PIPE_DATA_LEN)
+      return failf("pipe refused its bytes back");
+  }
+
+  /* signals */
+  struct sigaction sa;
+  sigaction(SIGUSR2, NULL, &sa);
+  if (sa.sa_sigaction != on_usr2 || !(sa.sa_flags & SA_SIGINFO) || !(sa.sa_flags & SA_RESTART))
+    return failf("SIGUSR2 handler or flags lost");
+  if (!sigismember(&sa.sa_mask, SIGINT) || !sigismember(&sa.sa_mask, SIGQUIT))
+    return failf("SIGUSR2 handler mask lost");
+  sigaction(SIGHUP, NULL, &sa);
+  if (sa.sa_handler != SIG_IGN)
+    return failf("SIGHUP no longer ignored");
+  sigaction(SIGTERM, NULL, &sa);
+  if (sa.sa_handler != SIG_DFL)
+    return failf("SIGTERM no longer default");
+  sigset_t cur;
+  sigprocmask(SIG_BLOCK, NULL, &cur);
+  if (!sigismember(&cur, SIGWINCH) || !sigismember(&cur, SIGRTMIN + 1) ||
+      sigismember(&cur, SIGUSR1))
+    return failf("blocked mask differs");
+  int before = usr2_count;
+  raise(SIGUSR2);
+  if (usr2_count != before + 1 || usr2_signo != SIGUSR2)
+    return failf("SIGUSR2 handler did not run");
+
+  /* process attributes */
+  mode_t um = umask(027);
+  if (um != 027)
+    return failf("umask %o, expected 027", um);
+  char cwd[4096];
+  if (!getcwd(cwd, sizeof cwd))
+    return failf("getcwd: %s", strerror(errno));
+  char real_dir[4096];
+  if (!realpath(dir, real_dir) || strcmp(cwd, real_dir))
+    return failf("cwd is %s, expected %s", cwd, real_dir);
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur != 900)
+    return failf("RLIMIT_NOFILE soft %llu, expected 900", (unsigned long long)rl.rlim_cur);
+  getrlimit(RLIMIT_CORE, &rl);
+  if (rl.rlim_cur != 0)
+    return failf("RLIMIT_CORE soft changed");
+  return 1;
+}
+
+/* Registers held live across a long loop: a freeze lands here often. */
+static int spin_registers(void) {
+#if defined(__x86_64__)
+  uint64_t gp_in[5] = {0x1111111111111111ull, 0x2222222222222222ull, 0x3333333333333333ull,
+                       0x4444444444444444ull, 0x5555555555555555ull};
+  uint64_t gp_out[5];
+  uint64_t x_in[4] = {0x0123456789abcdefull, 0xfedcba9876543210ull, 0x0f0f0f0f0f0f0f0full,
+                      0xf0f0f0f0f0f0f0f0ull};
+  uint64_t x_out[4];
+  __asm__ volatile("mov 0(%2), %%rbx\n\t"
+                   "mov 8(%2), %%r12\n\t"
+                   "mov 16(%2), %%r13\n\t"
+                   "mov 24(%2), %%r14\n\t"
+                   "mov 32(%2), %%r15\n\t"
+                   "movdqu 0(%3), %%xmm6\n\t"
+                   "movdqu 16(%3), %%xmm7\n\t"
+                   "mov $20000000, %%rcx\n\t"
+                   "1: dec %%rcx\n\t"
+                   "jnz 1b\n\t"
+                   "mov %%rbx, 0(%0)\n\t"
+                   "mov %%r12, 8(%0)\n\t"
+                   "mov %%r13, 16(%0)\n\t"
+                   "mov %%r14, 24(%0)\n\t"
+                   "mov %%r15, 32(%0)\n\t"
+                   "movdqu %%xmm6, 0(%1)\n\t"
+                   "movdqu %%xmm7, 16(%1)\n\t"
+                   :
+                   : "r"(gp_out), "r"(x_out), "r"(gp_in), "r"(x_in)
+                   : "rbx", "r12", "r13", "r14", "r15", "rcx", "xmm6", "xmm7", "memory", "cc");
+  if (memcmp(gp_in, gp_out, sizeof gp_in))
+    return failf("general registers changed under a freeze");
+  if (memcmp(x_in, x_out, sizeof x_in))
+    return failf("vector registers changed under a freeze");
+#endif
+  return 1;
+}
+
+static void write_verdict(unsigned seq, int ok) {
+  char tmp[4200], text[1024];
+  snprintf(tmp, sizeof tmp, "%s.tmp", verdict_path);
+  if (ok)
+    snprintf(text, sizeof text, "PASS seq=%u iterations=%ld pid=%d\n", seq, iterations, getpid());
+  else
+    snprintf(text, sizeof text, "FAIL seq=%u: %s\n", seq, fail_buf);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0 || write(fd, text, strlen(text)) < 0)
+    die("write verdict");
+  close(fd);
+  rename(tmp, verdict_path);
+}
+
+int main(int argc, char **argv) {
+  int tcp_socket = 0, thread = 0, efd = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+      dir = argv[++i];
+    else if (!strcmp(argv[i], "--ready") && i + 1 < argc)
+      ready_path = argv[++i];
+    else if (!strcmp(argv[i], "--verdict") && i + 1 < argc)
+      verdict_path = argv[++i];
+    else if (!strcmp(argv[i], "--mem") && i + 1 < argc)
+      mem_mib = strtoul(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--spin"))
+      spin = 1;
+    else if (!strcmp(argv[i], "--tcp-socket"))
+      tcp_socket = 1;
+    else if (!strcmp(argv[i], "--thread"))
+      thread = 1;
+    else if (!strcmp(argv[i], "--eventfd"))
+      efd = 1;
+    else {
+      fprintf(stderr, "wl_state: unknown argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (!dir || !ready_path || !verdict_path) {
+    fprintf(stderr, "usage: wl_state --dir DIR --ready FILE --verdict FILE [--mem MIB]\n");
+    return 2;
+  }
+  setup(tcp_socket, thread, efd);
+  char stack_pattern[4096];
+  fill((unsigned char *)stack_pattern, sizeof stack_pattern, 8);
+
+  FILE *r = fopen(ready_path, "w");
+  if (!r)
+    die("ready file");
+  fprintf(r, "ready %d\n", getpid());
+  fclose(r);
+
+  unsigned seq = 0;
+  for (;;) {
+    iterations++;
+    if (spin) {
+      if (!spin_registers()) {
+        write_verdict(++seq, 0);
+        spin = 0;
+      }
+    } else {
+      struct timespec ts = {0, 1000000};
+      nanosleep(&ts, NULL);
+    }
+    if (check_requested) {
+      check_requested = 0;
+      seq++;
+      int ok = check_state(seq);
+      if (ok && check_fill((unsigned char *)stack_pattern, sizeof stack_pattern, 8) >= 0)
+        ok = failf("stack differs");
+      write_verdict(seq, ok);
+    }
+  }
+}
