@@ -144,6 +144,7 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy) {
   plan.vpid = im.pid;
   plan.postcopy = postcopy;
   plan.cwd = im.cwd;
+  plan.comm = im.comm.substr(0, 15);
   plan.umask = im.umask;
 
   // --- fds: one FilePlan per open file description, pipes created once

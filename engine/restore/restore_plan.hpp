@@ -51,6 +51,7 @@ struct RestorePlan {
   std::vector<FilePlan> files;
   std::vector<PipePlan> pipes;
   std::string cwd;
+  std::string comm;            // thread name (PR_SET_NAME)
   uint32_t umask = 0;
   std::vector<PageRun> eager;  // pages written before the process runs
   std::vector<size_t> vma_index; // restorer VMA i is image VMA vma_index[i] (for errors)

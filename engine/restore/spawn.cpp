@@ -120,6 +120,8 @@ void open_fds(int ctl, RestorePlan &plan) {
   if (::chdir(plan.cwd.c_str()) < 0)
     child_fail(ctl, LMIG_RST_STEP_CWD, errno, 0);
   ::umask(plan.umask);
+  // The init named itself; the restored thread takes back its own name.
+  ::prctl(PR_SET_NAME, plan.comm.c_str());
 
   // This thread inherited lmigd's rseq registration; its area is about to be
   // unmapped, and the kernel would fault on it. The saved one is registered

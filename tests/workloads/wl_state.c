@@ -391,6 +391,11 @@ static int check_state(unsigned seq) {
   char real_dir[4096];
   if (!realpath(dir, real_dir) || strcmp(cwd, real_dir))
     return failf("cwd is %s, expected %s", cwd, real_dir);
+  char comm[32] = {0};
+  FILE *cf = fopen("/proc/self/comm", "r");
+  if (!cf || !fgets(comm, sizeof comm, cf) || strcmp(comm, "wl_state\n"))
+    return failf("comm is '%s', expected wl_state", comm);
+  fclose(cf);
   struct rlimit rl;
   getrlimit(RLIMIT_NOFILE, &rl);
   if (rl.rlim_cur != 900)
