@@ -178,8 +178,9 @@ static void map_vmas(struct lmig_rst_args *a) {
   }
 }
 
-/* Post-copy: one userfaultfd with every lazy range registered for MISSING
- * faults; lmigd gets it over the control socket. */
+/* One userfaultfd with every LAZY range registered for MISSING faults;
+ * lmigd gets it over the control socket and installs the pages through it
+ * (before GO in stop-copy, on demand in post-copy). */
 static int attach_uffd(struct lmig_rst_args *a) {
   int uffd = (int)rsys1(NR_userfaultfd, R_O_CLOEXEC | R_O_NONBLOCK);
   if (uffd < 0)
@@ -389,7 +390,7 @@ void restorer_main(struct lmig_rst_args *a) {
   move_special(a);
   map_vmas(a);
   int uffd = -1;
-  if (a->flags & LMIG_RST_POSTCOPY)
+  if (a->flags & LMIG_RST_UFFD)
     uffd = attach_uffd(a);
   send_msg(a->ctl_fd, LMIG_RST_MSG_MAPPED, 0, 0, 0, uffd);
   if (uffd >= 0)

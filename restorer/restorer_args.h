@@ -25,7 +25,7 @@ struct lmig_restorer_header {
 #define LMIG_VMA_ANON 0x2u      /* no file behind it */
 #define LMIG_VMA_GROWSDOWN 0x4u /* a stack that grows down */
 #define LMIG_VMA_FILL 0x8u      /* lmigd writes its content before GO: map writable until then */
-#define LMIG_VMA_LAZY 0x10u     /* register with userfaultfd (post-copy) */
+#define LMIG_VMA_LAZY 0x10u     /* register with userfaultfd: lmigd installs its pages */
 #define LMIG_VMA_NORESERVE 0x20u
 
 struct lmig_rst_vma {
@@ -96,7 +96,7 @@ struct lmig_rst_mm {
   uint32_t pad;
 };
 
-#define LMIG_RST_POSTCOPY 0x1u
+#define LMIG_RST_UFFD 0x1u /* create a userfaultfd for the LAZY VMAs and pass it on */
 
 struct lmig_rst_args {
   uint64_t magic;

@@ -138,7 +138,11 @@ bool has_pages_in(const std::vector<PageRun> &pages, uint64_t start, uint64_t en
 
 } // namespace
 
-Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy) {
+Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uffd_available,
+                                 uint64_t uffd_features) {
+  if (postcopy && !uffd_available)
+    return make_error(LMIG_ERR_INCOMPATIBLE, "post-copy needs userfaultfd, which this kernel "
+                                             "does not offer");
   LMIG_TRY(preflight(im));
   RestorePlan plan;
   plan.vpid = im.pid;
@@ -221,10 +225,12 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy) {
       r.flags |= LMIG_VMA_NORESERVE;
     bool pages = has_pages_in(im.pages, v.start, v.end);
     if (pages) {
-      if (postcopy && v.kind == VmaKind::anon)
+      if (uffd_available && v.kind == VmaKind::anon) {
         r.flags |= LMIG_VMA_LAZY;
-      else
+        plan.uffd_ranges.push_back({v.start, v.end});
+      } else {
         r.flags |= LMIG_VMA_FILL;
+      }
     }
     if (v.kind != VmaKind::anon) {
       r.path_off = ab.add_str(v.path);
@@ -247,7 +253,8 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy) {
   a.magic = LMIG_RST_MAGIC;
   a.task_size = kTaskSize;
   a.ctl_fd = plan.ctl_fd;
-  a.flags = postcopy ? LMIG_RST_POSTCOPY : 0;
+  a.flags = plan.uffd_ranges.empty() ? 0 : LMIG_RST_UFFD;
+  a.uffd_features = postcopy ? uffd_features : 0;
   a.nr_vmas = static_cast<uint32_t>(vmas.size());
   a.vmas_off = vmas_off;
   a.nr_special = static_cast<uint32_t>(specials.size());
@@ -300,11 +307,12 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy) {
   std::memcpy(args.data(), &a, sizeof a);
   plan.args = std::move(args);
 
-  // --- pages written before the process runs
+  // --- pages written directly: those outside the userfaultfd ranges
+  size_t ri = 0;
   for (const auto &r : im.pages) {
-    auto v = std::find_if(im.vmas.begin(), im.vmas.end(),
-                          [&](const VmaImage &x) { return x.start <= r.addr && r.addr < x.end; });
-    if (!postcopy || v == im.vmas.end() || v->kind != VmaKind::anon)
+    while (ri < plan.uffd_ranges.size() && plan.uffd_ranges[ri].end <= r.addr)
+      ri++;
+    if (ri == plan.uffd_ranges.size() || plan.uffd_ranges[ri].start > r.addr)
       plan.eager.push_back(r);
   }
   return plan;

@@ -15,6 +15,10 @@
 
 namespace lmig {
 
+struct AddressRange {
+  uint64_t start, end;
+};
+
 struct FdTarget {
   int fd;
   bool cloexec;
@@ -53,11 +57,16 @@ struct RestorePlan {
   std::string cwd;
   std::string comm;            // thread name (PR_SET_NAME)
   uint32_t umask = 0;
-  std::vector<PageRun> eager;  // pages written before the process runs
+  std::vector<PageRun> eager;  // pages written directly (not through userfaultfd)
+  std::vector<AddressRange> uffd_ranges; // registered with userfaultfd, sorted
   std::vector<size_t> vma_index; // restorer VMA i is image VMA vma_index[i] (for errors)
 };
 
-// postcopy: anonymous memory is left to userfaultfd, the rest is eager.
-Result<RestorePlan> plan_restore(const ProcessImage &image, bool postcopy);
+// Anonymous memory with pages is registered with userfaultfd and installed
+// through it (uffd_features: what to ask for; post-copy wants the layout
+// events). Without userfaultfd (uffd_available false) everything is written
+// directly, which post-copy cannot do.
+Result<RestorePlan> plan_restore(const ProcessImage &image, bool postcopy, bool uffd_available,
+                                 uint64_t uffd_features);
 
 } // namespace lmig

@@ -219,7 +219,7 @@ Result<RestoredProcess> RestoredProcess::start(const ProcessImage &image, Restor
   rp.init_pidfd_ = std::move(tree.init_pidfd);
   rp.ctl_ = std::move(tree.ctl);
   LMIG_TRY(rp.wait_event(timeout_ms, LMIG_RST_MSG_MAPPED, false));
-  if (rp.plan_.postcopy && !rp.uffd_)
+  if (!rp.plan_.uffd_ranges.empty() && !rp.uffd_)
     return make_error(LMIG_ERR_TARGET_FAILED, "restore failed: no userfaultfd arrived");
   return rp;
 }

@@ -30,6 +30,9 @@ public:
   pid_t vpid() const { return plan_.vpid; }
   pid_t init_pid() const { return init_pid_; }
   UniqueFd take_uffd() { return std::move(uffd_); }
+  int uffd() const { return uffd_.get(); }
+  // Closing our userfaultfd unregisters its ranges (nothing else holds it).
+  void release_uffd() { uffd_.reset(); }
   UniqueFd take_init_pidfd() { return std::move(init_pidfd_); }
   const RestorePlan &plan() const { return plan_; }
 

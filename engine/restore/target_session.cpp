@@ -2,16 +2,17 @@
 
 #include <sys/utsname.h>
 
-#include <xxhash.h>
-
 #include <cstring>
 
 #include "engine/base/clock.hpp"
 #include "engine/base/log.hpp"
 #include "engine/image/image_codec.hpp"
+#include "engine/lazy/uffd.hpp"
+#include "engine/restore/page_installer.hpp"
 #include "engine/restore/cpu_state.hpp"
 #include "engine/restore/restore_plan.hpp"
 #include "engine/restore/restored_process.hpp"
+#include "transport/frame_reader.hpp"
 #include "transport/wire.hpp"
 
 namespace lmig {
@@ -68,33 +69,41 @@ Error unexpected(wire::Type got, const char *while_doing) {
                                            " while " + while_doing);
 }
 
-// Receives page frames until pages_end, writing each into the process.
-Status receive_pages(Connection &conn, std::vector<uint8_t> &buf, RestoredProcess &rp,
-                     uint64_t &pages) {
+// Receives page frames until pages_end and installs each into the process.
+// A thread of the FrameReader receives and checks the next frames while
+// this one installs.
+Status receive_pages(Connection &conn, RestoredProcess &rp, int timeout_ms, uint64_t &pages) {
+  LMIG_ASSIGN_OR_RETURN(auto reader, FrameReader::start(conn.fd(), conn.peer()));
+  PageInstaller installer(rp);
   for (;;) {
-    LMIG_ASSIGN_OR_RETURN(wire::Type t, next(conn, buf));
-    if (t == wire::Type::pages_end)
-      return {};
-    if (t != wire::Type::pages)
-      return unexpected(t, "sending pages");
-    if (buf.size() < sizeof(wire::PagesHeader))
-      return make_error(LMIG_ERR_PROTOCOL, "pages frame shorter than its header");
+    LMIG_ASSIGN_OR_RETURN(Frame f, reader->next(timeout_ms));
+    if (f.type == wire::Type::pages_end)
+      break;
+    if (f.type == wire::Type::error) {
+      LMIG_ASSIGN_OR_RETURN(auto em, wire::decode_error(f.payload));
+      return wire::peer_error(em, Side::source);
+    }
+    if (f.type != wire::Type::pages)
+      return unexpected(f.type, "sending pages");
     wire::PagesHeader h;
-    std::memcpy(&h, buf.data(), sizeof h);
-    size_t len = buf.size() - sizeof h;
+    if (f.payload.size() < sizeof h)
+      return make_error(LMIG_ERR_PROTOCOL, "pages frame shorter than its header");
+    std::memcpy(&h, f.payload.data(), sizeof h);
+    size_t len = f.payload.size() - sizeof h;
     if (h.npages == 0 || h.npages > wire::kMaxPagesPerFrame ||
         len != static_cast<size_t>(h.npages) * 4096 || h.addr % 4096)
       return make_error(LMIG_ERR_PROTOCOL, "malformed pages frame");
-    const uint8_t *data = buf.data() + sizeof h;
-    if (XXH3_64bits(data, len) != h.xxh3) {
+    if (!f.checksum_ok) {
       char b[96];
       snprintf(b, sizeof b, "checksum mismatch in %u pages at 0x%llx", h.npages,
                static_cast<unsigned long long>(h.addr));
       return make_error(LMIG_ERR_CHECKSUM, b);
     }
-    LMIG_TRY(rp.write_pages(h.addr, data, len));
-    pages += h.npages;
+    LMIG_TRY(installer.install(h.addr, f.payload.data() + sizeof h, len));
+    reader->release(f);
   }
+  pages = installer.pages();
+  return {};
 }
 
 } // namespace
@@ -138,7 +147,8 @@ Result<SessionOutcome> serve_migration(Connection &conn, const SessionOptions &o
   LMIG_INFO("%s: image of PID %d (%s): %zu VMAs, %zu fds, %llu pages", conn.peer().c_str(),
             image->pid, image->comm.c_str(), image->vmas.size(), image->fds.size(),
             static_cast<unsigned long long>(total_pages(image->pages)));
-  auto plan = plan_restore(*image, false);
+  auto features = uffd::kernel_features();
+  auto plan = plan_restore(*image, false, features.ok(), 0);
   if (!plan.ok())
     return tell(std::move(plan).error());
   auto rp = RestoredProcess::start(*image, std::move(plan).value(), opts.io_timeout_ms);
@@ -148,8 +158,9 @@ Result<SessionOutcome> serve_migration(Connection &conn, const SessionOptions &o
     return std::move(st).error();
 
   uint64_t pages = 0;
-  if (auto st = receive_pages(conn, buf, *rp, pages); !st.ok())
+  if (auto st = receive_pages(conn, *rp, opts.io_timeout_ms, pages); !st.ok())
     return tell(std::move(st).error());
+  rp->release_uffd(); // every page is in: the process runs without it
   if (auto st = rp->run(opts.io_timeout_ms); !st.ok())
     return tell(std::move(st).error());
   const uint64_t restore_ns = now_ns() - t_image;

@@ -137,6 +137,17 @@ bool wait_for(const std::function<bool()> &cond, std::chrono::milliseconds timeo
   return cond();
 }
 
+ProcessGuard::ProcessGuard(pid_t pid)
+    : pid_(pid), pidfd_(pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)) : -1) {}
+
+ProcessGuard::~ProcessGuard() {
+  if (pidfd_ < 0)
+    return;
+  ::syscall(SYS_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0);
+  ::waitpid(pid_, nullptr, WNOHANG); // ours or adopted: collect it if we can
+  ::close(pidfd_);
+}
+
 TempDir::TempDir() {
   char tmpl[] = "/tmp/lmig-test-XXXXXX";
   if (!::mkdtemp(tmpl))

@@ -38,6 +38,20 @@ void kill_and_reap(pid_t pid);
 std::string read_file(const std::string &path);
 bool wait_for(const std::function<bool()> &cond, std::chrono::milliseconds timeout);
 
+// Kills a process we started (or migrated) when the test ends, even when an
+// assertion ended it early. Holds a pidfd, so a recycled PID is never hit.
+class ProcessGuard {
+public:
+  explicit ProcessGuard(pid_t pid);
+  ProcessGuard(const ProcessGuard &) = delete;
+  ProcessGuard &operator=(const ProcessGuard &) = delete;
+  ~ProcessGuard();
+
+private:
+  pid_t pid_;
+  int pidfd_;
+};
+
 class TempDir {
 public:
   TempDir();

@@ -5,6 +5,8 @@
 
 #include <signal.h>
 
+#include <memory>
+
 #include "tests/integration/harness.hpp"
 
 namespace lmig::test {
@@ -14,6 +16,7 @@ struct Migrated {
   CmdResult result;
   std::map<std::string, std::string> json;
   pid_t target = -1;
+  std::unique_ptr<ProcessGuard> guard; // the migrated process dies with the test
 };
 
 Migrated migrate(pid_t pid, const Lmigd &d, const std::string &mode = "--stop-copy") {
@@ -22,6 +25,7 @@ Migrated migrate(pid_t pid, const Lmigd &d, const std::string &mode = "--stop-co
   m.json = parse_json_object(m.result.out);
   if (m.json.count("target_pid"))
     m.target = std::stoi(m.json["target_pid"]);
+  m.guard = std::make_unique<ProcessGuard>(m.target);
   return m;
 }
 
@@ -57,7 +61,6 @@ TEST(StopCopy, MovesA128MiBProcessWithFilesPipeSignalsAndMappings) {
   // It keeps running: a second check sees more iterations of its loop.
   std::string v3 = w.check(m.target, 3);
   EXPECT_EQ(v3.substr(0, 4), "PASS") << v3;
-  kill_and_reap(m.target);
 }
 
 TEST(StopCopy, KeepsRegistersOfAProcessFrozenInUserCode) {
@@ -69,7 +72,6 @@ TEST(StopCopy, KeepsRegistersOfAProcessFrozenInUserCode) {
   w.reap_source();
   std::string v = w.check(m.target, 1);
   EXPECT_EQ(v.substr(0, 4), "PASS") << v;
-  kill_and_reap(m.target);
 }
 
 TEST(StopCopy, MigratesTheSameProcessTwice) {
@@ -87,7 +89,6 @@ TEST(StopCopy, MigratesTheSameProcessTwice) {
   EXPECT_EQ(std::stoi(m2.json["target_vpid"]), src);
   EXPECT_TRUE(wait_for([&] { return !alive(m1.target); }, std::chrono::seconds(5)));
   EXPECT_EQ(w.check(m2.target, 2).substr(0, 4), "PASS");
-  kill_and_reap(m2.target);
 }
 
 TEST(StopCopy, LmigdOnceExitsAfterOneMigrationAndTheProcessOutlivesIt) {
@@ -100,7 +101,6 @@ TEST(StopCopy, LmigdOnceExitsAfterOneMigrationAndTheProcessOutlivesIt) {
       << "lmigd --once should exit";
   d.stop();
   EXPECT_EQ(w.check(m.target, 1).substr(0, 4), "PASS");
-  kill_and_reap(m.target);
 }
 
 } // namespace

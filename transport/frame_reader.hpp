@@ -1,0 +1,80 @@
+// Reads lmig frames from a socket on a thread of its own, through io_uring,
+// into a FrameRing, checks the xxh3 of every pages frame there (off the
+// consumer's thread), and hands complete frames to the consumer in order.
+// Used for page streams, where receiving and installing pages should
+// overlap. The stream ends at pages_end or error: nothing is read past it,
+// so the connection can go on carrying other messages afterwards.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+
+#include "engine/base/error.hpp"
+#include "engine/base/unique_fd.hpp"
+#include "transport/frame_ring.hpp"
+#include "transport/wire.hpp"
+
+namespace lmig {
+
+struct Frame {
+  wire::Type type = wire::Type::error;
+  std::span<const uint8_t> payload;
+  bool checksum_ok = true; // pages frames: the data matches its xxh3
+  uint64_t end = 0;        // ring counter just past this frame (for release)
+};
+
+class FrameReader {
+public:
+  // fd is borrowed and must outlive the reader. peer names it in errors.
+  static Result<std::unique_ptr<FrameReader>> start(int fd, std::string peer,
+                                                    size_t ring_bytes = 32u << 20);
+  ~FrameReader();
+
+  // The next frame, in order; LMIG_ERR_TIMEOUT after timeout_ms (-1: wait).
+  // A closed or broken connection is an error.
+  Result<Frame> next(int timeout_ms);
+  // Non-blocking: true and the frame if one is ready.
+  bool try_next(Frame &out, Error &err);
+  // The consumer is done with every frame up to and including this one.
+  void release(const Frame &f);
+  // Readable whenever frames (or an error) are waiting: for poll().
+  int notify_fd() const { return notify_.get(); }
+  void stop();
+
+  // A test-only fault injection: corrupt every nth pages frame as received.
+  void corrupt_every(uint64_t n) { corrupt_every_ = n; }
+
+private:
+  FrameReader(int fd, std::string peer, FrameRing ring);
+  void run();
+  void parse_available();
+  void push_error(Error e);
+
+  int fd_;
+  std::string peer_;
+  FrameRing ring_;
+  UniqueFd notify_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+
+  std::mutex mu_;
+  std::condition_variable frames_cv_, space_cv_;
+  std::deque<Frame> frames_;
+  bool failed_ = false;
+  Error error_;
+  uint64_t head_ = 0;  // released by the consumer
+  uint64_t tail_ = 0;  // received from the socket
+  uint64_t parsed_ = 0;
+  uint64_t corrupt_every_ = 0;
+  uint64_t pages_frames_ = 0;
+  bool finished_ = false; // a frame that ends the stream was read: no more reads
+};
+
+} // namespace lmig
