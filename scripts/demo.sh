@@ -32,8 +32,8 @@ disown "$wl_pid"
 for _ in $(seq 600); do [ -s "$work/ready" ] && break; sleep 0.05; done
 echo "== a process holding ${MIB} MiB, files, a pipe, mappings and signal handlers: PID $wl_pid"
 echo "== lmigd listening on 127.0.0.1:$port"
-echo "== lmig --stop-copy $wl_pid 127.0.0.1:$port"
-"$LMIG" --stop-copy "$wl_pid" "127.0.0.1:$port" | tee "$work/summary"
+echo "== lmig ${LMIG_DEMO_MODE:---stop-copy} $wl_pid 127.0.0.1:$port"
+"$LMIG" ${LMIG_DEMO_MODE:---stop-copy} "$wl_pid" "127.0.0.1:$port" | tee "$work/summary"
 "$LMIG" --version >/dev/null
 target_pid=$(awk '/runs there as PID/ {print $(NF-5)}' "$work/summary")
 for _ in $(seq 100); do kill -0 "$wl_pid" 2>/dev/null || break; sleep 0.05; done

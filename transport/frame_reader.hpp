@@ -48,9 +48,6 @@ public:
   int notify_fd() const { return notify_.get(); }
   void stop();
 
-  // A test-only fault injection: corrupt every nth pages frame as received.
-  void corrupt_every(uint64_t n) { corrupt_every_ = n; }
-
 private:
   FrameReader(int fd, std::string peer, FrameRing ring);
   void run();
@@ -72,8 +69,6 @@ private:
   uint64_t head_ = 0;  // released by the consumer
   uint64_t tail_ = 0;  // received from the socket
   uint64_t parsed_ = 0;
-  uint64_t corrupt_every_ = 0;
-  uint64_t pages_frames_ = 0;
   bool finished_ = false; // a frame that ends the stream was read: no more reads
 };
 

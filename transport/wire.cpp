@@ -1,5 +1,7 @@
 #include "transport/wire.hpp"
 
+#include <cstring>
+
 #include "engine/image/byte_codec.hpp"
 
 namespace lmig::wire {
@@ -30,6 +32,8 @@ std::vector<uint8_t> encode(const Hello &m) {
   w.str(m.kernel);
   w.str(m.host);
   w.str(m.auth);
+  w.u64(m.session);
+  w.u32(static_cast<uint32_t>(m.role));
   return w.take();
 }
 
@@ -46,6 +50,30 @@ std::vector<uint8_t> encode(const Running &m) {
   w.i32(m.target_pid);
   w.i32(m.vpid);
   w.u64(m.restore_ns);
+  return w.take();
+}
+
+std::vector<uint8_t> encode(const PageRequest &m) {
+  ByteWriter w;
+  w.u64(m.addr);
+  w.u32(m.npages);
+  w.u32(m.flags);
+  return w.take();
+}
+
+std::vector<uint8_t> encode(const Done &m) {
+  ByteWriter w;
+  w.u32(m.reason);
+  for (uint64_t v : {m.pages_demand, m.pages_pushed, m.pages_zero, m.checksum_retries, m.faults})
+    w.u64(v);
+  for (double v : {m.fault_p50_us, m.fault_p99_us, m.fault_max_us}) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    w.u64(bits);
+  }
+  for (uint64_t v : m.histogram)
+    w.u64(v);
+  w.u64(m.postcopy_ns);
   return w.take();
 }
 
@@ -66,6 +94,11 @@ Result<Hello> decode_hello(std::span<const uint8_t> p) {
   m.kernel = r.str(256);
   m.host = r.str(256);
   m.auth = r.str(1024);
+  m.session = r.u64();
+  uint32_t role = r.u32();
+  if (role > static_cast<uint32_t>(Role::bulk_reconnect))
+    r.fail("unknown role " + std::to_string(role));
+  m.role = static_cast<Role>(role);
   if (r.failed())
     return malformed("hello", r);
   return m;
@@ -99,6 +132,42 @@ Error peer_error(const ErrorMsg &m, Side side) {
   Error e = make_error(static_cast<lmig_status>(m.code), m.message, m.sys_errno);
   e.side = side;
   return e;
+}
+
+} // namespace lmig::wire
+
+namespace lmig::wire {
+
+Result<PageRequest> decode_page_request(std::span<const uint8_t> p) {
+  ByteReader r(p);
+  PageRequest m;
+  m.addr = r.u64();
+  m.npages = r.u32();
+  m.flags = r.u32();
+  if (r.failed())
+    return malformed("page request", r);
+  if (m.addr % 4096 || m.npages == 0 || m.npages > kMaxPagesPerFrame)
+    return make_error(LMIG_ERR_PROTOCOL, "page request out of range");
+  return m;
+}
+
+Result<Done> decode_done(std::span<const uint8_t> p) {
+  ByteReader r(p);
+  Done m;
+  m.reason = r.u32();
+  for (uint64_t *v : {&m.pages_demand, &m.pages_pushed, &m.pages_zero, &m.checksum_retries,
+                      &m.faults})
+    *v = r.u64();
+  for (double *v : {&m.fault_p50_us, &m.fault_p99_us, &m.fault_max_us}) {
+    uint64_t bits = r.u64();
+    std::memcpy(v, &bits, sizeof bits);
+  }
+  for (auto &v : m.histogram)
+    v = r.u64();
+  m.postcopy_ns = r.u64();
+  if (r.failed())
+    return malformed("done", r);
+  return m;
 }
 
 } // namespace lmig::wire

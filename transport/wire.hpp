@@ -55,6 +55,36 @@ enum Feature : uint64_t {
   kFeaturePostcopy = 1u << 1,
 };
 
+// What a connection is for, said in its hello.
+enum class Role : uint32_t {
+  control = 0,          // a new migration; in post-copy also the demand channel
+  bulk = 1,             // post-copy: the background push of a session
+  control_reconnect = 2,
+  bulk_reconnect = 3,
+};
+
+struct PageRequest {
+  uint64_t addr = 0;
+  uint32_t npages = 0;
+  uint32_t flags = 0; // kRequestRetry
+};
+inline constexpr uint32_t kRequestRetry = 1;
+
+inline constexpr int kHistogramBuckets = 24;
+
+// The target's closing word in post-copy: every page is in (or the process
+// ended), with what it saw.
+struct Done {
+  uint32_t reason = 0; // kDoneAllPages or kDoneProcessExited
+  uint64_t pages_demand = 0, pages_pushed = 0, pages_zero = 0, checksum_retries = 0;
+  uint64_t faults = 0;
+  double fault_p50_us = 0, fault_p99_us = 0, fault_max_us = 0;
+  uint64_t histogram[kHistogramBuckets] = {};
+  uint64_t postcopy_ns = 0; // from the process running to the last page
+};
+inline constexpr uint32_t kDoneAllPages = 0;
+inline constexpr uint32_t kDoneProcessExited = 1;
+
 struct Hello {
   uint32_t version = kProtocolVersion;
   uint32_t mode = 0;          // lmig_mode the source asks for
@@ -64,6 +94,8 @@ struct Hello {
   std::string kernel;         // uname release
   std::string host;
   std::string auth;           // shared secret (empty: none)
+  uint64_t session = 0;       // post-copy: ties the bulk connection to its migration
+  Role role = Role::control;
 };
 
 struct ErrorMsg {
@@ -81,9 +113,13 @@ struct Running {
 std::vector<uint8_t> encode(const Hello &m);
 std::vector<uint8_t> encode(const ErrorMsg &m);
 std::vector<uint8_t> encode(const Running &m);
+std::vector<uint8_t> encode(const PageRequest &m);
+std::vector<uint8_t> encode(const Done &m);
 Result<Hello> decode_hello(std::span<const uint8_t> p);
 Result<ErrorMsg> decode_error(std::span<const uint8_t> p);
 Result<Running> decode_running(std::span<const uint8_t> p);
+Result<PageRequest> decode_page_request(std::span<const uint8_t> p);
+Result<Done> decode_done(std::span<const uint8_t> p);
 
 // Turns a peer's Error message into an Error on that side.
 Error peer_error(const ErrorMsg &m, Side side);

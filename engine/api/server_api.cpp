@@ -1,17 +1,25 @@
-// lmig_server_*: the target side of the C API. One listening socket; each
-// accepted connection is one migration (served one at a time); restored
-// processes are watched through their namespace init's pidfd so their exit
-// is logged.
+// lmig_server_*: the target side of the C API. One listening socket; every
+// accepted connection gets a thread of its own that reads its hello: a
+// control connection is one migration, a bulk connection joins the
+// post-copy migration it names. Restored processes are watched through
+// their namespace init's pidfd so their exit is logged.
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <list>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include "engine/api/c_api_support.hpp"
 #include "engine/base/log.hpp"
+#include "engine/restore/session_registry.hpp"
 #include "engine/restore/target_session.hpp"
 #include "transport/tcp_connection.hpp"
 
@@ -22,6 +30,23 @@ struct lmig_server {
   SessionOptions session;
   bool once = false;
   UniqueFd stop_fd;
+  UniqueFd done_fd; // a migration finished: see `finished`
+  SessionRegistry registry;
+
+  struct Finished {
+    Status status;
+    SessionOutcome outcome;
+  };
+  std::mutex mu;
+  std::vector<Finished> finished;
+  std::set<int> open_fds; // connections in use, shut down on destroy
+
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::list<Worker> workers;
+
   struct Watched {
     pid_t vpid, pid;
     UniqueFd pidfd;
@@ -47,6 +72,80 @@ void reap(lmig_server *s, size_t i) {
   }
 }
 
+void finish(lmig_server *s, lmig_server::Finished f) {
+  std::lock_guard lock(s->mu);
+  s->finished.push_back(std::move(f));
+  uint64_t one = 1;
+  (void)!::write(s->done_fd.get(), &one, sizeof one);
+}
+
+// One accepted connection, on its own thread.
+void handle(lmig_server *s, Connection conn) {
+  {
+    std::lock_guard lock(s->mu);
+    s->open_fds.insert(conn.fd());
+  }
+  struct Forget {
+    lmig_server *s;
+    int fd;
+    ~Forget() {
+      std::lock_guard lock(s->mu);
+      s->open_fds.erase(fd);
+    }
+  } forget{s, conn.fd()};
+
+  std::vector<uint8_t> buf;
+  auto t = conn.recv_within(buf, 10000);
+  Result<wire::Hello> hello = t.ok() && *t == wire::Type::hello
+                                  ? wire::decode_hello(buf)
+                                  : Result<wire::Hello>(t.ok() ? make_error(LMIG_ERR_PROTOCOL,
+                                                                            "expected a hello")
+                                                               : std::move(t).error());
+  if (!hello.ok()) {
+    LMIG_WARN("%s: %s", conn.peer().c_str(), hello.error().message.c_str());
+    wire::ErrorMsg m{static_cast<uint32_t>(hello.error().code), 0, hello.error().message};
+    (void)conn.send(wire::Type::error, wire::encode(m));
+    return;
+  }
+  if (hello->role == wire::Role::bulk) {
+    Status st = check_hello(*hello, s->session);
+    if (st.ok())
+      st = conn.send(wire::Type::hello_ack, wire::encode(target_hello()));
+    if (st.ok() && !s->registry.deliver(hello->session, hello->role, std::move(conn)))
+      st = make_error(LMIG_ERR_PROTOCOL, "no migration in progress with that session");
+    if (!st.ok()) {
+      LMIG_WARN("bulk connection refused: %s", st.error().message.c_str());
+      wire::ErrorMsg m{static_cast<uint32_t>(st.error().code), 0, st.error().message};
+      (void)conn.send(wire::Type::error, wire::encode(m));
+    }
+    return;
+  }
+  if (hello->role != wire::Role::control) {
+    wire::ErrorMsg m{LMIG_ERR_UNSUPPORTED, 0, "reconnecting is not supported by this lmigd"};
+    (void)conn.send(wire::Type::error, wire::encode(m));
+    return;
+  }
+  LMIG_INFO("%s: connected", conn.peer().c_str());
+  auto outcome = serve_migration(conn, *hello, s->session, s->registry);
+  if (!outcome.ok()) {
+    LMIG_ERROR("%s: migration failed: %s", conn.peer().c_str(), outcome.error().describe().c_str());
+    finish(s, {std::move(outcome).error(), {}});
+    return;
+  }
+  finish(s, {Status{}, std::move(outcome).value()});
+}
+
+void join_finished(lmig_server *s) {
+  for (auto it = s->workers.begin(); it != s->workers.end();) {
+    if (*it->done) {
+      it->thread.join();
+      it = s->workers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 } // namespace
 
 extern "C" lmig_status lmig_server_create(const lmig_server_options *o, lmig_server **out,
@@ -67,7 +166,8 @@ extern "C" lmig_status lmig_server_create(const lmig_server_options *o, lmig_ser
   auto l = Listener::bind(*ep);
   if (!l.ok())
     return report_error(l.error(), err);
-  auto *s = new lmig_server{std::move(l).value(), {}, false, UniqueFd(), {}};
+  auto *s = new lmig_server;
+  s->listener = std::move(l).value();
   if (LMIG_HAS_FIELD(o, lmig_server_options, once))
     s->once = o->once != 0;
   if (LMIG_HAS_FIELD(o, lmig_server_options, auth_token) && o->auth_token)
@@ -75,6 +175,7 @@ extern "C" lmig_status lmig_server_create(const lmig_server_options *o, lmig_ser
   if (LMIG_HAS_FIELD(o, lmig_server_options, io_timeout_ms) && o->io_timeout_ms)
     s->session.io_timeout_ms = static_cast<int>(o->io_timeout_ms);
   s->stop_fd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  s->done_fd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   LMIG_INFO("listening on %s", s->listener.endpoint().str().c_str());
   *out = s;
   return report_ok(err);
@@ -84,41 +185,54 @@ extern "C" uint16_t lmig_server_port(const lmig_server *s) { return s ? s->liste
 
 extern "C" lmig_status lmig_server_run(lmig_server *s, lmig_error *err) {
   for (;;) {
-    std::vector<pollfd> fds{{s->stop_fd.get(), POLLIN, 0}, {s->listener.fd(), POLLIN, 0}};
+    std::vector<pollfd> fds{{s->stop_fd.get(), POLLIN, 0},
+                            {s->listener.fd(), POLLIN, 0},
+                            {s->done_fd.get(), POLLIN, 0}};
     for (auto &w : s->watched)
       fds.push_back({w.pidfd.get(), POLLIN, 0});
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
+    if (::poll(fds.data(), fds.size(), 1000) < 0) {
       if (errno == EINTR)
         continue;
       return report_error(sys_error("poll"), err);
     }
+    join_finished(s);
     if (fds[0].revents) {
       LMIG_INFO("stopping");
       return report_ok(err);
     }
-    for (size_t i = fds.size(); i-- > 2;)
+    for (size_t i = fds.size(); i-- > 3;)
       if (fds[i].revents)
-        reap(s, i - 2);
-    if (!fds[1].revents)
-      continue;
-    auto conn = s->listener.accept();
-    if (!conn.ok()) {
-      LMIG_WARN("%s", conn.error().message.c_str());
-      continue;
+        reap(s, i - 3);
+    if (fds[2].revents) {
+      uint64_t v;
+      (void)!::read(s->done_fd.get(), &v, sizeof v);
+      std::vector<lmig_server::Finished> done;
+      {
+        std::lock_guard lock(s->mu);
+        done.swap(s->finished);
+      }
+      for (auto &f : done) {
+        if (f.status.ok())
+          s->watched.push_back({f.outcome.vpid, f.outcome.pid, std::move(f.outcome.init_pidfd),
+                                f.outcome.comm});
+        if (s->once)
+          return f.status.ok() ? report_ok(err) : report_error(f.status.error(), err);
+      }
     }
-    LMIG_INFO("%s: connected", conn->peer().c_str());
-    auto outcome = serve_migration(*conn, s->session);
-    if (!outcome.ok()) {
-      LMIG_ERROR("%s: migration failed: %s", conn->peer().c_str(),
-                 outcome.error().describe().c_str());
-      if (s->once)
-        return report_error(outcome.error(), err);
-      continue;
+    if (fds[1].revents) {
+      auto conn = s->listener.accept();
+      if (!conn.ok()) {
+        LMIG_WARN("%s", conn.error().message.c_str());
+        continue;
+      }
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      s->workers.push_back(
+          {std::thread([s, c = std::move(conn).value(), done]() mutable {
+             handle(s, std::move(c));
+             *done = true;
+           }),
+           done});
     }
-    s->watched.push_back({outcome->vpid, outcome->pid, std::move(outcome->init_pidfd),
-                          outcome->comm});
-    if (s->once)
-      return report_ok(err);
   }
 }
 
@@ -126,8 +240,20 @@ extern "C" void lmig_server_stop(lmig_server *s) {
   if (!s)
     return;
   uint64_t one = 1;
-  ssize_t r = ::write(s->stop_fd.get(), &one, sizeof one);
-  (void)r;
+  (void)!::write(s->stop_fd.get(), &one, sizeof one);
 }
 
-extern "C" void lmig_server_destroy(lmig_server *s) { delete s; }
+extern "C" void lmig_server_destroy(lmig_server *s) {
+  if (!s)
+    return;
+  {
+    // Migrations still in flight end now (their half-restored processes die
+    // with them); processes that already run here are not touched.
+    std::lock_guard lock(s->mu);
+    for (int fd : s->open_fds)
+      ::shutdown(fd, SHUT_RDWR);
+  }
+  for (auto &w : s->workers)
+    w.thread.join();
+  delete s;
+}

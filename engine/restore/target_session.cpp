@@ -1,5 +1,6 @@
 #include "engine/restore/target_session.hpp"
 
+#include <signal.h>
 #include <sys/utsname.h>
 
 #include <cstring>
@@ -7,6 +8,7 @@
 #include "engine/base/clock.hpp"
 #include "engine/base/log.hpp"
 #include "engine/image/image_codec.hpp"
+#include "engine/lazy/lazy_pager.hpp"
 #include "engine/lazy/uffd.hpp"
 #include "engine/restore/page_installer.hpp"
 #include "engine/restore/cpu_state.hpp"
@@ -16,7 +18,6 @@
 #include "transport/wire.hpp"
 
 namespace lmig {
-namespace {
 
 Status check_hello(const wire::Hello &h, const SessionOptions &opts) {
   if (h.version != wire::kProtocolVersion)
@@ -25,7 +26,7 @@ Status check_hello(const wire::Hello &h, const SessionOptions &opts) {
                                                  std::to_string(wire::kProtocolVersion) + ")");
   if (!opts.auth_token.empty() && h.auth != opts.auth_token)
     return make_error(LMIG_ERR_INVALID_ARGUMENT, "authentication failed: wrong or missing token");
-  if (h.mode != LMIG_MODE_STOP_COPY)
+  if (h.mode != LMIG_MODE_STOP_COPY && h.mode != LMIG_MODE_POSTCOPY)
     return make_error(LMIG_ERR_UNSUPPORTED, "mode " + std::to_string(h.mode) +
                                                 " is not supported by this lmigd");
   CpuState cpu = local_cpu_state();
@@ -42,9 +43,9 @@ Status check_hello(const wire::Hello &h, const SessionOptions &opts) {
   return {};
 }
 
-wire::Hello our_hello() {
+wire::Hello target_hello() {
   wire::Hello h;
-  h.features = wire::kFeatureStopCopy;
+  h.features = wire::kFeatureStopCopy | wire::kFeaturePostcopy;
   CpuState cpu = local_cpu_state();
   h.xfeatures = cpu.xcr0;
   h.xstate_size = cpu.xsave_size;
@@ -54,6 +55,8 @@ wire::Hello our_hello() {
   h.host = u.nodename;
   return h;
 }
+
+namespace {
 
 Result<wire::Type> next(Connection &c, std::vector<uint8_t> &buf) {
   LMIG_ASSIGN_OR_RETURN(wire::Type t, c.recv(buf));
@@ -106,9 +109,23 @@ Status receive_pages(Connection &conn, RestoredProcess &rp, int timeout_ms, uint
   return {};
 }
 
+// The lazy pages: those inside the userfaultfd ranges.
+std::vector<PageRun> lazy_runs(const ProcessImage &im, const RestorePlan &plan) {
+  std::vector<PageRun> out;
+  size_t ri = 0;
+  for (const auto &r : im.pages) {
+    while (ri < plan.uffd_ranges.size() && plan.uffd_ranges[ri].end <= r.addr)
+      ri++;
+    if (ri < plan.uffd_ranges.size() && plan.uffd_ranges[ri].start <= r.addr)
+      out.push_back(r);
+  }
+  return out;
+}
+
 } // namespace
 
-Result<SessionOutcome> serve_migration(Connection &conn, const SessionOptions &opts) {
+Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hello,
+                                       const SessionOptions &opts, SessionRegistry &registry) {
   conn.set_io_timeout(opts.io_timeout_ms);
   std::vector<uint8_t> buf;
   // Any failure is reported to the source before we give up.
@@ -120,22 +137,23 @@ Result<SessionOutcome> serve_migration(Connection &conn, const SessionOptions &o
     return e;
   };
 
-  auto t = next(conn, buf);
-  if (!t.ok())
-    return tell(std::move(t).error());
-  if (*t != wire::Type::hello)
-    return tell(unexpected(*t, "greeting"));
-  auto hello = wire::decode_hello(buf);
-  if (!hello.ok())
-    return tell(std::move(hello).error());
-  if (auto st = check_hello(*hello, opts); !st.ok())
+  if (auto st = check_hello(hello, opts); !st.ok())
     return tell(std::move(st).error());
-  LMIG_INFO("%s: hello from %s (kernel %s), mode stop-copy", conn.peer().c_str(),
-            hello->host.c_str(), hello->kernel.c_str());
-  if (auto st = conn.send(wire::Type::hello_ack, wire::encode(our_hello())); !st.ok())
+  const bool postcopy = hello.mode == LMIG_MODE_POSTCOPY;
+  const char *mode_name = postcopy ? "post-copy" : "stop-copy";
+  std::unique_ptr<SessionRegistry::Ticket> ticket;
+  if (postcopy) {
+    auto t = registry.open(hello.session);
+    if (!t.ok())
+      return tell(std::move(t).error());
+    ticket = std::move(t).value();
+  }
+  LMIG_INFO("%s: hello from %s (kernel %s), mode %s", conn.peer().c_str(), hello.host.c_str(),
+            hello.kernel.c_str(), mode_name);
+  if (auto st = conn.send(wire::Type::hello_ack, wire::encode(target_hello())); !st.ok())
     return std::move(st).error();
 
-  t = next(conn, buf);
+  auto t = next(conn, buf);
   if (!t.ok())
     return tell(std::move(t).error());
   if (*t != wire::Type::image)
@@ -148,44 +166,103 @@ Result<SessionOutcome> serve_migration(Connection &conn, const SessionOptions &o
             image->pid, image->comm.c_str(), image->vmas.size(), image->fds.size(),
             static_cast<unsigned long long>(total_pages(image->pages)));
   auto features = uffd::kernel_features();
-  auto plan = plan_restore(*image, false, features.ok(), 0);
+  auto plan = plan_restore(*image, postcopy, features.ok(),
+                           features.ok() ? uffd::postcopy_features(*features) : 0);
   if (!plan.ok())
     return tell(std::move(plan).error());
+  auto lazy = postcopy ? lazy_runs(*image, *plan) : std::vector<PageRun>{};
   auto rp = RestoredProcess::start(*image, std::move(plan).value(), opts.io_timeout_ms);
   if (!rp.ok())
     return tell(std::move(rp).error());
+  Connection bulk;
+  if (postcopy) {
+    auto b = ticket->wait(wire::Role::bulk, opts.io_timeout_ms);
+    if (!b.ok())
+      return tell(std::move(b).error());
+    bulk = std::move(b).value();
+  }
   if (auto st = conn.send(wire::Type::ready); !st.ok())
     return std::move(st).error();
 
   uint64_t pages = 0;
   if (auto st = receive_pages(conn, *rp, opts.io_timeout_ms, pages); !st.ok())
     return tell(std::move(st).error());
-  rp->release_uffd(); // every page is in: the process runs without it
-  if (auto st = rp->run(opts.io_timeout_ms); !st.ok())
-    return tell(std::move(st).error());
-  const uint64_t restore_ns = now_ns() - t_image;
 
   SessionOutcome out;
-  out.pid = rp->pid();
   out.vpid = rp->vpid();
-  out.init_pid = rp->init_pid();
-  out.init_pidfd = rp->take_init_pidfd();
   out.comm = image->comm;
-  LMIG_INFO("%s: PID %d (%s) runs here as PID %d after %llu pages (restore %.1f ms)",
-            conn.peer().c_str(), out.vpid, out.comm.c_str(), out.pid,
-            static_cast<unsigned long long>(pages), ns_to_ms(restore_ns));
-  wire::Running running{out.pid, out.vpid, restore_ns};
-  if (auto st = conn.send(wire::Type::running, wire::encode(running)); !st.ok()) {
-    LMIG_WARN("%s: the source did not hear that PID %d runs: %s", conn.peer().c_str(), out.vpid,
-              st.error().message.c_str());
+  if (!postcopy) {
+    rp->release_uffd(); // every page is in: the process runs without it
+    if (auto st = rp->run(opts.io_timeout_ms); !st.ok())
+      return tell(std::move(st).error());
+    const uint64_t restore_ns = now_ns() - t_image;
+    out.pid = rp->pid();
+    out.init_pid = rp->init_pid();
+    out.init_pidfd = rp->take_init_pidfd();
+    LMIG_INFO("%s: PID %d (%s) runs here as PID %d after %llu pages (restore %.1f ms)",
+              conn.peer().c_str(), out.vpid, out.comm.c_str(), out.pid,
+              static_cast<unsigned long long>(pages), ns_to_ms(restore_ns));
+    wire::Running running{out.pid, out.vpid, restore_ns};
+    if (auto st = conn.send(wire::Type::running, wire::encode(running)); !st.ok()) {
+      LMIG_WARN("%s: the source did not hear that PID %d runs: %s", conn.peer().c_str(),
+                out.vpid, st.error().message.c_str());
+      return out;
+    }
+    auto done = conn.recv(buf);
+    if (!done.ok() || *done != wire::Type::done)
+      LMIG_WARN("%s: no confirmation that the source copy of PID %d is gone", conn.peer().c_str(),
+                out.vpid);
+    else
+      LMIG_INFO("%s: migration of PID %d complete", conn.peer().c_str(), out.vpid);
     return out;
   }
-  auto done = conn.recv(buf);
-  if (!done.ok() || *done != wire::Type::done)
-    LMIG_WARN("%s: no confirmation that the source copy of PID %d is gone", conn.peer().c_str(),
-              out.vpid);
-  else
-    LMIG_INFO("%s: migration of PID %d complete", conn.peer().c_str(), out.vpid);
+
+  // Post-copy: the pager serves faults from the moment the restorer lets go
+  // (the kernel itself may touch a lazy page while finishing the restore).
+  auto reader = FrameReader::start(bulk.fd(), bulk.peer());
+  if (!reader.ok())
+    return tell(std::move(reader).error());
+  LazyPager::Config pc;
+  pc.uffd = rp->uffd();
+  pc.demand_fd = conn.fd();
+  pc.peer = conn.peer();
+  pc.bulk = reader->get();
+  pc.regions = rp->plan().uffd_ranges;
+  pc.inventory = std::move(lazy);
+  pc.pid = rp->pid();
+  pc.io_timeout_ms = opts.io_timeout_ms;
+  auto pager = LazyPager::start(std::move(pc));
+  if (!pager.ok())
+    return tell(std::move(pager).error());
+  if (auto st = rp->run(opts.io_timeout_ms); !st.ok()) {
+    (*pager)->stop();
+    return tell(std::move(st).error());
+  }
+  const uint64_t restore_ns = now_ns() - t_image;
+  out.pid = rp->pid();
+  out.init_pid = rp->init_pid();
+  out.init_pidfd = rp->take_init_pidfd();
+  LMIG_INFO("%s: PID %d (%s) runs here as PID %d (restore %.1f ms); %llu pages to follow",
+            conn.peer().c_str(), out.vpid, out.comm.c_str(), out.pid, ns_to_ms(restore_ns),
+            static_cast<unsigned long long>((*pager)->total_pages()));
+  wire::Running running{out.pid, out.vpid, restore_ns};
+  auto sent = (*pager)->send(wire::Type::running, wire::encode(running));
+  auto done = sent.ok() ? (*pager)->wait() : Result<wire::Done>(std::move(sent).error());
+  if (!done.ok()) {
+    // The process cannot go on without its memory: end it, say why.
+    ::kill(out.init_pid, SIGKILL);
+    Error e = std::move(done).error();
+    return tell(e.context("post-copy of PID " + std::to_string(out.vpid) +
+                          " failed; the half-migrated process was killed"));
+  }
+  LMIG_INFO("%s: post-copy of PID %d complete in %.1f ms: %llu pages on demand, %llu pushed, "
+            "%llu zero, fault p50 %.1f us p99 %.1f us, %llu checksum retries%s",
+            conn.peer().c_str(), out.vpid, ns_to_ms(done->postcopy_ns),
+            static_cast<unsigned long long>(done->pages_demand),
+            static_cast<unsigned long long>(done->pages_pushed),
+            static_cast<unsigned long long>(done->pages_zero), done->fault_p50_us,
+            done->fault_p99_us, static_cast<unsigned long long>(done->checksum_retries),
+            done->reason == wire::kDoneProcessExited ? " (the process ended first)" : "");
   return out;
 }
 

@@ -9,7 +9,9 @@
 
 #include "engine/base/error.hpp"
 #include "engine/base/unique_fd.hpp"
+#include "engine/restore/session_registry.hpp"
 #include "transport/tcp_connection.hpp"
+#include "transport/wire.hpp"
 
 namespace lmig {
 
@@ -26,6 +28,12 @@ struct SessionOutcome {
   std::string comm;
 };
 
-Result<SessionOutcome> serve_migration(Connection &conn, const SessionOptions &opts);
+// Checks a connection's hello (version, token, CPU state, mode).
+Status check_hello(const wire::Hello &h, const SessionOptions &opts);
+wire::Hello target_hello();
+
+// Serves one migration whose control connection said `hello`.
+Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hello,
+                                       const SessionOptions &opts, SessionRegistry &registry);
 
 } // namespace lmig

@@ -1,7 +1,10 @@
 #include "engine/source/migration.hpp"
 
+#include <sys/random.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include "engine/base/clock.hpp"
 #include "engine/base/log.hpp"
@@ -10,6 +13,7 @@
 #include "engine/capture/precheck.hpp"
 #include "engine/image/image_codec.hpp"
 #include "engine/restore/cpu_state.hpp"
+#include "engine/source/page_server.hpp"
 #include "engine/source/page_streamer.hpp"
 #include "transport/tcp_connection.hpp"
 #include "transport/wire.hpp"
@@ -17,10 +21,12 @@
 namespace lmig {
 namespace {
 
-wire::Hello local_hello(const MigrateOptions &opts) {
+wire::Hello local_hello(const MigrateOptions &opts, uint64_t session, wire::Role role) {
   wire::Hello h;
   h.mode = static_cast<uint32_t>(opts.mode);
-  h.features = wire::kFeatureStopCopy;
+  h.features = wire::kFeatureStopCopy | wire::kFeaturePostcopy;
+  h.session = session;
+  h.role = role;
   CpuState cpu = local_cpu_state();
   h.xfeatures = cpu.xcr0;
   h.xstate_size = cpu.xsave_size;
@@ -58,26 +64,66 @@ void send_abort(Connection &c, const Error &e) {
   (void)c.send(wire::Type::error, wire::encode(m));
 }
 
-} // namespace
-
-Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats) {
-  stats.mode = opts.mode;
-  stats.source_pid = pid;
-  if (opts.mode != LMIG_MODE_STOP_COPY)
-    return make_error(LMIG_ERR_UNSUPPORTED, "post-copy is not available yet; use stop-copy");
-  LMIG_TRY(precheck(pid));
-  LMIG_ASSIGN_OR_RETURN(Endpoint ep, parse_endpoint(opts.destination));
-
-  // Reach the target and agree before touching the process.
+// Opens a connection and greets the target with it.
+Result<Connection> connect_and_greet(const Endpoint &ep, const MigrateOptions &opts,
+                                     uint64_t session, wire::Role role) {
   LMIG_ASSIGN_OR_RETURN(Connection conn, Connection::connect(ep, opts.connect_timeout_ms));
   conn.set_io_timeout(opts.io_timeout_ms);
   std::vector<uint8_t> buf;
-  LMIG_TRY(conn.send(wire::Type::hello, wire::encode(local_hello(opts))));
+  LMIG_TRY(conn.send(wire::Type::hello, wire::encode(local_hello(opts, session, role))));
   LMIG_TRY(expect(conn, buf, wire::Type::hello_ack, "greeting"));
   LMIG_ASSIGN_OR_RETURN(auto peer, wire::decode_hello(buf));
   if (peer.version != wire::kProtocolVersion)
     return make_error(LMIG_ERR_INCOMPATIBLE, "target speaks protocol version " +
                                                  std::to_string(peer.version));
+  return conn;
+}
+
+uint64_t new_session_id() {
+  uint64_t id = 0;
+  while (id == 0)
+    if (::getrandom(&id, sizeof id, 0) != sizeof id)
+      id = now_ns() ^ (static_cast<uint64_t>(::getpid()) << 32);
+  return id;
+}
+
+// Splits the inventory: pages in anonymous memory go lazily (through the
+// target's userfaultfd), the copied-on-write pages of private file mappings
+// go before the switchover.
+void split_runs(const ProcessImage &im, std::vector<PageRun> &eager, std::vector<PageRun> &lazy) {
+  size_t v = 0;
+  for (const auto &r : im.pages) {
+    while (v < im.vmas.size() && im.vmas[v].end <= r.addr)
+      v++;
+    bool anon = v < im.vmas.size() && im.vmas[v].kind == VmaKind::anon;
+    (anon ? lazy : eager).push_back(r);
+  }
+}
+
+uint64_t test_corruption() {
+  const char *v = std::getenv("LMIG_TEST_CORRUPT_EVERY");
+  return v ? std::strtoull(v, nullptr, 10) : 0;
+}
+
+} // namespace
+
+Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats) {
+  stats.mode = opts.mode;
+  stats.source_pid = pid;
+  const bool postcopy = opts.mode == LMIG_MODE_POSTCOPY;
+  LMIG_TRY(precheck(pid));
+  LMIG_ASSIGN_OR_RETURN(Endpoint ep, parse_endpoint(opts.destination));
+
+  // Reach the target and agree before touching the process. Post-copy has
+  // a second connection for the background push.
+  const uint64_t session = postcopy ? new_session_id() : 0;
+  LMIG_ASSIGN_OR_RETURN(Connection conn,
+                        connect_and_greet(ep, opts, session, wire::Role::control));
+  Connection bulk;
+  if (postcopy) {
+    LMIG_ASSIGN_OR_RETURN(bulk, connect_and_greet(ep, opts, session, wire::Role::bulk));
+  }
+  std::vector<uint8_t> buf;
 
   const uint64_t t0 = now_ns();
   report(opts, LMIG_PHASE_FREEZE, 0, 0);
@@ -106,9 +152,15 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
   if (auto r = expect(conn, buf, wire::Type::ready, "restoring"); !r.ok())
     return fail(std::move(r).error());
 
+  // Stop-copy: every page now. Post-copy: only what userfaultfd cannot take.
+  std::vector<PageRun> eager, lazy;
+  if (postcopy)
+    split_runs(*image, eager, lazy);
+  else
+    eager = image->pages;
   report(opts, LMIG_PHASE_TRANSFER, 0, stats.pages_total);
   PageStreamer streamer(pid, conn);
-  auto st = streamer.send_runs(image->pages, [&](uint64_t done) {
+  auto st = streamer.send_runs(eager, [&](uint64_t done) {
     report(opts, LMIG_PHASE_TRANSFER, done, stats.pages_total);
   });
   if (!st.ok())
@@ -120,27 +172,65 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
 
   // The target may now run the process. Only its word settles it.
   report(opts, LMIG_PHASE_RESTORE, stats.pages_total, stats.pages_total);
-  auto r = expect(conn, buf, wire::Type::running, "waiting for the process to run");
-  if (!r.ok()) {
-    Error e = std::move(r).error();
-    if (e.side == Side::target) { // the target says it failed: nothing runs there
+  uint64_t t_running = 0;
+  auto on_running = [&](const wire::Running &running) {
+    t_running = now_ns();
+    stats.target_pid = running.target_pid;
+    stats.target_vpid = running.vpid;
+    stats.downtime_ms = ns_to_ms(t_running - t0);
+    stats.restore_ms = ns_to_ms(t_running - t_captured);
+    report(opts, LMIG_PHASE_RUNNING, stats.pages_total, stats.pages_total);
+  };
+  // An error that reaches us: did the target say it failed before running
+  // the process (then nothing runs there and the source resumes), or is the
+  // outcome unknown (then the source is parked, never resumed)?
+  auto after_pages = [&](Error e, bool running_seen) -> Status {
+    if (!running_seen && e.side == Side::target) {
       (void)frozen.resume();
       return e;
     }
     (void)frozen.park_stopped();
+    if (running_seen)
+      return e.context("post-copy failed after the switchover; the source process " +
+                       std::to_string(pid) + " is left stopped (SIGSTOP)");
     return e.context("switchover outcome unknown; the source process " + std::to_string(pid) +
                      " is left stopped (SIGSTOP): check the target, then kill or continue it");
-  }
-  const uint64_t t_running = now_ns();
-  LMIG_ASSIGN_OR_RETURN(auto running, wire::decode_running(buf));
-  stats.target_pid = running.target_pid;
-  stats.target_vpid = running.vpid;
-  stats.downtime_ms = ns_to_ms(t_running - t0);
-  stats.restore_ms = ns_to_ms(t_running - t_captured);
-  report(opts, LMIG_PHASE_RUNNING, stats.pages_total, stats.pages_total);
+  };
 
-  LMIG_TRY(frozen.kill());
-  (void)conn.send(wire::Type::done);
+  if (postcopy) {
+    // Serve the process's memory until the target has all of it.
+    PageServer::Config pc;
+    pc.pid = pid;
+    pc.runs = lazy;
+    pc.stack_hint = image->threads.front().regs[kRsp];
+    pc.corrupt_every = test_corruption();
+    PageServer server(std::move(pc), conn, bulk);
+    auto done = server.run(on_running);
+    if (!done.ok())
+      return after_pages(std::move(done).error(), server.saw_running());
+    stats.postcopy_ms = ns_to_ms(done->postcopy_ns);
+    stats.pages_demand = done->pages_demand;
+    stats.pages_pushed = done->pages_pushed;
+    stats.pages_zero = done->pages_zero;
+    stats.checksum_retries = done->checksum_retries;
+    stats.fault_p50_us = done->fault_p50_us;
+    stats.fault_p99_us = done->fault_p99_us;
+    stats.fault_max_us = done->fault_max_us;
+    for (int b = 0; b < LMIG_LATENCY_BUCKETS && b < wire::kHistogramBuckets; b++)
+      stats.fault_histogram[b] = done->histogram[b];
+    stats.pages_sent += server.pages_pushed() + server.pages_served();
+    stats.bytes += (server.pages_pushed() + server.pages_served()) *
+                   (4096 + sizeof(wire::FrameHeader) + sizeof(wire::PagesHeader));
+    LMIG_TRY(frozen.kill());
+  } else {
+    auto r = expect(conn, buf, wire::Type::running, "waiting for the process to run");
+    if (!r.ok())
+      return after_pages(std::move(r).error(), false);
+    LMIG_ASSIGN_OR_RETURN(auto running, wire::decode_running(buf));
+    on_running(running);
+    LMIG_TRY(frozen.kill());
+    (void)conn.send(wire::Type::done);
+  }
   stats.total_ms = ns_to_ms(now_ns() - t0);
   report(opts, LMIG_PHASE_DONE, stats.pages_total, stats.pages_total);
   return {};

@@ -1,0 +1,436 @@
+#include "engine/lazy/lazy_pager.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include <cstring>
+
+#include "engine/base/clock.hpp"
+#include "engine/base/log.hpp"
+#include "engine/base/unique_fd.hpp"
+
+namespace lmig {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+std::string hex(uint64_t v) {
+  char b[32];
+  snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+} // namespace
+
+LazyPager::LazyPager(Config cfg)
+    : cfg_(std::move(cfg)), pages_(cfg_.regions, cfg_.inventory), map_(cfg_.regions),
+      demand_(cfg_.peer) {}
+
+Result<std::unique_ptr<LazyPager>> LazyPager::start(Config cfg) {
+  std::unique_ptr<LazyPager> p(new LazyPager(std::move(cfg)));
+  p->t_start_ = now_ns();
+  p->thread_ = std::thread([raw = p.get()] {
+    auto r = raw->loop();
+    std::lock_guard lock(raw->mu_);
+    raw->result_.emplace(std::move(r));
+    raw->finished_ = true;
+    raw->cv_.notify_all();
+  });
+  return p;
+}
+
+LazyPager::~LazyPager() {
+  stop_ = true;
+  if (thread_.joinable())
+    thread_.join();
+}
+
+Result<wire::Done> LazyPager::wait() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return finished_; });
+  return std::move(*result_);
+}
+
+Status LazyPager::send(wire::Type t, const std::vector<uint8_t> &payload) {
+  return send_frame(t, payload);
+}
+
+Status LazyPager::send_frame(wire::Type t, const std::vector<uint8_t> &payload) {
+  std::lock_guard lock(send_mu_);
+  wire::FrameHeader h{wire::kMagic, static_cast<uint16_t>(t), 0,
+                      static_cast<uint32_t>(payload.size()), 0};
+  std::vector<uint8_t> buf(sizeof h + payload.size());
+  std::memcpy(buf.data(), &h, sizeof h);
+  if (!payload.empty())
+    std::memcpy(buf.data() + sizeof h, payload.data(), payload.size());
+  size_t off = 0;
+  while (off < buf.size()) {
+    ssize_t n = ::send(cfg_.demand_fd, buf.data() + off, buf.size() - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+      pollfd p{cfg_.demand_fd, POLLOUT, 0};
+      ::poll(&p, 1, cfg_.io_timeout_ms);
+      continue;
+    }
+    int err = errno;
+    return make_error(LMIG_ERR_CONNECTION_LOST,
+                      "demand connection to " + cfg_.peer + " broke: " + std::strerror(err), err);
+  }
+  return {};
+}
+
+Status LazyPager::request(uint64_t src, uint32_t npages, uint32_t flags) {
+  for (uint32_t k = 0; k < npages; k++) {
+    int64_t i = pages_.index(src + k * kPage);
+    if (i >= 0 && pages_.get(i) == LazyPages::kMissing)
+      pages_.set(i, LazyPages::kRequested);
+  }
+  requests_in_flight_++;
+  return send_frame(wire::Type::page_request, wire::encode(wire::PageRequest{src, npages, flags}));
+}
+
+// Reads what the userfaultfd has: layout changes are applied at once (before
+// any further write), faults are queued for process_faults.
+Status LazyPager::drain_events(bool &progress) {
+  uffd::Event ev[64];
+  for (;;) {
+    LMIG_ASSIGN_OR_RETURN(size_t n, uffd::read_events(cfg_.uffd, ev, 64));
+    if (n == 0)
+      return {};
+    progress = true;
+    uint64_t t = now_ns();
+    for (size_t k = 0; k < n; k++) {
+      const auto &e = ev[k];
+      switch (e.kind) {
+      case uffd::Event::fault:
+        faults_.push_back({e.addr, t});
+        break;
+      case uffd::Event::remove:
+      case uffd::Event::unmap:
+        map_.drop(e.addr, e.end, [&](uint64_t src, uint64_t len) {
+          for (uint64_t a = src; a < src + len; a += kPage) {
+            int64_t i = pages_.index(a);
+            if (i >= 0 && pages_.get(i) != LazyPages::kAbsent)
+              pages_.set(i, LazyPages::kDone);
+          }
+        });
+        // A thread may be waiting on a page that just went away: let it
+        // fault again and see the range as it is now.
+        (void)uffd::wake(cfg_.uffd, e.addr, e.end - e.addr);
+        break;
+      case uffd::Event::remap:
+        map_.remap(e.addr, e.end, e.len);
+        break;
+      case uffd::Event::fork:
+      case uffd::Event::other:
+        break;
+      }
+    }
+    if (n < 64)
+      return {};
+  }
+}
+
+Status LazyPager::handle_fault(uint64_t target, uint64_t t0, bool &defer) {
+  defer = false;
+  auto src = map_.to_source(target);
+  int64_t i = src ? pages_.index(*src) : -1;
+  LazyPages::State st = i >= 0 ? pages_.get(i) : LazyPages::kAbsent;
+  if (st == LazyPages::kAbsent) {
+    // The source never had this page (or the process dropped it): zero, no
+    // round trip.
+    auto o = uffd::zeropage(cfg_.uffd, target, kPage);
+    if (o.err == EAGAIN) {
+      defer = true;
+      return {};
+    }
+    if (o.err == EEXIST)
+      return uffd::wake(cfg_.uffd, target, kPage);
+    if (o.err && o.err != ENOENT)
+      return sys_error("UFFDIO_ZEROPAGE at " + hex(target), o.err);
+    pages_zero_++;
+    return {};
+  }
+  if (st == LazyPages::kDone)
+    return uffd::wake(cfg_.uffd, target, kPage); // it arrived while the fault was queued
+  waiting_.push_back({i, t0});
+  if (st == LazyPages::kRequested)
+    return {};
+  // Faults walking forward get the next pages asked for with them.
+  uint32_t around = 1;
+  if (*src >= last_fault_src_ && *src - last_fault_src_ <= 16 * kPage && *src != last_fault_src_)
+    streak_ = std::min<uint32_t>(streak_ + 1, 8);
+  else
+    streak_ = 0;
+  if (streak_)
+    around = std::min<uint32_t>(cfg_.max_fault_around, 1u << (streak_ + 1));
+  last_fault_src_ = *src;
+  uint32_t n = std::max<uint32_t>(1, pages_.run_of(*src, LazyPages::kMissing, around));
+  return request(*src, n, 0);
+}
+
+Status LazyPager::process_faults(bool &progress) {
+  size_t k = 0;
+  for (; k < faults_.size(); k++) {
+    bool defer = false;
+    LMIG_TRY(handle_fault(faults_[k].addr, faults_[k].t0, defer));
+    if (defer)
+      break; // the layout is changing: read events, then come back
+    progress = true;
+  }
+  faults_.erase(faults_.begin(), faults_.begin() + static_cast<long>(k));
+  return {};
+}
+
+void LazyPager::resolve_waiting() {
+  if (waiting_.empty())
+    return;
+  uint64_t t = now_ns();
+  size_t out = 0;
+  for (size_t k = 0; k < waiting_.size(); k++) {
+    if (pages_.get(waiting_[k].index) == LazyPages::kDone)
+      latency_.add(t - waiting_[k].t0);
+    else
+      waiting_[out++] = waiting_[k];
+  }
+  waiting_.resize(out);
+}
+
+// Installs the source's pages [src, src + npages) where they still belong,
+// skipping any the process already has or dropped.
+Status LazyPager::install(uint64_t src, const uint8_t *data, uint32_t npages, bool demand) {
+  struct Piece {
+    uint64_t src, tgt, len;
+  };
+  std::vector<Piece> pieces;
+  uint32_t k = 0;
+  while (k < npages) {
+    uint64_t s = src + k * kPage;
+    int64_t i = pages_.index(s);
+    if (i < 0 || (pages_.get(i) != LazyPages::kMissing && pages_.get(i) != LazyPages::kRequested)) {
+      k++;
+      continue;
+    }
+    uint32_t run = pages_.wanted_run(s, npages - k);
+    pieces.clear();
+    map_.to_target(s, run * kPage, [&](uint64_t ps, uint64_t pt, uint64_t len) {
+      pieces.push_back({ps, pt, len});
+    });
+    bool changed = false;
+    for (const auto &p : pieces) {
+      uint64_t done = 0;
+      while (done < p.len) {
+        auto o = uffd::copy(cfg_.uffd, p.tgt + done, data + (p.src - src) + done, p.len - done);
+        done += o.done;
+        if (o.err == 0)
+          break;
+        if (o.err == EEXIST) { // already there: leave it, go on after it
+          done += kPage;
+          continue;
+        }
+        if (o.err == ENOENT) // no VMA any more: the unmap event is on its way
+          break;
+        if (o.err == EAGAIN) {
+          bool unused = false;
+          LMIG_TRY(drain_events(unused));
+          changed = true;
+          break;
+        }
+        return sys_error("UFFDIO_COPY " + std::to_string(p.len) + " bytes at " + hex(p.tgt),
+                         o.err);
+      }
+      if (changed) {
+        // Mark what went in; the rest is looked at again under the new layout.
+        for (uint64_t a = p.src; a < p.src + done; a += kPage)
+          if (int64_t j = pages_.index(a); j >= 0 && pages_.get(j) != LazyPages::kAbsent)
+            pages_.set(j, LazyPages::kDone);
+        break;
+      }
+    }
+    if (changed)
+      continue;
+    for (uint32_t r = 0; r < run; r++)
+      pages_.set(i + r, LazyPages::kDone);
+    (demand ? pages_demand_ : pages_pushed_) += run;
+    k += run;
+  }
+  resolve_waiting();
+  return {};
+}
+
+Status LazyPager::checksum_failed(uint64_t src, uint32_t npages) {
+  checksum_retries_++;
+  int &n = retries_[src];
+  if (++n >= 3)
+    return make_error(LMIG_ERR_CHECKSUM, "pages at " + hex(src) + " failed their checksum " +
+                                             std::to_string(n) + " times");
+  LMIG_WARN("%s: checksum mismatch in %u pages at %s, asking again", cfg_.peer.c_str(), npages,
+            hex(src).c_str());
+  return request(src, npages, wire::kRequestRetry);
+}
+
+Status LazyPager::drain_demand(bool &progress) {
+  LMIG_ASSIGN_OR_RETURN(bool got, demand_.fill(cfg_.demand_fd));
+  if (got)
+    progress = true;
+  for (;;) {
+    wire::Type t;
+    std::span<const uint8_t> payload;
+    LMIG_ASSIGN_OR_RETURN(bool have, demand_.front(t, payload));
+    if (!have)
+      return {};
+    if (t == wire::Type::error) {
+      LMIG_ASSIGN_OR_RETURN(auto em, wire::decode_error(payload));
+      return wire::peer_error(em, Side::source);
+    }
+    if (t != wire::Type::pages)
+      return make_error(LMIG_ERR_PROTOCOL,
+                        std::string("source sent ") + wire::type_name(t) + " on the demand channel");
+    wire::PagesHeader h;
+    if (payload.size() < sizeof h)
+      return make_error(LMIG_ERR_PROTOCOL, "pages frame shorter than its header");
+    std::memcpy(&h, payload.data(), sizeof h);
+    size_t len = payload.size() - sizeof h;
+    if (h.npages == 0 || len != static_cast<size_t>(h.npages) * kPage || h.addr % kPage)
+      return make_error(LMIG_ERR_PROTOCOL, "malformed pages frame");
+    const uint8_t *data = payload.data() + sizeof h;
+    if (requests_in_flight_)
+      requests_in_flight_--;
+    if (XXH3_64bits(data, len) != h.xxh3)
+      LMIG_TRY(checksum_failed(h.addr, h.npages));
+    else
+      LMIG_TRY(install(h.addr, data, h.npages, true));
+    demand_.consume();
+    progress = true;
+  }
+}
+
+Status LazyPager::install_pushed(bool &progress) {
+  // A couple of runs at a time, so faults are looked at in between.
+  for (int k = 0; k < 2 && !bulk_done_; k++) {
+    Frame f;
+    Error err;
+    if (!cfg_.bulk->try_next(f, err)) {
+      if (err.code != LMIG_OK)
+        return err;
+      return {};
+    }
+    progress = true;
+    if (f.type == wire::Type::pages_end) {
+      bulk_done_ = true;
+      cfg_.bulk->release(f);
+      return {};
+    }
+    if (f.type != wire::Type::pages) {
+      cfg_.bulk->release(f);
+      return make_error(LMIG_ERR_PROTOCOL, std::string("source sent ") + wire::type_name(f.type) +
+                                               " on the bulk channel");
+    }
+    wire::PagesHeader h;
+    std::memcpy(&h, f.payload.data(), sizeof h);
+    size_t len = f.payload.size() - sizeof h;
+    Status st;
+    if (h.npages == 0 || len != static_cast<size_t>(h.npages) * kPage || h.addr % kPage)
+      st = make_error(LMIG_ERR_PROTOCOL, "malformed pages frame");
+    else if (!f.checksum_ok)
+      st = checksum_failed(h.addr, h.npages);
+    else
+      st = install(h.addr, f.payload.data() + sizeof h, h.npages, false);
+    cfg_.bulk->release(f);
+    LMIG_TRY(st);
+  }
+  return {};
+}
+
+// After the push has ended, anything still missing is asked for directly.
+Status LazyPager::sweep_missing() {
+  if (!bulk_done_ || requests_in_flight_ >= 4 || pages_.remaining() == 0)
+    return {};
+  for (const auto &run : cfg_.inventory) {
+    uint64_t end = run.addr + run.npages * kPage;
+    if (end <= sweep_cursor_)
+      continue;
+    for (uint64_t a = std::max(run.addr, sweep_cursor_); a < end; a += kPage) {
+      int64_t i = pages_.index(a);
+      if (i < 0 || pages_.get(i) != LazyPages::kMissing)
+        continue;
+      uint32_t n = pages_.run_of(a, LazyPages::kMissing,
+                                 static_cast<uint32_t>(std::min<uint64_t>(256, (end - a) / kPage)));
+      sweep_cursor_ = a + n * kPage;
+      return request(a, std::max<uint32_t>(n, 1), 0);
+    }
+  }
+  sweep_cursor_ = 0; // everything asked for once; go round again if needed
+  return {};
+}
+
+Result<wire::Done> LazyPager::finish(uint32_t reason) {
+  wire::Done d;
+  d.reason = reason;
+  d.pages_demand = pages_demand_;
+  d.pages_pushed = pages_pushed_;
+  d.pages_zero = pages_zero_;
+  d.checksum_retries = checksum_retries_;
+  d.faults = latency_.count();
+  d.fault_p50_us = latency_.percentile_us(50);
+  d.fault_p99_us = latency_.percentile_us(99);
+  d.fault_max_us = latency_.max_us();
+  for (int b = 0; b < wire::kHistogramBuckets; b++)
+    d.histogram[b] = latency_.buckets()[b];
+  d.postcopy_ns = now_ns() - t_start_;
+  LMIG_TRY(send_frame(wire::Type::done, wire::encode(d)));
+  return d;
+}
+
+Result<wire::Done> LazyPager::loop() {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, cfg_.pid, 0)));
+  if (!pidfd)
+    return sys_error("pidfd_open " + std::to_string(cfg_.pid));
+  uint64_t last_progress = now_ns();
+  for (;;) {
+    if (stop_)
+      return make_error(LMIG_ERR_CANCELLED, "post-copy pager stopped");
+    bool progress = false;
+    LMIG_TRY(drain_events(progress));
+    LMIG_TRY(process_faults(progress));
+    LMIG_TRY(drain_demand(progress));
+    LMIG_TRY(install_pushed(progress));
+    LMIG_TRY(sweep_missing());
+    if (pages_.remaining() == 0)
+      return finish(wire::kDoneAllPages);
+    uint64_t now = now_ns();
+    if (progress) {
+      last_progress = now;
+      continue;
+    }
+    if (!waiting_.empty() && now - last_progress < cfg_.spin_ns)
+      continue; // a thread is blocked on a remote page: stay hot for the answer
+    pollfd p[4] = {{cfg_.uffd, POLLIN, 0},
+                   {cfg_.demand_fd, POLLIN, 0},
+                   {cfg_.bulk->notify_fd(), POLLIN, 0},
+                   {pidfd.get(), POLLIN, 0}};
+    int r = ::poll(p, 4, 100);
+    if (r < 0 && errno != EINTR)
+      return sys_error("poll");
+    if (p[3].revents) {
+      // The process ended: the pages it never touched are not needed.
+      LMIG_INFO("%s: the process ended with %llu of %llu pages still to come", cfg_.peer.c_str(),
+                static_cast<unsigned long long>(pages_.remaining()),
+                static_cast<unsigned long long>(pages_.total()));
+      return finish(wire::kDoneProcessExited);
+    }
+    if (!waiting_.empty() && ns_to_ms(now_ns() - last_progress) > cfg_.io_timeout_ms)
+      return make_error(LMIG_ERR_TIMEOUT, "no page from " + cfg_.peer + " for " +
+                                              std::to_string(cfg_.io_timeout_ms) +
+                                              " ms while the process waits on one");
+  }
+}
+
+} // namespace lmig

@@ -1,0 +1,116 @@
+// The target's lazy pager in post-copy. One thread owns the restored
+// process's userfaultfd and makes every write through it, so that a layout
+// event (munmap, mremap, MADV_DONTNEED) is always applied before the next
+// page goes in: a page the process dropped is never written back by a late
+// push. It
+//   - answers a fault on a page the source never had with a zero page, no
+//     round trip;
+//   - turns other faults into requests on the demand channel (asking for the
+//     following pages too when faults walk forward), and installs the
+//     answers with UFFDIO_COPY, which wakes the faulting thread;
+//   - installs the background push as it arrives (a FrameReader receives and
+//     checks it on another thread), one ioctl per run, checking for faults
+//     between runs;
+//   - re-requests pages whose checksum failed (three strikes fail loudly);
+//   - when every page is in (or the process has ended) tells the source,
+//     with the latencies it measured.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/base/error.hpp"
+#include "engine/lazy/address_map.hpp"
+#include "engine/lazy/latency_histogram.hpp"
+#include "engine/lazy/lazy_pages.hpp"
+#include "engine/lazy/uffd.hpp"
+#include "transport/frame_assembler.hpp"
+#include "transport/frame_reader.hpp"
+#include "transport/wire.hpp"
+
+namespace lmig {
+
+class LazyPager {
+public:
+  struct Config {
+    int uffd = -1;
+    int demand_fd = -1;        // the control connection: requests out, answers in
+    std::string peer;
+    FrameReader *bulk = nullptr; // the background push
+    std::vector<AddressRange> regions;
+    std::vector<PageRun> inventory;
+    pid_t pid = -1;            // the restored process: its end ends the pager
+    int io_timeout_ms = 30000;
+    uint32_t max_fault_around = 64;
+    uint64_t spin_ns = 200000; // busy-poll this long while a fault waits
+  };
+
+  static Result<std::unique_ptr<LazyPager>> start(Config cfg);
+  ~LazyPager();
+  // Blocks until the pager has finished: the Done it sent, or its error.
+  Result<wire::Done> wait();
+  // Sends a frame on the demand connection, in turn with the pager's own.
+  Status send(wire::Type t, const std::vector<uint8_t> &payload);
+  void stop() { stop_ = true; }
+  uint64_t total_pages() const { return pages_.total(); }
+
+private:
+  explicit LazyPager(Config cfg);
+  Result<wire::Done> loop();
+  Status drain_events(bool &progress);
+  Status process_faults(bool &progress);
+  Status handle_fault(uint64_t target, uint64_t t0, bool &defer);
+  Status drain_demand(bool &progress);
+  Status install_pushed(bool &progress);
+  Status install(uint64_t src, const uint8_t *data, uint32_t npages, bool demand);
+  Status request(uint64_t src, uint32_t npages, uint32_t flags);
+  Status checksum_failed(uint64_t src, uint32_t npages);
+  Status sweep_missing();
+  Status send_frame(wire::Type t, const std::vector<uint8_t> &payload);
+  void resolve_waiting();
+  Result<wire::Done> finish(uint32_t reason);
+
+  Config cfg_;
+  LazyPages pages_;
+  AddressMap map_;
+  FrameAssembler demand_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::mutex send_mu_;
+  std::condition_variable cv_;
+  bool finished_ = false;
+  std::optional<Result<wire::Done>> result_;
+  std::atomic<bool> stop_{false};
+
+  struct QueuedFault {
+    uint64_t addr;
+    uint64_t t0;
+  };
+  std::vector<QueuedFault> faults_;
+  struct Waiting {
+    int64_t index;
+    uint64_t t0;
+  };
+  std::vector<Waiting> waiting_;
+  std::unordered_map<uint64_t, int> retries_;
+  uint64_t requests_in_flight_ = 0;
+  bool bulk_done_ = false;
+  uint64_t sweep_cursor_ = 0;
+  uint64_t last_fault_src_ = 0;
+  uint32_t streak_ = 0;
+  uint64_t t_start_ = 0;
+
+  LatencyHistogram latency_;
+  uint64_t pages_demand_ = 0, pages_pushed_ = 0, pages_zero_ = 0, checksum_retries_ = 0;
+};
+
+} // namespace lmig

@@ -1,0 +1,43 @@
+#include "engine/restore/session_registry.hpp"
+
+#include <chrono>
+
+namespace lmig {
+
+Result<std::unique_ptr<SessionRegistry::Ticket>> SessionRegistry::open(uint64_t session) {
+  std::lock_guard lock(mu_);
+  if (session == 0 || sessions_.count(session))
+    return make_error(LMIG_ERR_PROTOCOL, "session id " + std::to_string(session) +
+                                             " is missing or already in use");
+  sessions_[session];
+  return std::unique_ptr<Ticket>(new Ticket(*this, session));
+}
+
+bool SessionRegistry::deliver(uint64_t session, wire::Role role, Connection conn) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end())
+    return false;
+  it->second.waiting.insert_or_assign(role, std::move(conn));
+  cv_.notify_all();
+  return true;
+}
+
+SessionRegistry::Ticket::~Ticket() {
+  std::lock_guard lock(reg_.mu_);
+  reg_.sessions_.erase(session_);
+}
+
+Result<Connection> SessionRegistry::Ticket::wait(wire::Role role, int timeout_ms) {
+  std::unique_lock lock(reg_.mu_);
+  auto &slot = reg_.sessions_[session_];
+  if (!reg_.cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                         [&] { return slot.waiting.count(role) > 0; }))
+    return make_error(LMIG_ERR_TIMEOUT, "the source's second connection did not arrive within " +
+                                            std::to_string(timeout_ms) + " ms");
+  Connection c = std::move(slot.waiting.at(role));
+  slot.waiting.erase(role);
+  return c;
+}
+
+} // namespace lmig

@@ -1,0 +1,49 @@
+// Where a post-copy migration in progress waits for its other connections:
+// the bulk push connects separately and names its session in its hello; the
+// server hands it to the migration that registered that session.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "engine/base/error.hpp"
+#include "transport/tcp_connection.hpp"
+#include "transport/wire.hpp"
+
+namespace lmig {
+
+class SessionRegistry {
+public:
+  class Ticket;
+  // Registers a session; it is unregistered when the ticket goes.
+  Result<std::unique_ptr<Ticket>> open(uint64_t session);
+  // Hands a connection to the session (false: no such session).
+  bool deliver(uint64_t session, wire::Role role, Connection conn);
+
+  class Ticket {
+  public:
+    ~Ticket();
+    // The next connection of `role`, or a timeout.
+    Result<Connection> wait(wire::Role role, int timeout_ms);
+
+  private:
+    friend class SessionRegistry;
+    Ticket(SessionRegistry &reg, uint64_t session) : reg_(reg), session_(session) {}
+    SessionRegistry &reg_;
+    uint64_t session_;
+  };
+
+private:
+  struct Slot {
+    std::map<wire::Role, Connection> waiting;
+  };
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<uint64_t, Slot> sessions_;
+};
+
+} // namespace lmig

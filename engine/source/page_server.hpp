@@ -1,0 +1,77 @@
+// The source's page server in post-copy, serving the frozen process's memory
+// until the target has every page:
+//   - demand requests, on the control connection, are answered at once
+//     (this thread), read straight from the frozen process;
+//   - the background push, on the bulk connection, walks the pages in an
+//     order that favours what the process touches first: the live part of
+//     its stack, then the neighbourhood of each recent fault, then the rest
+//     in address order; pages a fault already fetched are skipped.
+// It ends when the target says done (every page is in, or the process has
+// ended there).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "engine/base/error.hpp"
+#include "engine/base/process_memory.hpp"
+#include "engine/image/image.hpp"
+#include "transport/tcp_connection.hpp"
+#include "transport/wire.hpp"
+
+namespace lmig {
+
+class PageServer {
+public:
+  struct Config {
+    pid_t pid = -1;
+    std::vector<PageRun> runs; // the lazy pages
+    uint64_t stack_hint = 0;   // the saved stack pointer: pushed first
+    uint32_t push_run_pages = 32;
+    uint64_t corrupt_every = 0; // test-only: damage every nth frame once
+  };
+  PageServer(Config cfg, Connection &demand, Connection &bulk);
+  ~PageServer();
+  // Serves until the target's Done (returned) or an error. Serving starts
+  // before the target says the process runs (finishing the restore may
+  // already touch lazy pages); on_running is called when it does.
+  Result<wire::Done> run(const std::function<void(const wire::Running &)> &on_running);
+  bool saw_running() const { return saw_running_; }
+  uint64_t pages_pushed() const { return pushed_; }
+  uint64_t pages_served() const { return served_; }
+
+private:
+  int64_t index(uint64_t addr) const;
+  bool claim(uint64_t addr); // marks a page sent; false if it already was
+  Status send_pages(Connection &c, uint64_t addr, uint32_t n, bool retry, std::vector<uint8_t> &buf,
+                    PageReader &reader);
+  Status serve(const wire::PageRequest &req);
+  void push_loop();
+  Status push_range(uint64_t start, uint64_t end, std::vector<uint8_t> &buf, PageReader &reader);
+
+  Config cfg_;
+  Connection &demand_;
+  Connection &bulk_;
+  std::vector<uint64_t> run_first_; // page index of each run's first page
+  std::unique_ptr<std::atomic<uint8_t>[]> sent_;
+  uint64_t total_ = 0;
+
+  std::mutex hints_mu_;
+  std::deque<uint64_t> hints_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> frames_{0};
+  std::atomic<uint64_t> pushed_{0}, served_{0};
+  std::mutex push_error_mu_;
+  Status push_error_;
+  bool saw_running_ = false;
+  PageReader demand_reader_;
+  std::vector<uint8_t> demand_buf_;
+};
+
+} // namespace lmig

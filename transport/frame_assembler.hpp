@@ -1,0 +1,35 @@
+// Assembles lmig frames from a non-blocking socket, for an event loop that
+// must never block on one connection (the pager's demand channel): fill()
+// takes whatever bytes have arrived, next() yields complete frames.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/base/error.hpp"
+#include "transport/wire.hpp"
+
+namespace lmig {
+
+class FrameAssembler {
+public:
+  explicit FrameAssembler(std::string peer, size_t max_frame = (4u << 20) + 4096)
+      : peer_(std::move(peer)), max_frame_(max_frame), buf_(max_frame + 16) {}
+
+  // Reads what the socket holds. false: nothing new. Error: closed, broken
+  // or garbage.
+  Result<bool> fill(int fd);
+  // The complete frame at the front, if any; valid until consume().
+  Result<bool> front(wire::Type &type, std::span<const uint8_t> &payload);
+  void consume();
+
+private:
+  std::string peer_;
+  size_t max_frame_;
+  std::vector<uint8_t> buf_;
+  size_t have_ = 0;
+};
+
+} // namespace lmig
