@@ -18,6 +18,7 @@ const char *type_name(Type t) {
   case Type::done: return "done";
   case Type::error: return "error";
   case Type::page_request: return "page-request";
+  case Type::inventory: return "inventory";
   }
   return "unknown";
 }
@@ -167,6 +168,38 @@ Result<Done> decode_done(std::span<const uint8_t> p) {
   m.postcopy_ns = r.u64();
   if (r.failed())
     return malformed("done", r);
+  return m;
+}
+
+} // namespace lmig::wire
+
+namespace lmig::wire {
+
+std::vector<uint8_t> encode(const InventoryChunk &m) {
+  ByteWriter w;
+  w.u8(m.last ? 1 : 0);
+  w.u32(static_cast<uint32_t>(m.runs.size()));
+  for (const auto &[addr, n] : m.runs) {
+    w.u64(addr);
+    w.u64(n);
+  }
+  return w.take();
+}
+
+Result<InventoryChunk> decode_inventory(std::span<const uint8_t> p) {
+  ByteReader r(p);
+  InventoryChunk m;
+  m.last = r.boolean();
+  uint32_t n = r.count(16, kInventoryRunsPerFrame);
+  m.runs.reserve(n);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    uint64_t addr = r.u64(), pages = r.u64();
+    if (addr % 4096 || pages == 0 || pages > (1ull << 36))
+      r.fail("inventory run out of range");
+    m.runs.emplace_back(addr, pages);
+  }
+  if (r.failed())
+    return malformed("inventory", r);
   return m;
 }
 

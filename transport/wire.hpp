@@ -28,7 +28,8 @@ enum class Type : uint16_t {
   running = 7,    // target -> source: Running
   done = 8,       // source -> target: the source copy is gone
   error = 9,      // either way: Error; the sender gives up
-  page_request = 10,
+  page_request = 10,   // target -> source: PageRequest
+  inventory = 11,      // source -> target, post-copy, at the head of the bulk stream: page runs
 };
 
 const char *type_name(Type t);
@@ -115,6 +116,16 @@ std::vector<uint8_t> encode(const ErrorMsg &m);
 std::vector<uint8_t> encode(const Running &m);
 std::vector<uint8_t> encode(const PageRequest &m);
 std::vector<uint8_t> encode(const Done &m);
+
+// The source's pages in post-copy, sent after the switchover in frames of
+// at most kInventoryRunsPerFrame runs; `last` closes it.
+inline constexpr size_t kInventoryRunsPerFrame = 65536;
+struct InventoryChunk {
+  bool last = false;
+  std::vector<std::pair<uint64_t, uint64_t>> runs; // (addr, npages)
+};
+std::vector<uint8_t> encode(const InventoryChunk &m);
+Result<InventoryChunk> decode_inventory(std::span<const uint8_t> p);
 Result<Hello> decode_hello(std::span<const uint8_t> p);
 Result<ErrorMsg> decode_error(std::span<const uint8_t> p);
 Result<Running> decode_running(std::span<const uint8_t> p);

@@ -43,7 +43,7 @@ extern "C" lmig_status lmig_migrate(pid_t pid, const lmig_migrate_options *o, lm
 }
 
 extern "C" lmig_status lmig_check(pid_t pid, lmig_error *err) {
-  Status st = precheck(pid);
+  auto st = precheck(pid);
   if (!st.ok())
     return report_error(st.error(), err);
   return report_ok(err);

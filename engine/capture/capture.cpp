@@ -146,9 +146,24 @@ Status capture_thread(pid_t tid, ProcessImage &im) {
   return {};
 }
 
+// True when two reads of the layout describe the same VMAs.
+bool same_layout(const std::vector<MapsEntry> &a, const std::vector<MapsEntry> &b) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); i++) {
+    const auto &x = a[i], &y = b[i];
+    if (x.start != y.start || x.end != y.end || x.prot() != y.prot() || x.shared != y.shared ||
+        x.pgoff != y.pgoff || x.inode != y.inode || x.path != y.path || x.deleted != y.deleted)
+      return false;
+  }
+  return true;
+}
+
 } // namespace
 
-Result<ProcessImage> capture_process(FrozenProcess &frozen) {
+Result<ProcessImage> capture_process(FrozenProcess &frozen,
+                                     const std::vector<MapsEntry> &smaps_before,
+                                     bool anon_inventory) {
   const pid_t pid = frozen.pid();
   ProcessImage im;
   im.pid = pid;
@@ -165,7 +180,12 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen) {
   im.creds.groups = status.groups;
   LMIG_ASSIGN_OR_RETURN(im.cwd, read_link("/proc/" + std::to_string(pid) + "/cwd"));
 
-  LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
+  LMIG_ASSIGN_OR_RETURN(auto maps, read_maps(pid));
+  if (same_layout(maps, smaps_before)) {
+    maps = smaps_before; // with the VmFlags that maps does not show
+  } else {
+    LMIG_ASSIGN_OR_RETURN(maps, read_smaps(pid));
+  }
   LMIG_ASSIGN_OR_RETURN(im.vmas, capture_vmas(maps));
   LMIG_ASSIGN_OR_RETURN(auto fdt, capture_fds(pid, true));
   im.files = std::move(fdt.files);
@@ -176,7 +196,15 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen) {
   for (pid_t tid : frozen.tids())
     LMIG_TRY(capture_thread(tid, im));
   LMIG_TRY(capture_by_remote_syscalls(pid, im));
-  LMIG_ASSIGN_OR_RETURN(im.pages, page_inventory(pid, im.vmas));
+  if (anon_inventory) {
+    LMIG_ASSIGN_OR_RETURN(im.pages, page_inventory(pid, im.vmas));
+  } else {
+    std::vector<VmaImage> file_private;
+    for (const auto &v : im.vmas)
+      if (v.kind == VmaKind::file_private)
+        file_private.push_back(v);
+    LMIG_ASSIGN_OR_RETURN(im.pages, page_inventory(pid, file_private));
+  }
   return im;
 }
 

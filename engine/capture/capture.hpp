@@ -4,10 +4,17 @@
 
 #include "engine/base/error.hpp"
 #include "engine/capture/freezer.hpp"
+#include "engine/capture/proc_maps.hpp"
 #include "engine/image/image.hpp"
 
 namespace lmig {
 
-Result<ProcessImage> capture_process(FrozenProcess &frozen);
+// smaps_before: what precheck read (reused if the layout is unchanged).
+// With anon_inventory false (post-copy), the image lists only the pages of
+// private file mappings; anonymous memory is inventoried after the
+// switchover (inventory_anon), keeping that walk out of the downtime.
+Result<ProcessImage> capture_process(FrozenProcess &frozen,
+                                     const std::vector<MapsEntry> &smaps_before,
+                                     bool anon_inventory);
 
 } // namespace lmig

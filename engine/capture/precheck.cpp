@@ -68,12 +68,12 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
   return st;
 }
 
-Status precheck(pid_t pid) {
+Result<std::vector<MapsEntry>> precheck(pid_t pid) {
   LMIG_TRY(check_identity(pid));
   LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
   LMIG_TRY(capture_vmas(maps));
   LMIG_TRY(capture_fds(pid, false));
-  return {};
+  return maps;
 }
 
 } // namespace lmig

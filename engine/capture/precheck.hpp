@@ -6,7 +6,10 @@
 
 #include <sys/types.h>
 
+#include <vector>
+
 #include "engine/base/error.hpp"
+#include "engine/capture/proc_maps.hpp"
 #include "engine/capture/proc_status.hpp"
 
 namespace lmig {
@@ -14,7 +17,9 @@ namespace lmig {
 // Identity checks only (no fd or memory inspection). frozen_by_us: the
 // process is in our ptrace stop, so being stopped and traced is expected.
 Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us = false);
-// Identity plus layout and fd checks: the full dry run.
-Status precheck(pid_t pid);
+// Identity plus layout and fd checks: the full dry run. Returns the smaps
+// it read, which capture reuses when the layout has not changed since
+// (reading smaps walks every page table: it is kept out of the freeze).
+Result<std::vector<MapsEntry>> precheck(pid_t pid);
 
 } // namespace lmig

@@ -27,7 +27,7 @@ std::string hex(uint64_t v) {
 } // namespace
 
 LazyPager::LazyPager(Config cfg)
-    : cfg_(std::move(cfg)), pages_(cfg_.regions, cfg_.inventory), map_(cfg_.regions),
+    : cfg_(std::move(cfg)), pages_(cfg_.regions), map_(cfg_.regions),
       demand_(cfg_.peer) {}
 
 Result<std::unique_ptr<LazyPager>> LazyPager::start(Config cfg) {
@@ -89,7 +89,7 @@ Status LazyPager::send_frame(wire::Type t, const std::vector<uint8_t> &payload) 
 Status LazyPager::request(uint64_t src, uint32_t npages, uint32_t flags) {
   for (uint32_t k = 0; k < npages; k++) {
     int64_t i = pages_.index(src + k * kPage);
-    if (i >= 0 && pages_.get(i) == LazyPages::kMissing)
+    if (i >= 0 && (pages_.get(i) == LazyPages::kMissing || pages_.get(i) == LazyPages::kUnknown))
       pages_.set(i, LazyPages::kRequested);
   }
   requests_in_flight_++;
@@ -163,6 +163,8 @@ Status LazyPager::handle_fault(uint64_t target, uint64_t t0, bool &defer) {
   waiting_.push_back({i, t0});
   if (st == LazyPages::kRequested)
     return {};
+  if (st == LazyPages::kUnknown) // no inventory yet: only the source knows
+    return request(*src, 1, 0);
   // Faults walking forward get the next pages asked for with them.
   uint32_t around = 1;
   if (*src >= last_fault_src_ && *src - last_fault_src_ <= 16 * kPage && *src != last_fault_src_)
@@ -328,6 +330,12 @@ Status LazyPager::install_pushed(bool &progress) {
       cfg_.bulk->release(f);
       return {};
     }
+    if (f.type == wire::Type::inventory) {
+      Status st = take_inventory(f.payload);
+      cfg_.bulk->release(f);
+      LMIG_TRY(st);
+      continue;
+    }
     if (f.type != wire::Type::pages) {
       cfg_.bulk->release(f);
       return make_error(LMIG_ERR_PROTOCOL, std::string("source sent ") + wire::type_name(f.type) +
@@ -349,14 +357,27 @@ Status LazyPager::install_pushed(bool &progress) {
   return {};
 }
 
+Status LazyPager::take_inventory(std::span<const uint8_t> payload) {
+  LMIG_ASSIGN_OR_RETURN(auto chunk, wire::decode_inventory(payload));
+  for (const auto &[addr, n] : chunk.runs) {
+    pages_.add_inventory(addr, n);
+    inventory_.push_back({addr, n});
+  }
+  if (chunk.last) {
+    pages_.inventory_complete();
+    LMIG_DEBUG("%s: inventory of %llu pages", cfg_.peer.c_str(),
+               static_cast<unsigned long long>(pages_.inventory_pages()));
+  }
+  return {};
+}
+
 // After the push has ended, anything still missing is asked for directly.
 Status LazyPager::sweep_missing() {
   if (!bulk_done_ || requests_in_flight_ >= 4 || pages_.remaining() == 0)
     return {};
-  for (const auto &run : cfg_.inventory) {
+  for (; sweep_run_ < inventory_.size(); sweep_run_++) {
+    const auto &run = inventory_[sweep_run_];
     uint64_t end = run.addr + run.npages * kPage;
-    if (end <= sweep_cursor_)
-      continue;
     for (uint64_t a = std::max(run.addr, sweep_cursor_); a < end; a += kPage) {
       int64_t i = pages_.index(a);
       if (i < 0 || pages_.get(i) != LazyPages::kMissing)
@@ -367,7 +388,8 @@ Status LazyPager::sweep_missing() {
       return request(a, std::max<uint32_t>(n, 1), 0);
     }
   }
-  sweep_cursor_ = 0; // everything asked for once; go round again if needed
+  sweep_run_ = 0; // everything asked for once; go round again if needed
+  sweep_cursor_ = 0;
   return {};
 }
 
@@ -403,7 +425,7 @@ Result<wire::Done> LazyPager::loop() {
     LMIG_TRY(drain_demand(progress));
     LMIG_TRY(install_pushed(progress));
     LMIG_TRY(sweep_missing());
-    if (pages_.remaining() == 0)
+    if (pages_.inventory_known() && pages_.remaining() == 0)
       return finish(wire::kDoneAllPages);
     uint64_t now = now_ns();
     if (progress) {
@@ -421,9 +443,8 @@ Result<wire::Done> LazyPager::loop() {
       return sys_error("poll");
     if (p[3].revents) {
       // The process ended: the pages it never touched are not needed.
-      LMIG_INFO("%s: the process ended with %llu of %llu pages still to come", cfg_.peer.c_str(),
-                static_cast<unsigned long long>(pages_.remaining()),
-                static_cast<unsigned long long>(pages_.total()));
+      LMIG_INFO("%s: the process ended with %llu pages still to come", cfg_.peer.c_str(),
+                static_cast<unsigned long long>(pages_.remaining()));
       return finish(wire::kDoneProcessExited);
     }
     if (!waiting_.empty() && ns_to_ms(now_ns() - last_progress) > cfg_.io_timeout_ms)

@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -46,8 +47,7 @@ public:
     int demand_fd = -1;        // the control connection: requests out, answers in
     std::string peer;
     FrameReader *bulk = nullptr; // the background push
-    std::vector<AddressRange> regions;
-    std::vector<PageRun> inventory;
+    std::vector<AddressRange> regions; // the userfaultfd ranges; the inventory comes on `bulk`
     pid_t pid = -1;            // the restored process: its end ends the pager
     int io_timeout_ms = 30000;
     uint32_t max_fault_around = 64;
@@ -61,7 +61,7 @@ public:
   // Sends a frame on the demand connection, in turn with the pager's own.
   Status send(wire::Type t, const std::vector<uint8_t> &payload);
   void stop() { stop_ = true; }
-  uint64_t total_pages() const { return pages_.total(); }
+
 
 private:
   explicit LazyPager(Config cfg);
@@ -75,6 +75,7 @@ private:
   Status request(uint64_t src, uint32_t npages, uint32_t flags);
   Status checksum_failed(uint64_t src, uint32_t npages);
   Status sweep_missing();
+  Status take_inventory(std::span<const uint8_t> payload);
   Status send_frame(wire::Type t, const std::vector<uint8_t> &payload);
   void resolve_waiting();
   Result<wire::Done> finish(uint32_t reason);
@@ -104,7 +105,9 @@ private:
   std::unordered_map<uint64_t, int> retries_;
   uint64_t requests_in_flight_ = 0;
   bool bulk_done_ = false;
+  size_t sweep_run_ = 0;
   uint64_t sweep_cursor_ = 0;
+  std::vector<PageRun> inventory_;
   uint64_t last_fault_src_ = 0;
   uint32_t streak_ = 0;
   uint64_t t_start_ = 0;

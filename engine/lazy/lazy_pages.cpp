@@ -1,30 +1,21 @@
 #include "engine/lazy/lazy_pages.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace lmig {
 namespace {
 constexpr uint64_t kPage = 4096;
 }
 
-LazyPages::LazyPages(const std::vector<AddressRange> &regions,
-                     const std::vector<PageRun> &inventory) {
+LazyPages::LazyPages(const std::vector<AddressRange> &regions) {
   size_t n = 0;
   for (const auto &r : regions) {
     regions_.push_back({r.start, r.end, n});
-    n += (r.end - r.start) / kPage;
+    // every region starts on a chunk boundary in index space
+    n += ((r.end - r.start) / kPage + kChunk - 1) / kChunk * kChunk;
   }
-  state_.assign(n, kAbsent);
-  for (const auto &run : inventory) {
-    for (uint64_t p = 0; p < run.npages; p++) {
-      int64_t i = index(run.addr + p * kPage);
-      if (i >= 0 && state_[static_cast<size_t>(i)] == kAbsent) {
-        state_[static_cast<size_t>(i)] = kMissing;
-        remaining_++;
-      }
-    }
-  }
-  total_ = remaining_;
+  chunks_.resize(n / kChunk);
 }
 
 const LazyPages::Region *LazyPages::region_of(uint64_t addr) const {
@@ -42,25 +33,61 @@ int64_t LazyPages::index(uint64_t addr) const {
   return static_cast<int64_t>(r->first + (addr - r->start) / kPage);
 }
 
+uint8_t *LazyPages::chunk_for(int64_t i) {
+  auto &c = chunks_[static_cast<size_t>(i) / kChunk];
+  if (!c) {
+    c.reset(new uint8_t[kChunk]);
+    std::memset(c.get(), default_, kChunk);
+  }
+  return c.get();
+}
+
+LazyPages::State LazyPages::get(int64_t i) const {
+  const auto &c = chunks_[static_cast<size_t>(i) / kChunk];
+  return c ? static_cast<State>(c[static_cast<size_t>(i) % kChunk]) : default_;
+}
+
 void LazyPages::set(int64_t i, State s) {
-  auto &cur = state_[static_cast<size_t>(i)];
-  bool was_wanted = cur == kMissing || cur == kRequested;
-  bool is_wanted = s == kMissing || s == kRequested;
-  if (was_wanted && !is_wanted)
+  State cur = get(i);
+  if (cur == s)
+    return;
+  if (wanted(cur) && !wanted(s))
     remaining_--;
-  else if (!was_wanted && is_wanted)
+  else if (!wanted(cur) && wanted(s))
     remaining_++;
-  cur = s;
+  chunk_for(i)[static_cast<size_t>(i) % kChunk] = s;
+}
+
+void LazyPages::add_inventory(uint64_t addr, uint64_t npages) {
+  for (uint64_t p = 0; p < npages; p++) {
+    int64_t i = index(addr + p * kPage);
+    if (i < 0)
+      continue;
+    inventory_pages_++;
+    if (get(i) == kUnknown)
+      set(i, kMissing);
+  }
+}
+
+void LazyPages::inventory_complete() {
+  // What the inventory did not name does not exist on the source.
+  for (auto &c : chunks_)
+    if (c)
+      for (size_t k = 0; k < kChunk; k++)
+        if (c[k] == kUnknown)
+          c[k] = kAbsent;
+  default_ = kAbsent;
+  inventory_known_ = true;
 }
 
 uint32_t LazyPages::run_of(uint64_t addr, State s, uint32_t max) const {
   const Region *r = region_of(addr);
   if (!r)
     return 0;
-  size_t i = r->first + (addr - r->start) / kPage;
-  size_t end = r->first + (r->end - r->start) / kPage;
+  int64_t i = static_cast<int64_t>(r->first + (addr - r->start) / kPage);
+  int64_t end = static_cast<int64_t>(r->first + (r->end - r->start) / kPage);
   uint32_t n = 0;
-  while (n < max && i + n < end && state_[i + n] == s)
+  while (n < max && i + n < end && get(i + n) == s)
     n++;
   return n;
 }
@@ -69,10 +96,10 @@ uint32_t LazyPages::wanted_run(uint64_t addr, uint32_t max) const {
   const Region *r = region_of(addr);
   if (!r)
     return 0;
-  size_t i = r->first + (addr - r->start) / kPage;
-  size_t end = r->first + (r->end - r->start) / kPage;
+  int64_t i = static_cast<int64_t>(r->first + (addr - r->start) / kPage);
+  int64_t end = static_cast<int64_t>(r->first + (r->end - r->start) / kPage);
   uint32_t n = 0;
-  while (n < max && i + n < end && (state_[i + n] == kMissing || state_[i + n] == kRequested))
+  while (n < max && i + n < end && wanted(get(i + n)))
     n++;
   return n;
 }

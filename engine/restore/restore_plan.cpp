@@ -223,8 +223,10 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
       r.flags |= LMIG_VMA_GROWSDOWN;
     if (v.vm_flags & kVmaNoReserve)
       r.flags |= LMIG_VMA_NORESERVE;
+    // Post-copy: anonymous memory is inventoried after the switchover, so
+    // every anonymous VMA is lazy. Stop-copy: those with pages.
     bool pages = has_pages_in(im.pages, v.start, v.end);
-    if (pages) {
+    if (pages || (postcopy && v.kind == VmaKind::anon)) {
       if (uffd_available && v.kind == VmaKind::anon) {
         r.flags |= LMIG_VMA_LAZY;
         plan.uffd_ranges.push_back({v.start, v.end});

@@ -109,19 +109,6 @@ Status receive_pages(Connection &conn, RestoredProcess &rp, int timeout_ms, uint
   return {};
 }
 
-// The lazy pages: those inside the userfaultfd ranges.
-std::vector<PageRun> lazy_runs(const ProcessImage &im, const RestorePlan &plan) {
-  std::vector<PageRun> out;
-  size_t ri = 0;
-  for (const auto &r : im.pages) {
-    while (ri < plan.uffd_ranges.size() && plan.uffd_ranges[ri].end <= r.addr)
-      ri++;
-    if (ri < plan.uffd_ranges.size() && plan.uffd_ranges[ri].start <= r.addr)
-      out.push_back(r);
-  }
-  return out;
-}
-
 } // namespace
 
 Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hello,
@@ -170,7 +157,6 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
                            features.ok() ? uffd::postcopy_features(*features) : 0);
   if (!plan.ok())
     return tell(std::move(plan).error());
-  auto lazy = postcopy ? lazy_runs(*image, *plan) : std::vector<PageRun>{};
   auto rp = RestoredProcess::start(*image, std::move(plan).value(), opts.io_timeout_ms);
   if (!rp.ok())
     return tell(std::move(rp).error());
@@ -228,7 +214,6 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   pc.peer = conn.peer();
   pc.bulk = reader->get();
   pc.regions = rp->plan().uffd_ranges;
-  pc.inventory = std::move(lazy);
   pc.pid = rp->pid();
   pc.io_timeout_ms = opts.io_timeout_ms;
   auto pager = LazyPager::start(std::move(pc));
@@ -242,9 +227,8 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   out.pid = rp->pid();
   out.init_pid = rp->init_pid();
   out.init_pidfd = rp->take_init_pidfd();
-  LMIG_INFO("%s: PID %d (%s) runs here as PID %d (restore %.1f ms); %llu pages to follow",
-            conn.peer().c_str(), out.vpid, out.comm.c_str(), out.pid, ns_to_ms(restore_ns),
-            static_cast<unsigned long long>((*pager)->total_pages()));
+  LMIG_INFO("%s: PID %d (%s) runs here as PID %d (restore %.1f ms); its memory follows",
+            conn.peer().c_str(), out.vpid, out.comm.c_str(), out.pid, ns_to_ms(restore_ns));
   wire::Running running{out.pid, out.vpid, restore_ns};
   auto sent = (*pager)->send(wire::Type::running, wire::encode(running));
   auto done = sent.ok() ? (*pager)->wait() : Result<wire::Done>(std::move(sent).error());

@@ -87,19 +87,6 @@ uint64_t new_session_id() {
   return id;
 }
 
-// Splits the inventory: pages in anonymous memory go lazily (through the
-// target's userfaultfd), the copied-on-write pages of private file mappings
-// go before the switchover.
-void split_runs(const ProcessImage &im, std::vector<PageRun> &eager, std::vector<PageRun> &lazy) {
-  size_t v = 0;
-  for (const auto &r : im.pages) {
-    while (v < im.vmas.size() && im.vmas[v].end <= r.addr)
-      v++;
-    bool anon = v < im.vmas.size() && im.vmas[v].kind == VmaKind::anon;
-    (anon ? lazy : eager).push_back(r);
-  }
-}
-
 uint64_t test_corruption() {
   const char *v = std::getenv("LMIG_TEST_CORRUPT_EVERY");
   return v ? std::strtoull(v, nullptr, 10) : 0;
@@ -111,7 +98,7 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
   stats.mode = opts.mode;
   stats.source_pid = pid;
   const bool postcopy = opts.mode == LMIG_MODE_POSTCOPY;
-  LMIG_TRY(precheck(pid));
+  LMIG_ASSIGN_OR_RETURN(auto smaps, precheck(pid));
   LMIG_ASSIGN_OR_RETURN(Endpoint ep, parse_endpoint(opts.destination));
 
   // Reach the target and agree before touching the process. Post-copy has
@@ -139,7 +126,7 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     return e;
   };
   report(opts, LMIG_PHASE_CAPTURE, 0, 0);
-  auto image = capture_process(frozen);
+  auto image = capture_process(frozen, smaps, !postcopy);
   if (!image.ok())
     return fail(std::move(image).error().context("capture"));
   const uint64_t t_captured = now_ns();
@@ -152,15 +139,11 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
   if (auto r = expect(conn, buf, wire::Type::ready, "restoring"); !r.ok())
     return fail(std::move(r).error());
 
-  // Stop-copy: every page now. Post-copy: only what userfaultfd cannot take.
-  std::vector<PageRun> eager, lazy;
-  if (postcopy)
-    split_runs(*image, eager, lazy);
-  else
-    eager = image->pages;
+  // Stop-copy: every page now. Post-copy: only the private file pages (the
+  // image lists no others); anonymous memory follows lazily.
   report(opts, LMIG_PHASE_TRANSFER, 0, stats.pages_total);
   PageStreamer streamer(pid, conn);
-  auto st = streamer.send_runs(eager, [&](uint64_t done) {
+  auto st = streamer.send_runs(image->pages, [&](uint64_t done) {
     report(opts, LMIG_PHASE_TRANSFER, done, stats.pages_total);
   });
   if (!st.ok())
@@ -201,7 +184,9 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     // Serve the process's memory until the target has all of it.
     PageServer::Config pc;
     pc.pid = pid;
-    pc.runs = lazy;
+    for (const auto &v : image->vmas)
+      if (v.kind == VmaKind::anon)
+        pc.regions.push_back(v);
     pc.stack_hint = image->threads.front().regs[kRsp];
     pc.corrupt_every = test_corruption();
     PageServer server(std::move(pc), conn, bulk);
@@ -221,6 +206,7 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     stats.pages_sent += server.pages_pushed() + server.pages_served();
     stats.bytes += (server.pages_pushed() + server.pages_served()) *
                    (4096 + sizeof(wire::FrameHeader) + sizeof(wire::PagesHeader));
+    stats.pages_total += server.inventory_pages();
     LMIG_TRY(frozen.kill());
   } else {
     auto r = expect(conn, buf, wire::Type::running, "waiting for the process to run");

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "engine/base/log.hpp"
+#include "engine/capture/page_inventory.hpp"
 
 namespace lmig {
 namespace {
@@ -16,30 +17,26 @@ constexpr uint64_t kPage = 4096;
 
 PageServer::PageServer(Config cfg, Connection &demand, Connection &bulk)
     : cfg_(std::move(cfg)), demand_(demand), bulk_(bulk), demand_reader_(cfg_.pid),
-      demand_buf_(wire::kMaxPagesPerFrame * kPage) {
-  for (const auto &r : cfg_.runs) {
-    run_first_.push_back(total_);
-    total_ += r.npages;
-  }
-  sent_.reset(new std::atomic<uint8_t>[total_ ? total_ : 1]());
-}
+      demand_buf_(wire::kMaxPagesPerFrame * kPage) {}
 
 PageServer::~PageServer() = default;
 
-int64_t PageServer::index(uint64_t addr) const {
-  auto it = std::upper_bound(cfg_.runs.begin(), cfg_.runs.end(), addr,
-                             [](uint64_t a, const PageRun &r) { return a < r.addr + r.npages * kPage; });
-  if (it == cfg_.runs.end() || it->addr > addr)
-    return -1;
-  size_t r = static_cast<size_t>(it - cfg_.runs.begin());
-  return static_cast<int64_t>(run_first_[r] + (addr - it->addr) / kPage);
+const VmaImage *PageServer::region_of(uint64_t addr) const {
+  auto it = std::upper_bound(cfg_.regions.begin(), cfg_.regions.end(), addr,
+                             [](uint64_t a, const VmaImage &v) { return a < v.end; });
+  if (it == cfg_.regions.end() || it->start > addr)
+    return nullptr;
+  return &*it;
 }
 
 bool PageServer::claim(uint64_t addr) {
-  int64_t i = index(addr);
-  if (i < 0)
+  std::lock_guard lock(sent_mu_);
+  auto &bits = sent_[addr >> 21];
+  size_t bit = (addr >> 12) & 511;
+  if (bits.test(bit))
     return false;
-  return sent_[static_cast<size_t>(i)].exchange(1) == 0;
+  bits.set(bit);
+  return true;
 }
 
 Status PageServer::send_pages(Connection &c, uint64_t addr, uint32_t n, bool retry,
@@ -54,14 +51,13 @@ Status PageServer::send_pages(Connection &c, uint64_t addr, uint32_t n, bool ret
 }
 
 Status PageServer::serve(const wire::PageRequest &req) {
-  // Reads past the process's pages would fail: clip to the run it lies in.
-  int64_t i = index(req.addr);
-  if (i < 0)
-    return make_error(LMIG_ERR_PROTOCOL, "target asked for a page the source does not have");
-  auto it = std::upper_bound(cfg_.runs.begin(), cfg_.runs.end(), req.addr,
-                             [](uint64_t a, const PageRun &r) { return a < r.addr + r.npages * kPage; });
-  uint64_t run_end = it->addr + it->npages * kPage;
-  uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(req.npages, (run_end - req.addr) / kPage));
+  // Any page of the lazy memory may be asked for (before the inventory has
+  // reached the target, it cannot know which exist: those that do not read
+  // as zeros). Clip to the VMA.
+  const VmaImage *v = region_of(req.addr);
+  if (!v)
+    return make_error(LMIG_ERR_PROTOCOL, "target asked for a page outside the process's memory");
+  uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(req.npages, (v->end - req.addr) / kPage));
   for (uint32_t k = 0; k < n; k++)
     claim(req.addr + k * kPage);
   LMIG_TRY(send_pages(demand_, req.addr, n, req.flags & wire::kRequestRetry, demand_buf_,
@@ -94,13 +90,32 @@ Status PageServer::push_range(uint64_t start, uint64_t end, std::vector<uint8_t>
   return {};
 }
 
+Status PageServer::send_inventory() {
+  LMIG_ASSIGN_OR_RETURN(runs_, page_inventory(cfg_.pid, cfg_.regions));
+  wire::InventoryChunk chunk;
+  uint64_t pages = 0;
+  for (size_t i = 0; i <= runs_.size(); i++) {
+    if (i < runs_.size()) {
+      chunk.runs.emplace_back(runs_[i].addr, runs_[i].npages);
+      pages += runs_[i].npages;
+    }
+    if (chunk.runs.size() == wire::kInventoryRunsPerFrame || i == runs_.size()) {
+      chunk.last = i == runs_.size();
+      LMIG_TRY(bulk_.send(wire::Type::inventory, wire::encode(chunk)));
+      chunk.runs.clear();
+    }
+  }
+  inventory_pages_ = pages;
+  return {};
+}
+
 void PageServer::push_loop() {
   PageReader reader(cfg_.pid);
   std::vector<uint8_t> buf(cfg_.push_run_pages * kPage);
   auto run_range = [&](uint64_t from, uint64_t limit) -> Status {
     // [from, from + limit) clipped to the runs it crosses
     uint64_t to = from + limit;
-    for (const auto &r : cfg_.runs) {
+    for (const auto &r : runs_) {
       uint64_t rs = r.addr, re = r.addr + r.npages * kPage;
       if (re <= from || rs >= to)
         continue;
@@ -121,17 +136,17 @@ void PageServer::push_loop() {
       LMIG_TRY(run_range(h, 256 * kPage));
     }
   };
-  Status st;
+  Status st = send_inventory();
   // The live part of the stack first: it is touched right after resuming.
-  if (cfg_.stack_hint) {
-    for (const auto &r : cfg_.runs)
+  if (st.ok() && cfg_.stack_hint) {
+    for (const auto &r : runs_)
       if (cfg_.stack_hint >= r.addr && cfg_.stack_hint < r.addr + r.npages * kPage)
         st = push_range((cfg_.stack_hint & ~(kPage - 1)) - 16 * kPage > r.addr
                             ? (cfg_.stack_hint & ~(kPage - 1)) - 16 * kPage
                             : r.addr,
                         r.addr + r.npages * kPage, buf, reader);
   }
-  for (const auto &r : cfg_.runs) {
+  for (const auto &r : runs_) {
     if (!st.ok() || stop_)
       break;
     uint64_t end = r.addr + r.npages * kPage;

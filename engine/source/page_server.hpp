@@ -2,10 +2,12 @@
 // until the target has every page:
 //   - demand requests, on the control connection, are answered at once
 //     (this thread), read straight from the frozen process;
-//   - the background push, on the bulk connection, walks the pages in an
-//     order that favours what the process touches first: the live part of
-//     its stack, then the neighbourhood of each recent fault, then the rest
-//     in address order; pages a fault already fetched are skipped.
+//   - the background push, on the bulk connection, first inventories the
+//     anonymous memory (which pages exist: a walk of the page tables kept out
+//     of the downtime) and sends that list, then walks the pages in an order
+//     that favours what the process touches first: the live part of its
+//     stack, then the neighbourhood of each recent fault, then the rest in
+//     address order; pages a fault already fetched are skipped.
 // It ends when the target says done (every page is in, or the process has
 // ended there).
 #pragma once
@@ -13,7 +15,9 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <bitset>
 #include <deque>
+#include <unordered_map>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -31,7 +35,7 @@ class PageServer {
 public:
   struct Config {
     pid_t pid = -1;
-    std::vector<PageRun> runs; // the lazy pages
+    std::vector<VmaImage> regions; // the lazy (anonymous) memory, sorted
     uint64_t stack_hint = 0;   // the saved stack pointer: pushed first
     uint32_t push_run_pages = 32;
     uint64_t corrupt_every = 0; // test-only: damage every nth frame once
@@ -45,9 +49,10 @@ public:
   bool saw_running() const { return saw_running_; }
   uint64_t pages_pushed() const { return pushed_; }
   uint64_t pages_served() const { return served_; }
+  uint64_t inventory_pages() const { return inventory_pages_; }
 
 private:
-  int64_t index(uint64_t addr) const;
+  const VmaImage *region_of(uint64_t addr) const;
   bool claim(uint64_t addr); // marks a page sent; false if it already was
   Status send_pages(Connection &c, uint64_t addr, uint32_t n, bool retry, std::vector<uint8_t> &buf,
                     PageReader &reader);
@@ -55,12 +60,16 @@ private:
   void push_loop();
   Status push_range(uint64_t start, uint64_t end, std::vector<uint8_t> &buf, PageReader &reader);
 
+  Status send_inventory();
+
   Config cfg_;
   Connection &demand_;
   Connection &bulk_;
-  std::vector<uint64_t> run_first_; // page index of each run's first page
-  std::unique_ptr<std::atomic<uint8_t>[]> sent_;
-  uint64_t total_ = 0;
+  std::vector<PageRun> runs_; // the inventory, known to the push thread once taken
+  std::atomic<uint64_t> inventory_pages_{0};
+  // Pages already sent, by 2 MiB chunk (sparse: regions can be vast).
+  std::mutex sent_mu_;
+  std::unordered_map<uint64_t, std::bitset<512>> sent_;
 
   std::mutex hints_mu_;
   std::deque<uint64_t> hints_;
