@@ -87,8 +87,9 @@ uint64_t new_session_id() {
   return id;
 }
 
-uint64_t test_corruption() {
-  const char *v = std::getenv("LMIG_TEST_CORRUPT_EVERY");
+// Test-only fault injection, from the environment (documented in tests/).
+uint64_t test_knob(const char *name) {
+  const char *v = std::getenv(name);
   return v ? std::strtoull(v, nullptr, 10) : 0;
 }
 
@@ -188,7 +189,8 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
       if (v.kind == VmaKind::anon)
         pc.regions.push_back(v);
     pc.stack_hint = image->threads.front().regs[kRsp];
-    pc.corrupt_every = test_corruption();
+    pc.corrupt_every = test_knob("LMIG_TEST_CORRUPT_EVERY");
+    pc.push_delay_ms = static_cast<uint32_t>(test_knob("LMIG_TEST_PUSH_DELAY_MS"));
     PageServer server(std::move(pc), conn, bulk);
     auto done = server.run(on_running);
     if (!done.ok())

@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -137,6 +138,8 @@ void PageServer::push_loop() {
     }
   };
   Status st = send_inventory();
+  for (uint32_t waited = 0; waited < cfg_.push_delay_ms && !stop_; waited += 10)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   // The live part of the stack first: it is touched right after resuming.
   if (st.ok() && cfg_.stack_hint) {
     for (const auto &r : runs_)

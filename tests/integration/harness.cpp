@@ -31,8 +31,11 @@ std::string bin(const char *env_name) {
 
 namespace {
 
-[[noreturn]] void exec_child(const std::vector<std::string> &argv, int out_fd, int err_fd) {
+[[noreturn]] void exec_child(const std::vector<std::string> &argv, int out_fd, int err_fd,
+                             const Env &env = {}) {
   ::setsid();
+  for (const auto &[k, v] : env)
+    ::setenv(k.c_str(), v.c_str(), 1);
   int null_fd = ::open("/dev/null", O_RDWR);
   ::dup2(null_fd, 0);
   ::dup2(out_fd >= 0 ? out_fd : null_fd, 1);
@@ -51,14 +54,15 @@ namespace {
 
 } // namespace
 
-CmdResult run(const std::vector<std::string> &argv, std::chrono::milliseconds timeout) {
+CmdResult run(const std::vector<std::string> &argv, std::chrono::milliseconds timeout,
+              const Env &env) {
   TempDir tmp;
   std::string out_path = tmp.file("out"), err_path = tmp.file("err");
   int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   pid_t pid = ::fork();
   if (pid == 0)
-    exec_child(argv, out_fd, err_fd);
+    exec_child(argv, out_fd, err_fd, env);
   ::close(out_fd);
   ::close(err_fd);
   CmdResult r;

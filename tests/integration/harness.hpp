@@ -23,9 +23,12 @@ struct CmdResult {
   std::string err;
 };
 
-// Runs a command to completion (killed after timeout), capturing output.
-CmdResult run(const std::vector<std::string> &argv, std::chrono::milliseconds timeout =
-                                                        std::chrono::seconds(60));
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+// Runs a command to completion (killed after timeout), capturing output;
+// env adds to the environment.
+CmdResult run(const std::vector<std::string> &argv,
+              std::chrono::milliseconds timeout = std::chrono::seconds(60), const Env &env = {});
 
 // Starts a detached process (new session, stdio on /dev/null or the given
 // files, no inherited fds) and returns its PID.

@@ -15,6 +15,12 @@
  * loop so a freeze catches them there. The --tcp-socket, --thread and
  * --eventfd options add something lmig must refuse.
  *
+ * --layout-events: at the first check, before reading them, it drops one
+ * 1 MiB region (MADV_DONTNEED: must read as zeros), moves another (mremap:
+ * its content must follow) and replaces a third (munmap + mmap: zeros),
+ * and checks all three at every check after: in post-copy these pages
+ * have not arrived yet, and a late push must not undo what the process did.
+ *
  * The verdict file is replaced atomically: "PASS seq=N iterations=M" or
  * "FAIL seq=N: what".
  */
@@ -55,6 +61,9 @@ static size_t anon_len;
 static unsigned char *heap;
 static unsigned char *ro_region, *none_region;
 static unsigned char *priv_map, *shared_map;
+static int layout_events;
+static unsigned char *drop_region, *move_region, *replace_region;
+#define LAYOUT_LEN (1 << 20)
 static int fd_data, fd_dup, fd_append, fd_cloexec, fd_null, fd_zero, pipe_fds[2];
 static unsigned long vdso_addr;
 static struct timespec start_mono;
@@ -151,6 +160,15 @@ static void setup(int tcp_socket, int thread, int efd) {
   for (int i = 0; i < 64; i++)
     tls_pattern[i] = mix((uint64_t)i ^ 3);
 
+  if (layout_events) {
+    drop_region = mmap(NULL, LAYOUT_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    move_region = mmap(NULL, LAYOUT_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    replace_region =
+        mmap(NULL, LAYOUT_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    fill(drop_region, LAYOUT_LEN, 11);
+    fill(move_region, LAYOUT_LEN, 12);
+    fill(replace_region, LAYOUT_LEN, 13);
+  }
   ro_region = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   fill(ro_region, 8192, 4);
   mprotect(ro_region, 8192, PROT_READ);
@@ -237,8 +255,46 @@ static int check_fd_offset(int fd, off_t want, const char *what) {
   return 1;
 }
 
+static int all_zero(const unsigned char *p, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (p[i])
+      return 0;
+  return 1;
+}
+
+/* Changes the layout under pages that may not have arrived yet, once. */
+static int layout_changes(unsigned seq) {
+  if (seq == 1) {
+    if (madvise(drop_region, LAYOUT_LEN, MADV_DONTNEED) < 0)
+      return failf("madvise: %s", strerror(errno));
+    void *to = mremap(move_region, LAYOUT_LEN, LAYOUT_LEN, MREMAP_MAYMOVE | MREMAP_FIXED,
+                      move_region + 64 * LAYOUT_LEN);
+    if (to == MAP_FAILED) {
+      /* that spot may be taken: let the kernel choose */
+      to = mremap(move_region, LAYOUT_LEN, 2 * LAYOUT_LEN, MREMAP_MAYMOVE);
+      if (to == MAP_FAILED)
+        return failf("mremap: %s", strerror(errno));
+    }
+    move_region = to;
+    if (munmap(replace_region, LAYOUT_LEN) < 0 ||
+        mmap(replace_region, LAYOUT_LEN, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != replace_region)
+      return failf("munmap + mmap: %s", strerror(errno));
+  }
+  if (!all_zero(drop_region, LAYOUT_LEN))
+    return failf("a dropped region (MADV_DONTNEED) reads non-zero");
+  long bad = check_fill(move_region, LAYOUT_LEN, 12);
+  if (bad >= 0)
+    return failf("a moved region (mremap) differs at word %ld", bad);
+  if (!all_zero(replace_region, LAYOUT_LEN))
+    return failf("a replaced region (munmap + mmap) reads non-zero");
+  return 1;
+}
+
 static int check_state(unsigned seq) {
   long bad;
+  if (layout_events && !layout_changes(seq))
+    return 0;
   if (getpid() != orig_pid)
     return failf("getpid %d, expected %d", getpid(), orig_pid);
   if (syscall(SYS_gettid) != orig_pid)
@@ -476,6 +532,8 @@ int main(int argc, char **argv) {
       thread = 1;
     else if (!strcmp(argv[i], "--eventfd"))
       efd = 1;
+    else if (!strcmp(argv[i], "--layout-events"))
+      layout_events = 1;
     else {
       fprintf(stderr, "wl_state: unknown argument %s\n", argv[i]);
       return 2;

@@ -1,0 +1,156 @@
+// End-to-end post-copy migrations over loopback: the process runs on the
+// target before its memory has moved; every byte arrives (on demand or
+// pushed), layout changes made meanwhile are honoured, damaged pages are
+// caught and sent again, and the source copy is gone at the end.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "tests/integration/harness.hpp"
+
+namespace lmig::test {
+namespace {
+
+struct Migrated {
+  CmdResult result;
+  std::map<std::string, std::string> json;
+  pid_t target = -1;
+  std::unique_ptr<ProcessGuard> guard;
+};
+
+Migrated postcopy(pid_t pid, const Lmigd &d, const Env &env = {}) {
+  Migrated m;
+  m.result = run({bin("LMIG"), "--postcopy", std::to_string(pid), d.address(), "--json"},
+                 std::chrono::seconds(120), env);
+  m.json = parse_json_object(m.result.out);
+  if (m.json.count("target_pid"))
+    m.target = std::stoi(m.json["target_pid"]);
+  m.guard = std::make_unique<ProcessGuard>(m.target);
+  return m;
+}
+
+uint64_t num(std::map<std::string, std::string> &j, const char *k) {
+  return j.count(k) ? std::stoull(j[k]) : 0;
+}
+
+TEST(PostCopy, MovesA256MiBProcessWithFilesPipeSignalsAndMappings) {
+  Lmigd d;
+  Workload w({}, 256);
+  pid_t src = w.pid();
+  Migrated m = postcopy(src, d);
+  ASSERT_EQ(m.result.exit_code, 0) << m.result.err << d.log();
+  ASSERT_GT(m.target, 0) << m.result.out;
+  EXPECT_EQ(m.json["mode"], "postcopy");
+  EXPECT_EQ(std::stoi(m.json["target_vpid"]), src);
+  // Every page the source had reached the target: on demand or pushed.
+  uint64_t total = num(m.json, "pages_total");
+  EXPECT_GE(total, 256ull * 256);
+  EXPECT_GE(num(m.json, "pages_demand") + num(m.json, "pages_pushed"), 256ull * 256);
+  EXPECT_GT(std::stod(m.json["postcopy_ms"]), 0.0);
+  EXPECT_EQ(num(m.json, "checksum_retries"), 0u);
+  w.reap_source();
+  EXPECT_FALSE(alive(src)) << "the source copy must be gone";
+  std::string v = w.check(m.target, 1);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+  v = w.check(m.target, 2);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+}
+
+TEST(PostCopy, FaultsBeforeThePushArriveAreServedOnDemand) {
+  Lmigd d;
+  Workload w({}, 64);
+  pid_t src = w.pid();
+  // Hold the push back: the process must fetch what it touches itself.
+  Migrated m;
+  std::thread t([&] { m = postcopy(src, d, {{"LMIG_TEST_PUSH_DELAY_MS", "1500"}}); });
+  pid_t target = -1;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        std::string log = d.log();
+        size_t at = log.find("runs here as PID ");
+        if (at == std::string::npos)
+          return false;
+        target = std::stoi(log.substr(at + 17));
+        return true;
+      },
+      std::chrono::seconds(20)))
+      << d.log();
+  ProcessGuard g(target);
+  std::string v = w.check(target, 1); // reads all 64 MiB while the push waits
+  t.join();
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+  ASSERT_EQ(m.result.exit_code, 0) << m.result.err << d.log();
+  EXPECT_GT(num(m.json, "pages_demand"), 1000u) << m.result.out;
+  EXPECT_GT(std::stod(m.json["fault_p50_us"]), 0.0);
+  EXPECT_NE(m.json["fault_histogram_us_log2"], "[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]");
+  w.reap_source();
+}
+
+TEST(PostCopy, LayoutChangesBeforeThePagesArriveAreHonoured) {
+  Lmigd d;
+  Workload w({"--layout-events"}, 8);
+  pid_t src = w.pid();
+  Migrated m;
+  std::thread t([&] { m = postcopy(src, d, {{"LMIG_TEST_PUSH_DELAY_MS", "1500"}}); });
+  pid_t target = -1;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        std::string log = d.log();
+        size_t at = log.find("runs here as PID ");
+        if (at == std::string::npos)
+          return false;
+        target = std::stoi(log.substr(at + 17));
+        return true;
+      },
+      std::chrono::seconds(20)))
+      << d.log();
+  ProcessGuard g(target);
+  // madvise/mremap/munmap on pages that have not arrived, then read them
+  std::string v1 = w.check(target, 1);
+  t.join();
+  ASSERT_EQ(m.result.exit_code, 0) << m.result.err << d.log();
+  EXPECT_EQ(v1.substr(0, 4), "PASS") << v1;
+  // The push has finished by now: it must not have undone any of it.
+  std::string v2 = w.check(target, 2);
+  EXPECT_EQ(v2.substr(0, 4), "PASS") << v2;
+  w.reap_source();
+}
+
+TEST(PostCopy, DamagedPagesAreCaughtAndSentAgain) {
+  Lmigd d;
+  Workload w({}, 32);
+  // Test-only switch: the source damages every 7th page frame once.
+  Migrated m = postcopy(w.pid(), d, {{"LMIG_TEST_CORRUPT_EVERY", "7"}});
+  ASSERT_EQ(m.result.exit_code, 0) << m.result.err << d.log();
+  EXPECT_GT(num(m.json, "checksum_retries"), 0u) << m.result.out;
+  EXPECT_NE(d.log().find("checksum mismatch"), std::string::npos);
+  w.reap_source();
+  std::string v = w.check(m.target, 1);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+}
+
+TEST(PostCopy, KeepsRegistersOfAProcessFrozenInUserCode) {
+  Lmigd d;
+  Workload w({"--spin"}, 4);
+  Migrated m = postcopy(w.pid(), d);
+  ASSERT_EQ(m.result.exit_code, 0) << m.result.err << d.log();
+  w.reap_source();
+  std::string v = w.check(m.target, 1);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+}
+
+TEST(PostCopy, TargetFailingBeforeTheSwitchoverLeavesTheSourceRunning) {
+  Workload w({}, 4);
+  Lmigd d({}, {"unshare", "-m", "--propagation", "private", "sh", "-c",
+               "mount -t tmpfs none \"$0\" && exec \"$@\"", w.dir().path()});
+  CmdResult r = run({bin("LMIG"), "--postcopy", std::to_string(w.pid()), d.address()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("target: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("map.bin"), std::string::npos) << r.err;
+  EXPECT_TRUE(alive(w.pid()));
+  std::string v = w.check(w.pid(), 1);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+}
+
+} // namespace
+} // namespace lmig::test
