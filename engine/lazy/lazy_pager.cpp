@@ -56,7 +56,10 @@ Result<wire::Done> LazyPager::wait() {
 }
 
 Status LazyPager::send(wire::Type t, const std::vector<uint8_t> &payload) {
-  return send_frame(t, payload);
+  LMIG_TRY(send_frame(t, payload));
+  if (t == wire::Type::running)
+    running_sent_ = true;
+  return {};
 }
 
 Status LazyPager::send_frame(wire::Type t, const std::vector<uint8_t> &payload) {
@@ -425,8 +428,11 @@ Result<wire::Done> LazyPager::loop() {
     LMIG_TRY(drain_demand(progress));
     LMIG_TRY(install_pushed(progress));
     LMIG_TRY(sweep_missing());
-    if (pages_.inventory_known() && pages_.remaining() == 0)
-      return finish(wire::kDoneAllPages);
+    if (pages_.inventory_known() && pages_.remaining() == 0) {
+      if (running_sent_)
+        return finish(wire::kDoneAllPages);
+      progress = false; // every page is in before the source heard it runs: wait for that
+    }
     uint64_t now = now_ns();
     if (progress) {
       last_progress = now;
@@ -438,10 +444,10 @@ Result<wire::Done> LazyPager::loop() {
                    {cfg_.demand_fd, POLLIN, 0},
                    {cfg_.bulk->notify_fd(), POLLIN, 0},
                    {pidfd.get(), POLLIN, 0}};
-    int r = ::poll(p, 4, 100);
+    int r = ::poll(p, 4, running_sent_ ? 100 : 1);
     if (r < 0 && errno != EINTR)
       return sys_error("poll");
-    if (p[3].revents) {
+    if (p[3].revents && running_sent_) {
       // The process ended: the pages it never touched are not needed.
       LMIG_INFO("%s: the process ended with %llu pages still to come", cfg_.peer.c_str(),
                 static_cast<unsigned long long>(pages_.remaining()));

@@ -59,6 +59,7 @@ public:
   // Blocks until the pager has finished: the Done it sent, or its error.
   Result<wire::Done> wait();
   // Sends a frame on the demand connection, in turn with the pager's own.
+  // The pager does not finish before `running` has gone out this way.
   Status send(wire::Type t, const std::vector<uint8_t> &payload);
   void stop() { stop_ = true; }
 
@@ -91,6 +92,7 @@ private:
   bool finished_ = false;
   std::optional<Result<wire::Done>> result_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> running_sent_{false};
 
   struct QueuedFault {
     uint64_t addr;
