@@ -14,7 +14,7 @@ namespace {
 void usage(FILE *f) {
   std::fprintf(f,
                "usage: lmig --stop-copy|--postcopy PID HOST:PORT [--json] [--auth-token T]\n"
-               "            [--connect-timeout MS] [--io-timeout MS]\n"
+               "            [--connect-timeout MS] [--io-timeout MS] [--reconnect-timeout MS]\n"
                "       lmig --check PID\n"
                "\n"
                "Moves process PID to the lmigd listening at HOST:PORT. Exit status 0 only when\n"
@@ -50,7 +50,7 @@ std::string json_escape(const char *s) {
 } // namespace
 
 int main(int argc, char **argv) {
-  enum { kStop = 1, kPost, kJson, kAuth, kConnTo, kIoTo, kCheck, kHelp, kVersion };
+  enum { kStop = 1, kPost, kJson, kAuth, kConnTo, kIoTo, kCheck, kHelp, kVersion, kReconnTo };
   static const option longopts[] = {
       {"stop-copy", no_argument, nullptr, kStop},
       {"postcopy", no_argument, nullptr, kPost},
@@ -58,6 +58,7 @@ int main(int argc, char **argv) {
       {"auth-token", required_argument, nullptr, kAuth},
       {"connect-timeout", required_argument, nullptr, kConnTo},
       {"io-timeout", required_argument, nullptr, kIoTo},
+      {"reconnect-timeout", required_argument, nullptr, kReconnTo},
       {"check", no_argument, nullptr, kCheck},
       {"help", no_argument, nullptr, kHelp},
       {"version", no_argument, nullptr, kVersion},
@@ -76,6 +77,7 @@ int main(int argc, char **argv) {
     case kAuth: opts.auth_token = optarg; break;
     case kConnTo: opts.connect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kIoTo: opts.io_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
+    case kReconnTo: opts.reconnect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kCheck: check = true; break;
     case kHelp: usage(stdout); return 0;
     case kVersion: std::printf("lmig %s\n", lmig_version()); return 0;

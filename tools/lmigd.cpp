@@ -26,7 +26,7 @@ void log_line(void *, lmig_log_level level, const char *line) {
 
 void usage(FILE *f) {
   std::fprintf(f, "usage: lmigd --listen HOST:PORT [--once] [--auth-token T] [--io-timeout MS]\n"
-                  "             [--port-file FILE] [--verbose]\n"
+                  "             [--reconnect-timeout MS] [--port-file FILE] [--verbose]\n"
                   "\n"
                   "Receives migrated processes and runs them here. SIGTERM or SIGINT stop it;\n"
                   "processes it restored keep running.\n");
@@ -35,12 +35,13 @@ void usage(FILE *f) {
 } // namespace
 
 int main(int argc, char **argv) {
-  enum { kListen = 1, kOnce, kAuth, kIoTo, kPortFile, kVerbose, kHelp, kVersion };
+  enum { kListen = 1, kOnce, kAuth, kIoTo, kPortFile, kVerbose, kHelp, kVersion, kReconnTo };
   static const option longopts[] = {
       {"listen", required_argument, nullptr, kListen},
       {"once", no_argument, nullptr, kOnce},
       {"auth-token", required_argument, nullptr, kAuth},
       {"io-timeout", required_argument, nullptr, kIoTo},
+      {"reconnect-timeout", required_argument, nullptr, kReconnTo},
       {"port-file", required_argument, nullptr, kPortFile},
       {"verbose", no_argument, nullptr, kVerbose},
       {"help", no_argument, nullptr, kHelp},
@@ -59,6 +60,7 @@ int main(int argc, char **argv) {
     case kOnce: opts.once = 1; break;
     case kAuth: opts.auth_token = optarg; break;
     case kIoTo: opts.io_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
+    case kReconnTo: opts.reconnect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kPortFile: port_file = optarg; break;
     case kVerbose: opts.log_level = LMIG_LOG_DEBUG; break;
     case kHelp: usage(stdout); return 0;

@@ -23,6 +23,8 @@ extern "C" lmig_status lmig_migrate(pid_t pid, const lmig_migrate_options *o, lm
     opts.io_timeout_ms = static_cast<int>(o->io_timeout_ms);
   if (LMIG_HAS_FIELD(o, lmig_migrate_options, auth_token) && o->auth_token)
     opts.auth_token = o->auth_token;
+  if (LMIG_HAS_FIELD(o, lmig_migrate_options, reconnect_timeout_ms) && o->reconnect_timeout_ms)
+    opts.reconnect_timeout_ms = static_cast<int>(o->reconnect_timeout_ms);
   if (LMIG_HAS_FIELD(o, lmig_migrate_options, progress_user)) {
     opts.progress = o->progress;
     opts.progress_user = o->progress_user;

@@ -107,22 +107,27 @@ void handle(lmig_server *s, Connection conn) {
     (void)conn.send(wire::Type::error, wire::encode(m));
     return;
   }
-  if (hello->role == wire::Role::bulk) {
+  if (hello->role != wire::Role::control) { // a connection for a migration in progress
     Status st = check_hello(*hello, s->session);
+    if (st.ok() && !s->registry.has(hello->session))
+      st = make_error(LMIG_ERR_PROTOCOL, "no migration in progress with that session");
     if (st.ok())
       st = conn.send(wire::Type::hello_ack, wire::encode(target_hello()));
-    if (st.ok() && !s->registry.deliver(hello->session, hello->role, std::move(conn)))
-      st = make_error(LMIG_ERR_PROTOCOL, "no migration in progress with that session");
+    if (st.ok()) {
+      if (hello->role == wire::Role::control_reconnect || hello->role == wire::Role::bulk_reconnect)
+        LMIG_INFO("%s: the source reconnects session %llx", conn.peer().c_str(),
+                  static_cast<unsigned long long>(hello->session));
+      if (!s->registry.deliver(hello->session, hello->role, std::move(conn)))
+        LMIG_WARN("session %llx ended before its connection arrived",
+                  static_cast<unsigned long long>(hello->session));
+      return;
+    }
     if (!st.ok()) {
-      LMIG_WARN("bulk connection refused: %s", st.error().message.c_str());
+      LMIG_WARN("%s: connection for session %llx refused: %s", conn.peer().c_str(),
+                static_cast<unsigned long long>(hello->session), st.error().message.c_str());
       wire::ErrorMsg m{static_cast<uint32_t>(st.error().code), 0, st.error().message};
       (void)conn.send(wire::Type::error, wire::encode(m));
     }
-    return;
-  }
-  if (hello->role != wire::Role::control) {
-    wire::ErrorMsg m{LMIG_ERR_UNSUPPORTED, 0, "reconnecting is not supported by this lmigd"};
-    (void)conn.send(wire::Type::error, wire::encode(m));
     return;
   }
   LMIG_INFO("%s: connected", conn.peer().c_str());
@@ -174,6 +179,8 @@ extern "C" lmig_status lmig_server_create(const lmig_server_options *o, lmig_ser
     s->session.auth_token = o->auth_token;
   if (LMIG_HAS_FIELD(o, lmig_server_options, io_timeout_ms) && o->io_timeout_ms)
     s->session.io_timeout_ms = static_cast<int>(o->io_timeout_ms);
+  if (LMIG_HAS_FIELD(o, lmig_server_options, reconnect_timeout_ms) && o->reconnect_timeout_ms)
+    s->session.reconnect_timeout_ms = static_cast<int>(o->reconnect_timeout_ms);
   s->stop_fd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   s->done_fd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   LMIG_INFO("listening on %s", s->listener.endpoint().str().c_str());

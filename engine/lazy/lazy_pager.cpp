@@ -95,8 +95,71 @@ Status LazyPager::request(uint64_t src, uint32_t npages, uint32_t flags) {
     if (i >= 0 && (pages_.get(i) == LazyPages::kMissing || pages_.get(i) == LazyPages::kUnknown))
       pages_.set(i, LazyPages::kRequested);
   }
+  if (demand_lost_at_)
+    return {}; // asked again once the link is back
   requests_in_flight_++;
-  return send_frame(wire::Type::page_request, wire::encode(wire::PageRequest{src, npages, flags}));
+  Status st =
+      send_frame(wire::Type::page_request, wire::encode(wire::PageRequest{src, npages, flags}));
+  if (!st.ok() && st.error().code == LMIG_ERR_CONNECTION_LOST) {
+    lost(true, st.error());
+    return {};
+  }
+  return st;
+}
+
+void LazyPager::lost(bool demand, const Error &why) {
+  uint64_t &at = demand ? demand_lost_at_ : bulk_lost_at_;
+  if (at)
+    return;
+  at = now_ns();
+  LMIG_WARN("%s: %s connection lost (%s); waiting up to %d ms for the source to reconnect",
+            cfg_.peer.c_str(), demand ? "demand" : "bulk", why.message.c_str(),
+            cfg_.reconnect_timeout_ms);
+  if (demand)
+    requests_in_flight_ = 0;
+}
+
+// Takes a re-established connection if one has arrived; gives up when the
+// source has not come back in time.
+Status LazyPager::reconnect() {
+  uint64_t now = now_ns();
+  if (demand_lost_at_) {
+    if (auto c = cfg_.take_connection ? cfg_.take_connection(wire::Role::control_reconnect)
+                                      : std::nullopt) {
+      demand_conn_ = std::move(*c);
+      cfg_.demand_fd = demand_conn_.fd();
+      demand_ = FrameAssembler(cfg_.peer);
+      demand_lost_at_ = 0;
+      LMIG_INFO("%s: demand connection re-established", cfg_.peer.c_str());
+      // Answers in flight on the old link are gone: ask again for what
+      // blocked threads wait on; the rest is asked for as it is needed.
+      pages_.forget_requests();
+      for (const auto &w : waiting_)
+        if (pages_.get(w.index) != LazyPages::kDone &&
+            pages_.get(w.index) != LazyPages::kRequested)
+          LMIG_TRY(request(pages_.address_of(w.index), 1, 0));
+    } else if (ns_to_ms(now - demand_lost_at_) > cfg_.reconnect_timeout_ms) {
+      return make_error(LMIG_ERR_CONNECTION_LOST,
+                        "the source did not reconnect within " +
+                            std::to_string(cfg_.reconnect_timeout_ms) + " ms");
+    }
+  }
+  if (bulk_lost_at_) {
+    if (auto c = cfg_.take_connection ? cfg_.take_connection(wire::Role::bulk_reconnect)
+                                      : std::nullopt) {
+      bulk_conn_ = std::move(*c);
+      LMIG_ASSIGN_OR_RETURN(bulk_reader_, FrameReader::start(bulk_conn_.fd(), bulk_conn_.peer()));
+      cfg_.bulk = bulk_reader_.get();
+      bulk_done_ = false;
+      bulk_lost_at_ = 0;
+      LMIG_INFO("%s: bulk connection re-established", cfg_.peer.c_str());
+    } else if (ns_to_ms(now - bulk_lost_at_) > cfg_.reconnect_timeout_ms) {
+      return make_error(LMIG_ERR_CONNECTION_LOST,
+                        "the source's push did not reconnect within " +
+                            std::to_string(cfg_.reconnect_timeout_ms) + " ms");
+    }
+  }
+  return {};
 }
 
 // Reads what the userfaultfd has: layout changes are applied at once (before
@@ -282,8 +345,16 @@ Status LazyPager::checksum_failed(uint64_t src, uint32_t npages) {
 }
 
 Status LazyPager::drain_demand(bool &progress) {
-  LMIG_ASSIGN_OR_RETURN(bool got, demand_.fill(cfg_.demand_fd));
-  if (got)
+  if (demand_lost_at_)
+    return {};
+  auto got = demand_.fill(cfg_.demand_fd);
+  if (!got.ok()) {
+    if (got.error().code != LMIG_ERR_CONNECTION_LOST)
+      return std::move(got).error();
+    lost(true, got.error());
+    return {};
+  }
+  if (*got)
     progress = true;
   for (;;) {
     wire::Type t;
@@ -319,11 +390,13 @@ Status LazyPager::drain_demand(bool &progress) {
 
 Status LazyPager::install_pushed(bool &progress) {
   // A couple of runs at a time, so faults are looked at in between.
-  for (int k = 0; k < 2 && !bulk_done_; k++) {
+  for (int k = 0; k < 2 && !bulk_done_ && !bulk_lost_at_; k++) {
     Frame f;
     Error err;
     if (!cfg_.bulk->try_next(f, err)) {
-      if (err.code != LMIG_OK)
+      if (err.code == LMIG_ERR_CONNECTION_LOST)
+        lost(false, err);
+      else if (err.code != LMIG_OK)
         return err;
       return {};
     }
@@ -362,6 +435,8 @@ Status LazyPager::install_pushed(bool &progress) {
 
 Status LazyPager::take_inventory(std::span<const uint8_t> payload) {
   LMIG_ASSIGN_OR_RETURN(auto chunk, wire::decode_inventory(payload));
+  if (pages_.inventory_known())
+    return {}; // sent again on a re-established bulk link
   for (const auto &[addr, n] : chunk.runs) {
     pages_.add_inventory(addr, n);
     inventory_.push_back({addr, n});
@@ -428,7 +503,8 @@ Result<wire::Done> LazyPager::loop() {
     LMIG_TRY(drain_demand(progress));
     LMIG_TRY(install_pushed(progress));
     LMIG_TRY(sweep_missing());
-    if (pages_.inventory_known() && pages_.remaining() == 0) {
+    LMIG_TRY(reconnect());
+    if (pages_.inventory_known() && pages_.remaining() == 0 && !demand_lost_at_) {
       if (running_sent_)
         return finish(wire::kDoneAllPages);
       progress = false; // every page is in before the source heard it runs: wait for that
@@ -441,10 +517,11 @@ Result<wire::Done> LazyPager::loop() {
     if (!waiting_.empty() && now - last_progress < cfg_.spin_ns)
       continue; // a thread is blocked on a remote page: stay hot for the answer
     pollfd p[4] = {{cfg_.uffd, POLLIN, 0},
-                   {cfg_.demand_fd, POLLIN, 0},
-                   {cfg_.bulk->notify_fd(), POLLIN, 0},
+                   {demand_lost_at_ ? -1 : cfg_.demand_fd, POLLIN, 0},
+                   {bulk_lost_at_ ? -1 : cfg_.bulk->notify_fd(), POLLIN, 0},
                    {pidfd.get(), POLLIN, 0}};
-    int r = ::poll(p, 4, running_sent_ ? 100 : 1);
+    bool relinking = demand_lost_at_ || bulk_lost_at_;
+    int r = ::poll(p, 4, running_sent_ && !relinking ? 100 : 5);
     if (r < 0 && errno != EINTR)
       return sys_error("poll");
     if (p[3].revents && running_sent_) {
@@ -453,7 +530,8 @@ Result<wire::Done> LazyPager::loop() {
                 static_cast<unsigned long long>(pages_.remaining()));
       return finish(wire::kDoneProcessExited);
     }
-    if (!waiting_.empty() && ns_to_ms(now_ns() - last_progress) > cfg_.io_timeout_ms)
+    if (!waiting_.empty() && !relinking &&
+        ns_to_ms(now_ns() - last_progress) > cfg_.io_timeout_ms)
       return make_error(LMIG_ERR_TIMEOUT, "no page from " + cfg_.peer + " for " +
                                               std::to_string(cfg_.io_timeout_ms) +
                                               " ms while the process waits on one");

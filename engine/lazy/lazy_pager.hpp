@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,7 @@
 #include "engine/lazy/uffd.hpp"
 #include "transport/frame_assembler.hpp"
 #include "transport/frame_reader.hpp"
+#include "transport/tcp_connection.hpp"
 #include "transport/wire.hpp"
 
 namespace lmig {
@@ -51,6 +53,10 @@ public:
     pid_t pid = -1;            // the restored process: its end ends the pager
     int io_timeout_ms = 30000;
     uint32_t max_fault_around = 64;
+    // A dropped link: connections the source makes again arrive here
+    // (nullopt: none yet); given up after reconnect_timeout_ms.
+    std::function<std::optional<Connection>(wire::Role)> take_connection;
+    int reconnect_timeout_ms = 10000;
     uint64_t spin_ns = 200000; // busy-poll this long while a fault waits
   };
 
@@ -80,6 +86,8 @@ private:
   Status send_frame(wire::Type t, const std::vector<uint8_t> &payload);
   void resolve_waiting();
   Result<wire::Done> finish(uint32_t reason);
+  void lost(bool demand, const Error &why);
+  Status reconnect();
 
   Config cfg_;
   LazyPages pages_;
@@ -113,6 +121,10 @@ private:
   uint64_t last_fault_src_ = 0;
   uint32_t streak_ = 0;
   uint64_t t_start_ = 0;
+  Connection demand_conn_;                   // a re-established demand link
+  Connection bulk_conn_;                     // a re-established bulk link
+  std::unique_ptr<FrameReader> bulk_reader_; // ... and its reader
+  uint64_t demand_lost_at_ = 0, bulk_lost_at_ = 0;
 
   LatencyHistogram latency_;
   uint64_t pages_demand_ = 0, pages_pushed_ = 0, pages_zero_ = 0, checksum_retries_ = 0;

@@ -80,6 +80,23 @@ void LazyPages::inventory_complete() {
   inventory_known_ = true;
 }
 
+void LazyPages::forget_requests() {
+  State back = inventory_known_ ? kMissing : kUnknown;
+  for (size_t c = 0; c < chunks_.size(); c++)
+    if (chunks_[c])
+      for (size_t k = 0; k < kChunk; k++)
+        if (chunks_[c][k] == kRequested)
+          set(static_cast<int64_t>(c * kChunk + k), back);
+}
+
+uint64_t LazyPages::address_of(int64_t i) const {
+  auto it = std::upper_bound(regions_.begin(), regions_.end(), static_cast<size_t>(i),
+                             [](size_t idx, const Region &r) {
+                               return idx < r.first + (r.end - r.start) / kPage;
+                             });
+  return it->start + (static_cast<size_t>(i) - it->first) * kPage;
+}
+
 uint32_t LazyPages::run_of(uint64_t addr, State s, uint32_t max) const {
   const Region *r = region_of(addr);
   if (!r)

@@ -35,6 +35,12 @@ public:
   // Pages from addr on (at most max, within its region) still to install.
   uint32_t wanted_run(uint64_t addr, uint32_t max) const;
 
+  // Pages asked for whose answer will not come (the link dropped): back to
+  // missing (or unknown before the inventory).
+  void forget_requests();
+  // Address of page index i.
+  uint64_t address_of(int64_t i) const;
+
   static bool wanted(State s) { return s == kMissing || s == kRequested; }
   uint64_t remaining() const { return remaining_; }
   uint64_t inventory_pages() const { return inventory_pages_; }

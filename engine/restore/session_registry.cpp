@@ -13,6 +13,11 @@ Result<std::unique_ptr<SessionRegistry::Ticket>> SessionRegistry::open(uint64_t 
   return std::unique_ptr<Ticket>(new Ticket(*this, session));
 }
 
+bool SessionRegistry::has(uint64_t session) {
+  std::lock_guard lock(mu_);
+  return sessions_.count(session) > 0;
+}
+
 bool SessionRegistry::deliver(uint64_t session, wire::Role role, Connection conn) {
   std::lock_guard lock(mu_);
   auto it = sessions_.find(session);
@@ -37,6 +42,21 @@ Result<Connection> SessionRegistry::Ticket::wait(wire::Role role, int timeout_ms
                                             std::to_string(timeout_ms) + " ms");
   Connection c = std::move(slot.waiting.at(role));
   slot.waiting.erase(role);
+  return c;
+}
+
+} // namespace lmig
+
+namespace lmig {
+
+std::optional<Connection> SessionRegistry::Ticket::try_take(wire::Role role) {
+  std::lock_guard lock(reg_.mu_);
+  auto &slot = reg_.sessions_[session_];
+  auto it = slot.waiting.find(role);
+  if (it == slot.waiting.end())
+    return std::nullopt;
+  Connection c = std::move(it->second);
+  slot.waiting.erase(it);
   return c;
 }
 

@@ -21,6 +21,7 @@ public:
   class Ticket;
   // Registers a session; it is unregistered when the ticket goes.
   Result<std::unique_ptr<Ticket>> open(uint64_t session);
+  bool has(uint64_t session);
   // Hands a connection to the session (false: no such session).
   bool deliver(uint64_t session, wire::Role role, Connection conn);
 
@@ -29,6 +30,8 @@ public:
     ~Ticket();
     // The next connection of `role`, or a timeout.
     Result<Connection> wait(wire::Role role, int timeout_ms);
+    // A connection of `role` if one has arrived (never blocks).
+    std::optional<Connection> try_take(wire::Role role);
 
   private:
     friend class SessionRegistry;

@@ -216,6 +216,8 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   pc.regions = rp->plan().uffd_ranges;
   pc.pid = rp->pid();
   pc.io_timeout_ms = opts.io_timeout_ms;
+  pc.reconnect_timeout_ms = opts.reconnect_timeout_ms;
+  pc.take_connection = [t = ticket.get()](wire::Role r) { return t->try_take(r); };
   auto pager = LazyPager::start(std::move(pc));
   if (!pager.ok())
     return tell(std::move(pager).error());

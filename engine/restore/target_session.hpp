@@ -18,6 +18,7 @@ namespace lmig {
 struct SessionOptions {
   std::string auth_token;
   int io_timeout_ms = 30000;
+  int reconnect_timeout_ms = 10000;
 };
 
 struct SessionOutcome {

@@ -191,6 +191,22 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     pc.stack_hint = image->threads.front().regs[kRsp];
     pc.corrupt_every = test_knob("LMIG_TEST_CORRUPT_EVERY");
     pc.push_delay_ms = static_cast<uint32_t>(test_knob("LMIG_TEST_PUSH_DELAY_MS"));
+    pc.reconnect = [&](wire::Role role) -> Result<Connection> {
+      const uint64_t deadline =
+          now_ns() + static_cast<uint64_t>(opts.reconnect_timeout_ms) * 1000000ull;
+      Error last = make_error(LMIG_ERR_CONNECT, "no attempt made");
+      while (now_ns() < deadline) {
+        auto c = connect_and_greet(ep, opts, session, role);
+        if (c.ok())
+          return c;
+        last = std::move(c).error();
+        if (last.side == Side::target)
+          return last; // the target refused: its side of the migration is over
+        ::usleep(100000);
+      }
+      return last.context("could not reach the target again within " +
+                          std::to_string(opts.reconnect_timeout_ms) + " ms");
+    };
     PageServer server(std::move(pc), conn, bulk);
     auto done = server.run(on_running);
     if (!done.ok())

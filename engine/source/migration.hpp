@@ -17,6 +17,7 @@ struct MigrateOptions {
   std::string destination;
   int connect_timeout_ms = 5000;
   int io_timeout_ms = 30000;
+  int reconnect_timeout_ms = 10000;
   std::string auth_token;
   lmig_progress_fn progress = nullptr;
   void *progress_user = nullptr;

@@ -84,15 +84,35 @@ Status PageServer::push_range(uint64_t start, uint64_t end, std::vector<uint8_t>
     uint32_t n = 1;
     while (n < cfg_.push_run_pages && a + n * kPage < end && claim(a + n * kPage))
       n++;
-    LMIG_TRY(send_pages(bulk_, a, n, false, buf, reader));
+    LMIG_TRY(push_frame(a, n, buf, reader));
     pushed_ += n;
     a += n * kPage;
   }
   return {};
 }
 
+namespace {
+bool link_dropped(const Error &e) {
+  return e.code == LMIG_ERR_CONNECTION_LOST || e.code == LMIG_ERR_TIMEOUT;
+}
+} // namespace
+
+Status PageServer::push_frame(uint64_t addr, uint32_t n, std::vector<uint8_t> &buf,
+                              PageReader &reader) {
+  Status st = send_pages(bulk_, addr, n, false, buf, reader);
+  if (st.ok() || !link_dropped(st.error()) || !cfg_.reconnect || stop_)
+    return st;
+  LMIG_WARN("bulk connection lost (%s); dialling again", st.error().message.c_str());
+  LMIG_ASSIGN_OR_RETURN(bulk_, cfg_.reconnect(wire::Role::bulk_reconnect));
+  bulk_fd_ = bulk_.fd();
+  LMIG_TRY(send_inventory()); // the target may not have all of it
+  return send_pages(bulk_, addr, n, false, buf, reader);
+}
+
 Status PageServer::send_inventory() {
-  LMIG_ASSIGN_OR_RETURN(runs_, page_inventory(cfg_.pid, cfg_.regions));
+  if (runs_.empty() && !inventory_pages_) {
+    LMIG_ASSIGN_OR_RETURN(runs_, page_inventory(cfg_.pid, cfg_.regions));
+  }
   wire::InventoryChunk chunk;
   uint64_t pages = 0;
   for (size_t i = 0; i <= runs_.size(); i++) {
@@ -172,6 +192,7 @@ void PageServer::push_loop() {
 
 Result<wire::Done> PageServer::run(
     const std::function<void(const wire::Running &)> &on_running) {
+  bulk_fd_ = bulk_.fd();
   std::thread pusher([this] { push_loop(); });
   struct Joiner {
     PageServer *s;
@@ -179,7 +200,7 @@ Result<wire::Done> PageServer::run(
     ~Joiner() {
       s->stop_ = true;
       // The pusher may sit in a send the target no longer reads: unblock it.
-      ::shutdown(s->bulk_.fd(), SHUT_RDWR);
+      ::shutdown(s->bulk_fd_, SHUT_RDWR);
       t.join();
     }
   } joiner{this, pusher};
@@ -191,12 +212,23 @@ Result<wire::Done> PageServer::run(
         return push_error_.error();
     }
     auto t = demand_.recv(buf);
-    if (!t.ok())
-      return std::move(t).error();
+    if (!t.ok()) {
+      if (!link_dropped(t.error()) || !cfg_.reconnect)
+        return std::move(t).error();
+      LMIG_WARN("demand connection lost (%s); dialling again", t.error().message.c_str());
+      auto c = cfg_.reconnect(wire::Role::control_reconnect);
+      if (!c.ok())
+        return std::move(c).error().context("after losing the demand connection (" +
+                                            t.error().message + ")");
+      demand_ = std::move(c).value();
+      continue;
+    }
     switch (*t) {
     case wire::Type::page_request: {
       LMIG_ASSIGN_OR_RETURN(auto req, wire::decode_page_request(buf));
-      LMIG_TRY(serve(req));
+      Status st = serve(req);
+      if (!st.ok() && !(link_dropped(st.error()) && cfg_.reconnect))
+        return std::move(st).error(); // (a lost answer is asked for again once back)
       break;
     }
     case wire::Type::running: {

@@ -40,6 +40,9 @@ public:
     uint32_t push_run_pages = 32;
     uint64_t corrupt_every = 0; // test-only: damage every nth frame once
     uint32_t push_delay_ms = 0; // test-only: hold the push back this long
+    // A dropped link is dialled again through this (a connection greeted
+    // with the given role), if set.
+    std::function<Result<Connection>(wire::Role)> reconnect;
   };
   PageServer(Config cfg, Connection &demand, Connection &bulk);
   ~PageServer();
@@ -62,6 +65,9 @@ private:
   Status push_range(uint64_t start, uint64_t end, std::vector<uint8_t> &buf, PageReader &reader);
 
   Status send_inventory();
+  // Sends a pages frame on the bulk link, dialling it again once if it broke.
+  Status push_frame(uint64_t addr, uint32_t n, std::vector<uint8_t> &buf, PageReader &reader);
+  std::atomic<int> bulk_fd_{-1};
 
   Config cfg_;
   Connection &demand_;

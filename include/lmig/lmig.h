@@ -85,6 +85,7 @@ typedef struct lmig_migrate_options {
   const char *auth_token;      /* optional shared secret, must match the server's */
   lmig_progress_fn progress;   /* optional */
   void *progress_user;
+  uint32_t reconnect_timeout_ms; /* post-copy: how long to re-dial a dropped link; 0: 10000 */
 } lmig_migrate_options;
 
 #define LMIG_LATENCY_BUCKETS 24
@@ -149,6 +150,7 @@ typedef struct lmig_server_options {
   lmig_log_fn log;           /* optional: one line per event */
   void *log_user;
   lmig_log_level log_level;
+  uint32_t reconnect_timeout_ms; /* post-copy: how long to wait for a dropped source; 0: 10000 */
 } lmig_server_options;
 
 LMIG_EXPORT lmig_status lmig_server_create(const lmig_server_options *opts, lmig_server **out,

@@ -1,0 +1,83 @@
+// Post-copy across a link that drops after the switchover: both sides dial
+// or wait for each other again and the migration completes; if the source
+// stays away too long, lmigd kills the half-migrated process and says why,
+// lmig fails, and the source copy is kept (stopped), not lost.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/integration/harness.hpp"
+#include "tests/integration/tcp_proxy.hpp"
+
+namespace lmig::test {
+namespace {
+
+pid_t wait_running(const Lmigd &d) {
+  pid_t target = -1;
+  wait_for(
+      [&] {
+        std::string log = d.log();
+        size_t at = log.find("runs here as PID ");
+        if (at == std::string::npos)
+          return false;
+        target = std::stoi(log.substr(at + 17));
+        return true;
+      },
+      std::chrono::seconds(20));
+  return target;
+}
+
+TEST(Reconnect, APostCopyMigrationSurvivesDroppedConnections) {
+  Lmigd d;
+  TcpProxy proxy(d.port());
+  Workload w({}, 32);
+  pid_t src = w.pid();
+  CmdResult r;
+  std::thread t([&] {
+    r = run({bin("LMIG"), "--postcopy", std::to_string(src), proxy.address(), "--json"},
+            std::chrono::seconds(60), {{"LMIG_TEST_PUSH_DELAY_MS", "1000"}});
+  });
+  pid_t target = wait_running(d);
+  ASSERT_GT(target, 0) << d.log();
+  ProcessGuard g(target);
+  proxy.cut(); // both connections drop while most pages are still on the source
+  std::string v = w.check(target, 1);
+  t.join();
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+  EXPECT_EQ(r.exit_code, 0) << r.err << d.log();
+  EXPECT_GE(proxy.accepted(), 4) << "the source dialled again";
+  EXPECT_NE(d.log().find("demand connection re-established"), std::string::npos) << d.log();
+  w.reap_source();
+  EXPECT_FALSE(alive(src));
+}
+
+TEST(Reconnect, LmigdKillsTheHalfMigratedProcessWhenTheSourceStaysAway) {
+  Lmigd d({"--reconnect-timeout", "1500"});
+  TcpProxy proxy(d.port());
+  Workload w({}, 16);
+  pid_t src = w.pid();
+  CmdResult r;
+  std::thread t([&] {
+    r = run({bin("LMIG"), "--postcopy", std::to_string(src), proxy.address(),
+             "--reconnect-timeout", "1500"},
+            std::chrono::seconds(60), {{"LMIG_TEST_PUSH_DELAY_MS", "5000"}});
+  });
+  pid_t target = wait_running(d);
+  ASSERT_GT(target, 0) << d.log();
+  ProcessGuard g(target);
+  proxy.refuse(true);
+  proxy.cut();
+  t.join();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("could not reach the target again"), std::string::npos) << r.err;
+  EXPECT_TRUE(wait_for([&] { return !alive(target); }, std::chrono::seconds(10)))
+      << "lmigd must kill the half-migrated process";
+  EXPECT_NE(d.log().find("did not reconnect within 1500 ms"), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("half-migrated process was killed"), std::string::npos) << d.log();
+  // The source copy is kept, stopped: nothing is lost.
+  EXPECT_TRUE(wait_for([&] { return proc_state(src) == 'T'; }, std::chrono::seconds(5)))
+      << proc_state(src);
+}
+
+} // namespace
+} // namespace lmig::test
