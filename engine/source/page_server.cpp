@@ -73,8 +73,7 @@ Status PageServer::serve(const wire::PageRequest &req) {
   return {};
 }
 
-Status PageServer::push_range(uint64_t start, uint64_t end, std::vector<uint8_t> &buf,
-                              PageReader &reader) {
+Status PageServer::push_range(uint64_t start, uint64_t end, PageReader &reader) {
   uint64_t a = start;
   while (a < end && !stop_) {
     if (!claim(a)) { // a fault fetched it already
@@ -84,7 +83,7 @@ Status PageServer::push_range(uint64_t start, uint64_t end, std::vector<uint8_t>
     uint32_t n = 1;
     while (n < cfg_.push_run_pages && a + n * kPage < end && claim(a + n * kPage))
       n++;
-    LMIG_TRY(push_frame(a, n, buf, reader));
+    LMIG_TRY(push_frame(a, n, reader));
     pushed_ += n;
     a += n * kPage;
   }
@@ -97,16 +96,35 @@ bool link_dropped(const Error &e) {
 }
 } // namespace
 
-Status PageServer::push_frame(uint64_t addr, uint32_t n, std::vector<uint8_t> &buf,
-                              PageReader &reader) {
-  Status st = send_pages(bulk_, addr, n, false, buf, reader);
-  if (st.ok() || !link_dropped(st.error()) || !cfg_.reconnect || stop_)
-    return st;
-  LMIG_WARN("bulk connection lost (%s); dialling again", st.error().message.c_str());
+Status PageServer::queue_push(uint64_t addr, uint32_t n, PageReader &reader) {
+  LMIG_ASSIGN_OR_RETURN(auto slot, sender_->acquire());
+  size_t len = static_cast<size_t>(n) * kPage;
+  LMIG_TRY(reader.read(addr, slot.data, len));
+  wire::PagesHeader h{addr, n, 0, XXH3_64bits(slot.data, len)};
+  uint64_t frame = ++frames_;
+  if (cfg_.corrupt_every && frame % cfg_.corrupt_every == 0)
+    slot.data[len / 2] ^= 0x5a; // test-only: damage this frame in transit
+  return sender_->send(slot, h);
+}
+
+Status PageServer::relink_bulk() {
+  sender_.reset(); // its writes went to the old link
   LMIG_ASSIGN_OR_RETURN(bulk_, cfg_.reconnect(wire::Role::bulk_reconnect));
   bulk_fd_ = bulk_.fd();
   LMIG_TRY(send_inventory()); // the target may not have all of it
-  return send_pages(bulk_, addr, n, false, buf, reader);
+  LMIG_ASSIGN_OR_RETURN(sender_, UringSender::create(bulk_.fd(), bulk_.peer(), cfg_.push_run_pages));
+  return {};
+}
+
+Status PageServer::push_frame(uint64_t addr, uint32_t n, PageReader &reader) {
+  Status st = queue_push(addr, n, reader);
+  if (st.ok() || !link_dropped(st.error()) || !cfg_.reconnect || stop_)
+    return st;
+  // Frames queued with the broken link may be lost: the target asks for
+  // whatever is still missing once the push ends.
+  LMIG_WARN("bulk connection lost (%s); dialling again", st.error().message.c_str());
+  LMIG_TRY(relink_bulk());
+  return queue_push(addr, n, reader);
 }
 
 Status PageServer::send_inventory() {
@@ -132,7 +150,6 @@ Status PageServer::send_inventory() {
 
 void PageServer::push_loop() {
   PageReader reader(cfg_.pid);
-  std::vector<uint8_t> buf(cfg_.push_run_pages * kPage);
   auto run_range = [&](uint64_t from, uint64_t limit) -> Status {
     // [from, from + limit) clipped to the runs it crosses
     uint64_t to = from + limit;
@@ -140,7 +157,7 @@ void PageServer::push_loop() {
       uint64_t rs = r.addr, re = r.addr + r.npages * kPage;
       if (re <= from || rs >= to)
         continue;
-      LMIG_TRY(push_range(std::max(rs, from), std::min(re, to), buf, reader));
+      LMIG_TRY(push_range(std::max(rs, from), std::min(re, to), reader));
     }
     return {};
   };
@@ -158,6 +175,13 @@ void PageServer::push_loop() {
     }
   };
   Status st = send_inventory();
+  if (st.ok()) {
+    auto sender = UringSender::create(bulk_.fd(), bulk_.peer(), cfg_.push_run_pages);
+    if (sender.ok())
+      sender_ = std::move(sender).value();
+    else
+      st = std::move(sender).error();
+  }
   for (uint32_t waited = 0; waited < cfg_.push_delay_ms && !stop_; waited += 10)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   // The live part of the stack first: it is touched right after resuming.
@@ -167,7 +191,7 @@ void PageServer::push_loop() {
         st = push_range((cfg_.stack_hint & ~(kPage - 1)) - 16 * kPage > r.addr
                             ? (cfg_.stack_hint & ~(kPage - 1)) - 16 * kPage
                             : r.addr,
-                        r.addr + r.npages * kPage, buf, reader);
+                        r.addr + r.npages * kPage, reader);
   }
   for (const auto &r : runs_) {
     if (!st.ok() || stop_)
@@ -178,9 +202,14 @@ void PageServer::push_loop() {
       if (!st.ok())
         break;
       uint64_t chunk_end = std::min(end, a + 4 * cfg_.push_run_pages * kPage);
-      st = push_range(a, chunk_end, buf, reader);
+      st = push_range(a, chunk_end, reader);
       a = chunk_end;
     }
+  }
+  if (st.ok() && !stop_) {
+    st = sender_->flush();
+    if (!st.ok() && link_dropped(st.error()) && cfg_.reconnect && !stop_)
+      st = relink_bulk(); // what was lost is asked for after pages_end
   }
   if (st.ok() && !stop_)
     st = bulk_.send(wire::Type::pages_end);

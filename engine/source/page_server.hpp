@@ -27,6 +27,7 @@
 #include "engine/base/process_memory.hpp"
 #include "engine/image/image.hpp"
 #include "transport/tcp_connection.hpp"
+#include "transport/uring_sender.hpp"
 #include "transport/wire.hpp"
 
 namespace lmig {
@@ -62,12 +63,16 @@ private:
                     PageReader &reader);
   Status serve(const wire::PageRequest &req);
   void push_loop();
-  Status push_range(uint64_t start, uint64_t end, std::vector<uint8_t> &buf, PageReader &reader);
+  Status push_range(uint64_t start, uint64_t end, PageReader &reader);
 
   Status send_inventory();
-  // Sends a pages frame on the bulk link, dialling it again once if it broke.
-  Status push_frame(uint64_t addr, uint32_t n, std::vector<uint8_t> &buf, PageReader &reader);
+  // Queues a pages frame on the bulk link (io_uring, batched), dialling it
+  // again once if it broke.
+  Status push_frame(uint64_t addr, uint32_t n, PageReader &reader);
+  Status queue_push(uint64_t addr, uint32_t n, PageReader &reader);
+  Status relink_bulk();
   std::atomic<int> bulk_fd_{-1};
+  std::unique_ptr<UringSender> sender_; // the push thread's
 
   Config cfg_;
   Connection &demand_;
