@@ -330,15 +330,21 @@ __attribute__((noreturn)) static void enter_saved_context(struct lmig_rst_args *
 
   if (t->xsave_size >= 512 + 64) {
     memcpy(fp, AT(a, t->xsave_off, char *), t->xsave_size);
-    /* sw_reserved (offset 464) carries the kernel's own description of the
-     * frame as ptrace gave it; magic2 closes the area. */
-    uint32_t *sw = (uint32_t *)(fp + 464);
-    uint32_t xstate_size = sw[3];
-    if (sw[0] == FP_XSTATE_MAGIC1 && xstate_size <= t->xsave_size) {
-      uint32_t magic2 = FP_XSTATE_MAGIC2;
-      memcpy(fp + xstate_size, &magic2, 4);
-      f->uc.uc_flags |= UC_FP_XSTATE;
-    }
+    /* The ptrace dump keeps XCR0 in the first software-reserved word; the
+     * signal frame wants its own description there (struct _fpx_sw_bytes),
+     * and magic2 right after the area. Without them rt_sigreturn restores
+     * only the legacy x87/SSE part and drops AVX and later state. */
+    uint64_t xcr0;
+    memcpy(&xcr0, fp + 464, 8);
+    struct {
+      uint32_t magic1, extended_size;
+      uint64_t xfeatures;
+      uint32_t xstate_size, padding[7];
+    } sw = {FP_XSTATE_MAGIC1, t->xsave_size + 4, xcr0, t->xsave_size, {0}};
+    memcpy(fp + 464, &sw, sizeof sw);
+    uint32_t magic2 = FP_XSTATE_MAGIC2;
+    memcpy(fp + t->xsave_size, &magic2, 4);
+    f->uc.uc_flags |= UC_FP_XSTATE;
     f->uc.mcontext.fpstate = fp_addr;
   }
   f->uc.uc_flags |= UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;

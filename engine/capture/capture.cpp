@@ -140,8 +140,9 @@ Status capture_thread(pid_t tid, ProcessImage &im) {
   LMIG_TRY(fixup_rseq(tid, t));
   LMIG_ASSIGN_OR_RETURN(t.xsave, ptrace::get_xstate(tid));
   LMIG_ASSIGN_OR_RETURN(t.sigmask, ptrace::get_sigmask(tid));
-  if (t.xsave.size() >= 488 && im.xfeatures == 0)
-    std::memcpy(&im.xfeatures, t.xsave.data() + 472, 8);
+  // The ptrace XSAVE dump keeps XCR0 at offset 464 (software-reserved).
+  if (t.xsave.size() >= 472 && im.xfeatures == 0)
+    std::memcpy(&im.xfeatures, t.xsave.data() + 464, 8);
   im.threads.push_back(std::move(t));
   return {};
 }

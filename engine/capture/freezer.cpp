@@ -139,8 +139,12 @@ Status FrozenProcess::kill() {
 Status FrozenProcess::park_stopped() {
   if (!attached_)
     return {};
-  // Detaching with SIGSTOP puts the whole group into a stop that outlives us.
-  detach_all(SIGSTOP);
+  // A queued SIGSTOP stops the whole group as soon as we let go, and the
+  // stop outlives us. (Detaching with a signal would be dropped from an
+  // interrupt stop.)
+  if (::kill(pid_, SIGSTOP) < 0 && errno != ESRCH)
+    return sys_error("stop source process " + std::to_string(pid_));
+  detach_all(0);
   return {};
 }
 

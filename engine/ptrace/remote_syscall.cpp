@@ -42,9 +42,17 @@ Status RemoteSyscaller::step_to_syscall_stop(const char *which) {
       finished_ = true;
       return make_error(LMIG_ERR_SYSTEM, "task " + std::to_string(tid_) + " died during a " +
                                              "remote system call (" + which + ")");
+    case ptrace::StopInfo::signal_stop:
+      if (st.sig == SIGSTOP || st.sig == SIGTSTP || st.sig == SIGTTIN || st.sig == SIGTTOU) {
+        // Not ours to drop: it is raised again once we are done.
+        deferred_stop_ = st.sig;
+        continue;
+      }
+      // Blocked signals cannot get here: this one is a fault of our own.
+      return make_error(LMIG_ERR_SYSTEM, "remote system call (" + std::string(which) +
+                                             ") raised signal " + std::to_string(st.sig) +
+                                             " in task " + std::to_string(tid_));
     default:
-      // Only SIGKILL/SIGSTOP get past the blocked mask; a stop is
-      // re-requested by the kernel when we detach, so let the call go on.
       continue;
     }
   }
@@ -71,16 +79,40 @@ Result<int64_t> RemoteSyscaller::call(long nr, std::array<uint64_t, 6> args) {
   return static_cast<int64_t>(out[kRax]);
 }
 
+namespace {
+// Signals pending for the task (its own and its process's).
+uint64_t pending_signals(pid_t tid) {
+  std::ifstream f("/proc/" + std::to_string(tid) + "/status");
+  std::string line;
+  uint64_t pending = 0;
+  while (std::getline(f, line))
+    if (line.rfind("SigPnd:", 0) == 0 || line.rfind("ShdPnd:", 0) == 0)
+      pending |= std::stoull(line.substr(7), nullptr, 16);
+  return pending;
+}
+} // namespace
+
 Status RemoteSyscaller::finish() {
   if (finished_)
     return {};
   finished_ = true;
+  Status st;
   if (moved_) {
     // The task now sits at a syscall-exit stop, outside the signal path that
-    // would have restarted its interrupted call: settle that ourselves.
-    LMIG_TRY(ptrace::set_regs(tid_, ptrace::settle_interrupted_syscall(orig_regs_, false)));
+    // settles an interrupted call. If a signal it accepts is pending, that
+    // path will run as soon as it goes on: leave the call exactly as the
+    // kernel did, so it decides (EINTR, restart, SA_RESTART). Otherwise
+    // nothing will: settle it ourselves.
+    bool deliverable = (pending_signals(tid_) & ~orig_mask_) != 0;
+    st = ptrace::set_regs(tid_, deliverable ? orig_regs_
+                                            : ptrace::settle_interrupted_syscall(orig_regs_, false));
   }
-  return ptrace::set_sigmask(tid_, orig_mask_);
+  Status mask = ptrace::set_sigmask(tid_, orig_mask_); // even if the registers failed
+  if (st.ok())
+    st = std::move(mask);
+  if (deferred_stop_)
+    ::kill(tid_, deferred_stop_);
+  return st;
 }
 
 namespace {

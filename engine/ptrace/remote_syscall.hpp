@@ -29,7 +29,8 @@ public:
   // The kernel's return value (negative errno on failure) or an Error when
   // the task could not be driven (it died, ptrace failed).
   Result<int64_t> call(long nr, std::array<uint64_t, 6> args = {});
-  // Restores registers and signal mask. Safe to call twice.
+  // Restores registers and signal mask, and raises again a stop signal that
+  // arrived meanwhile. Safe to call twice.
   Status finish();
 
   const RegsImage &original_regs() const { return orig_regs_; }
@@ -45,6 +46,7 @@ private:
   uint64_t orig_mask_ = 0;
   bool moved_ = false; // registers were changed: finish() must restore them
   bool finished_ = false;
+  int deferred_stop_ = 0; // a stop signal that arrived meanwhile, raised again by finish()
 };
 
 // Finds a `syscall` instruction in the task's [vdso] (or, failing that, in

@@ -40,6 +40,10 @@ Status check_hello(const wire::Hello &h, const SessionOptions &opts) {
              static_cast<unsigned long long>(missing));
     return make_error(LMIG_ERR_INCOMPATIBLE, b);
   }
+  if (h.xstate_size > cpu.xsave_size)
+    return make_error(LMIG_ERR_INCOMPATIBLE,
+                      "the source's register state needs " + std::to_string(h.xstate_size) +
+                          " bytes of XSAVE area, this CPU has " + std::to_string(cpu.xsave_size));
   return {};
 }
 

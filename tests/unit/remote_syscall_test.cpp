@@ -437,7 +437,7 @@ TEST(RemoteSyscaller, SignalsArrivingMeanwhileWaitForTheDetach) {
 // the kernel no longer makes pause() fail with EINTR for it: the handler
 // runs and the child goes back to sleep, a lost wakeup. Without lmig in
 // between, pause() returns -1/EINTR after the handler.
-TEST(RemoteSyscaller, DISABLED_SignalArrivingMeanwhileStillInterruptsPause) {
+TEST(RemoteSyscaller, SignalArrivingMeanwhileStillInterruptsPause) {
   Stopped s = stop(testing::pause_child, SYS_pause);
   const pid_t pid = s.child.pid();
   auto rs = RemoteSyscaller::attach(pid, s.insn);
@@ -465,7 +465,7 @@ TEST(RemoteSyscaller, DISABLED_SignalArrivingMeanwhileStillInterruptsPause) {
 // while the child is held causes a signal-delivery stop inside call();
 // step_to_syscall_stop() resumes with signal 0, which discards it. The
 // child should end up stopped after the detach, as it would without lmig.
-TEST(RemoteSyscaller, DISABLED_StopSignalArrivingMeanwhileIsKept) {
+TEST(RemoteSyscaller, StopSignalArrivingMeanwhileIsKept) {
   Stopped s = stop(testing::pause_child, SYS_pause);
   const pid_t pid = s.child.pid();
   auto rs = RemoteSyscaller::attach(pid, s.insn);
