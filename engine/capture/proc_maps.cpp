@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <charconv>
 
 #include "engine/base/unique_fd.hpp"
@@ -100,9 +101,12 @@ Result<std::vector<MapsEntry>> parse_maps(std::string_view text) {
     if (line.empty())
       continue;
     // smaps key lines look like "Key:   value"; VmFlags is the one we keep.
+    // smaps key lines are "Key:   value" with a word for a key
     size_t colon = line.find(':');
-    size_t space = line.find(' ');
-    if (colon != std::string_view::npos && (space == std::string_view::npos || colon < space)) {
+    bool key_line = colon != std::string_view::npos && colon > 0;
+    for (size_t k = 0; key_line && k < colon; k++)
+      key_line = std::isalpha(static_cast<unsigned char>(line[k])) || line[k] == '_';
+    if (key_line) {
       if (line.starts_with("VmFlags:") && !out.empty()) {
         std::string_view rest = line.substr(8);
         for (auto f = field(rest); !f.empty(); f = field(rest))

@@ -353,9 +353,14 @@ Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
     }
     if (s.failed())
       return bad("section " + std::to_string(tag) + ": " + s.why());
+    if (s.remaining())
+      return bad("section " + std::to_string(tag) + " has " + std::to_string(s.remaining()) +
+                 " bytes it does not use");
   }
   if (r.failed())
     return bad(r.why());
+  if (r.remaining())
+    return bad(std::to_string(r.remaining()) + " bytes after the last section");
   for (uint16_t t = kTagProcess; t <= kTagPages; t++)
     if (!seen.count(t))
       return bad("required section " + std::to_string(t) + " is missing");

@@ -430,6 +430,24 @@ TEST(ImageCodec, EmptyInput) {
   expect_image_error({}, "bad magic");
 }
 
+TEST(ImageCodec, TrailingBytesAreRejected) {
+  auto bytes = encode_image(make_image());
+  bytes.push_back(0);
+  expect_image_error(bytes, "bytes after the last section");
+}
+
+TEST(ImageCodec, UnusedBytesInsideASectionAreRejected) {
+  // Grow the first section (process) by one byte its reader never uses.
+  auto bytes = encode_image(make_image());
+  const size_t sec = 16; // magic + version + section count
+  uint32_t len;
+  std::memcpy(&len, bytes.data() + sec + 4, 4);
+  len++;
+  std::memcpy(bytes.data() + sec + 4, &len, 4);
+  bytes.insert(bytes.begin() + static_cast<long>(sec + 8 + len - 1), 0);
+  expect_image_error(bytes, "does not use");
+}
+
 TEST(ImageCodec, WrongMagic) {
   auto bytes = encode_image(make_image());
   bytes[0] = 'X';

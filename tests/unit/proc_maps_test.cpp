@@ -201,6 +201,7 @@ TEST(ParseMaps, MalformedLinesAreRejected) {
       "00400000- r-xp 00000000 08:01 12 /bin/x\n",          // empty end
       "00400000-00401000 r-xp -0000001 08:01 12 /bin/x\n",  // negative offset
       "1000000000000000000-00401000 r-xp 00000000 08:01 12 /bin/x\n", // overflow
+      "a-b:c r-xp 00000000 08:01 12 /bin/x\n", // a colon before the first space, not a key
   };
   for (const char *line : bad) {
     std::string text = std::string("00001000-00002000 r--p 00000000 00:00 0 \n") + line;
