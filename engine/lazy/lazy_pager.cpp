@@ -49,6 +49,13 @@ LazyPager::~LazyPager() {
     thread_.join();
 }
 
+std::optional<Error> LazyPager::failure() {
+  std::lock_guard lock(mu_);
+  if (finished_ && result_ && !result_->ok())
+    return result_->error();
+  return std::nullopt;
+}
+
 Result<wire::Done> LazyPager::wait() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return finished_; });

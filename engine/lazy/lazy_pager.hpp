@@ -64,6 +64,8 @@ public:
   ~LazyPager();
   // Blocks until the pager has finished: the Done it sent, or its error.
   Result<wire::Done> wait();
+  // Its error if it has already failed (never blocks).
+  std::optional<Error> failure();
   // Sends a frame on the demand connection, in turn with the pager's own.
   // The pager does not finish before `running` has gone out this way.
   Status send(wire::Type t, const std::vector<uint8_t> &payload);

@@ -138,9 +138,13 @@ Error RestoredProcess::restorer_error(uint32_t step, int64_t err, uint64_t arg) 
 // Waits for a control message of want_type, or (want_trap) for the restore
 // child to stop at the restorer's int3, while watching for the restore
 // going wrong: an error message, a crash, an exit.
-Status RestoredProcess::wait_event(int timeout_ms, uint32_t want_type, bool want_trap) {
+Status RestoredProcess::wait_event(int timeout_ms, uint32_t want_type, bool want_trap,
+                                   const std::function<std::optional<Error>()> &abandon) {
   const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
   for (;;) {
+    if (abandon)
+      if (auto e = abandon())
+        return *e;
     if (ctl_) {
       lmig_rst_msg m{};
       UniqueFd passed;
@@ -224,11 +228,12 @@ Result<RestoredProcess> RestoredProcess::start(const ProcessImage &image, Restor
   return rp;
 }
 
-Status RestoredProcess::run(int timeout_ms) {
+Status RestoredProcess::run(int timeout_ms,
+                            const std::function<std::optional<Error>()> &abandon) {
   lmig_rst_msg go{LMIG_RST_MSG_GO, 0, 0, 0};
   if (::send(ctl_.get(), &go, sizeof go, MSG_NOSIGNAL) != sizeof go)
     return sys_error("send GO to the restorer");
-  LMIG_TRY(wait_event(timeout_ms, 0, true));
+  LMIG_TRY(wait_event(timeout_ms, 0, true, abandon));
   LMIG_TRY(enter_saved_context());
   running_ = true;
   ctl_.reset();

@@ -9,6 +9,9 @@
 
 #include <sys/types.h>
 
+#include <functional>
+#include <optional>
+
 #include "engine/base/error.hpp"
 #include "engine/base/process_memory.hpp"
 #include "engine/base/unique_fd.hpp"
@@ -40,14 +43,17 @@ public:
     return writer_.write(addr, data, len);
   }
   // Lets the restorer finish and enters the saved context; on success the
-  // process runs on its own and this handle no longer owns it.
-  Status run(int timeout_ms);
+  // process runs on its own and this handle no longer owns it. `abandon`,
+  // asked while waiting, ends the wait with its error (the pager failed:
+  // the restorer may be blocked on a page that will never come).
+  Status run(int timeout_ms, const std::function<std::optional<Error>()> &abandon = {});
   // Kills the restore tree now (also done by the destructor).
   void abort();
 
 private:
   RestoredProcess(const ProcessImage &image, RestorePlan plan);
-  Status wait_event(int timeout_ms, uint32_t want_type, bool want_trap);
+  Status wait_event(int timeout_ms, uint32_t want_type, bool want_trap,
+                    const std::function<std::optional<Error>()> &abandon = {});
   Error restorer_error(uint32_t step, int64_t err, uint64_t arg) const;
   Status enter_saved_context();
 

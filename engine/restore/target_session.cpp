@@ -225,7 +225,7 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   auto pager = LazyPager::start(std::move(pc));
   if (!pager.ok())
     return tell(std::move(pager).error());
-  if (auto st = rp->run(opts.io_timeout_ms); !st.ok()) {
+  if (auto st = rp->run(opts.io_timeout_ms, [&] { return (*pager)->failure(); }); !st.ok()) {
     (*pager)->stop();
     return tell(std::move(st).error());
   }

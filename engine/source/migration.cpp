@@ -190,6 +190,7 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
         pc.regions.push_back(v);
     pc.stack_hint = image->threads.front().regs[kRsp];
     pc.corrupt_every = test_knob("LMIG_TEST_CORRUPT_EVERY");
+    pc.corrupt_retries = test_knob("LMIG_TEST_CORRUPT_RETRIES") != 0;
     pc.push_delay_ms = static_cast<uint32_t>(test_knob("LMIG_TEST_PUSH_DELAY_MS"));
     pc.reconnect = [&](wire::Role role) -> Result<Connection> {
       const uint64_t deadline =

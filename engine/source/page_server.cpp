@@ -46,8 +46,8 @@ Status PageServer::send_pages(Connection &c, uint64_t addr, uint32_t n, bool ret
   LMIG_TRY(reader.read(addr, buf.data(), len));
   wire::PagesHeader h{addr, n, 0, XXH3_64bits(buf.data(), len)};
   uint64_t frame = ++frames_;
-  if (cfg_.corrupt_every && !retry && frame % cfg_.corrupt_every == 0)
-    buf[len / 2] ^= 0x5a; // test-only: damage this frame in transit; a retry is clean
+  if (cfg_.corrupt_every && (!retry || cfg_.corrupt_retries) && frame % cfg_.corrupt_every == 0)
+    buf[len / 2] ^= 0x5a; // test-only: damage this frame in transit
   return c.send_pages(h, buf.data());
 }
 

@@ -40,6 +40,7 @@ public:
     uint64_t stack_hint = 0;   // the saved stack pointer: pushed first
     uint32_t push_run_pages = 32;
     uint64_t corrupt_every = 0; // test-only: damage every nth frame once
+    bool corrupt_retries = false; // test-only: damage the frames sent again too
     uint32_t push_delay_ms = 0; // test-only: hold the push back this long
     // A dropped link is dialled again through this (a connection greeted
     // with the given role), if set.

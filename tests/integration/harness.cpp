@@ -196,6 +196,19 @@ void Lmigd::stop() {
   pid_ = -1;
 }
 
+int Lmigd::terminate() {
+  if (pid_ <= 0)
+    return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  if (wait_for([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, std::chrono::seconds(5))) {
+    pid_ = -1;
+    return status;
+  }
+  stop();
+  return -1;
+}
+
 Lmigd::~Lmigd() { stop(); }
 
 Workload::Workload(std::vector<std::string> extra_args, size_t mem_mib) {

@@ -78,6 +78,8 @@ public:
   pid_t pid() const { return pid_; }
   std::string log() const { return read_file(dir_.file("lmigd.log")); }
   void stop();
+  // SIGTERM, then its exit status (-1 if it had to be killed).
+  int terminate();
 
 private:
   TempDir dir_;

@@ -4,6 +4,8 @@
 // caught and sent again, and the source copy is gone at the end.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <memory>
 
 #include "tests/integration/harness.hpp"
@@ -126,6 +128,29 @@ TEST(PostCopy, DamagedPagesAreCaughtAndSentAgain) {
   EXPECT_NE(d.log().find("checksum mismatch"), std::string::npos);
   w.reap_source();
   std::string v = w.check(m.target, 1);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+}
+
+TEST(PostCopy, PagesThatKeepFailingTheirChecksumFailTheMigrationLoudly) {
+  Lmigd d;
+  Workload w({}, 8);
+  pid_t src = w.pid();
+  // Every frame damaged, the ones sent again too: three strikes.
+  CmdResult r = run({bin("LMIG"), "--postcopy", std::to_string(src), d.address()},
+                    std::chrono::seconds(60),
+                    {{"LMIG_TEST_CORRUPT_EVERY", "1"}, {"LMIG_TEST_CORRUPT_RETRIES", "1"}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("failed their checksum 3 times"), std::string::npos) << r.err;
+  EXPECT_TRUE(wait_for([&] { return d.log().find("migration failed") != std::string::npos; },
+                       std::chrono::seconds(5)));
+  EXPECT_NE(d.log().find("failed their checksum 3 times"), std::string::npos) << d.log();
+  // Nothing runs on the target, and the source copy is there: resumed if
+  // this happened before the switchover, kept stopped after it.
+  EXPECT_EQ(d.log().find("post-copy of PID"), std::string::npos) << d.log();
+  ASSERT_TRUE(alive(src));
+  if (proc_state(src) == 'T')
+    ::kill(src, SIGCONT);
+  std::string v = w.check(src, 1);
   EXPECT_EQ(v.substr(0, 4), "PASS") << v;
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <memory>
 
@@ -100,6 +101,18 @@ TEST(StopCopy, LmigdOnceExitsAfterOneMigrationAndTheProcessOutlivesIt) {
   EXPECT_TRUE(wait_for([&] { return !alive(d.pid()); }, std::chrono::seconds(5)))
       << "lmigd --once should exit";
   d.stop();
+  EXPECT_EQ(w.check(m.target, 1).substr(0, 4), "PASS");
+}
+
+TEST(Lmigd, StopsCleanlyOnSigtermLeavingMigratedProcessesRunning) {
+  Lmigd d;
+  Workload w({}, 2);
+  Migrated m = migrate(w.pid(), d);
+  ASSERT_EQ(m.result.exit_code, 0) << m.result.err << d.log();
+  w.reap_source();
+  int status = d.terminate();
+  EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_NE(d.log().find("stopping"), std::string::npos) << d.log();
   EXPECT_EQ(w.check(m.target, 1).substr(0, 4), "PASS");
 }
 
