@@ -212,11 +212,20 @@ int Lmigd::terminate() {
 Lmigd::~Lmigd() { stop(); }
 
 Workload::Workload(std::vector<std::string> extra_args, size_t mem_mib) {
-  std::vector<std::string> argv = {bin("WL_STATE"), "--dir", dir_.path(), "--ready",
-                                   dir_.file("ready"), "--verdict", dir_.file("verdict"),
-                                   "--mem", std::to_string(mem_mib)};
+  std::vector<std::string> argv = {bin("WL_STATE"), "--mem", std::to_string(mem_mib)};
   for (auto &a : extra_args)
     argv.push_back(std::move(a));
+  start(std::move(argv));
+}
+
+Workload::Workload(const Program &program) { start({program.path}); }
+
+void Workload::start(std::vector<std::string> argv) {
+  for (const char *a : {"--dir", "", "--ready", "", "--verdict", ""})
+    argv.push_back(a);
+  argv[argv.size() - 5] = dir_.path();
+  argv[argv.size() - 3] = dir_.file("ready");
+  argv[argv.size() - 1] = dir_.file("verdict");
   pid_ = spawn(argv, dir_.file("stdout"), dir_.file("stderr"));
   if (!wait_for([&] { return read_file(dir_.file("ready")).find('\n') != std::string::npos; },
                 std::chrono::seconds(30)))

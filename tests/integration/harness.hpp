@@ -87,10 +87,15 @@ private:
   uint16_t port_ = 0;
 };
 
-// A wl_state workload in its own directory.
+// A workload in its own directory: wl_state (with extra arguments and a
+// memory size), or any program speaking the same protocol (a facet).
 class Workload {
 public:
   explicit Workload(std::vector<std::string> extra_args = {}, size_t mem_mib = 16);
+  struct Program {
+    std::string path;
+  };
+  explicit Workload(const Program &program);
   ~Workload();
   pid_t pid() const { return pid_; }
   const TempDir &dir() const { return dir_; }
@@ -102,6 +107,7 @@ public:
   void reap_source();          // wait for the killed source to be collected
 
 private:
+  void start(std::vector<std::string> argv);
   TempDir dir_;
   pid_t pid_ = -1;
 };
