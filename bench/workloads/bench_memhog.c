@@ -1,7 +1,9 @@
 /*
  * bench_memhog: the workload of the end-to-end migration benchmarks.
  *
- *   bench_memhog [--sigwait] [--max-seconds S] MIB READY_FILE VERDICT_FILE
+ *   bench_memhog [--sigwait] [--max-seconds S]
+ *                [--after-migration random N | --after-migration sequential]
+ *                [--results FILE] MIB READY_FILE VERDICT_FILE
  *
  * Maps MIB MiB of private anonymous memory and fills every 8-byte word with
  * a pseudo-random value derived from its own address (splitmix64), so the
@@ -19,6 +21,28 @@
  * waits for it with a 1 ms sigtimedwait() instead (only the signal mask
  * has to survive the migration).
  *
+ * With --after-migration it also measures what post-copy costs the process
+ * itself. Its idle loop then ticks every ~50 us and compares getppid() with
+ * the parent it started with: on the target the parent is the PID
+ * namespace's init, so a change means it now runs there (the pages may not
+ * have arrived yet). At that moment it runs the access pattern:
+ *
+ *   --after-migration random N   reads one byte of each of N distinct random
+ *                                pages, timing every read (clock_gettime);
+ *                                mincore() just before each read tells
+ *                                whether the page was already there;
+ *   --after-migration sequential reads one byte of every page in address
+ *                                order once, timing the whole scan.
+ *
+ * and writes its figures as one JSON object into the --results file
+ * (atomically): for random, p50/p90/p99/max over the reads of pages that were
+ * missing ("remote"), of pages already there, of all, and every latency in
+ * ns; for sequential, the scan time and how many pages were there at its
+ * start. Both also give the gap the idle loop saw across the migration. Its
+ * own bookkeeping lives in mappings made after the migration, so it adds no
+ * remote faults of its own (but its stack's). Then it idles as before and
+ * still checks every word on SIGUSR1.
+ *
  * It holds no descriptor between the two files (lmig moves it while it
  * idles): whoever starts it redirects stdio to /dev/null and closes the rest.
  */
@@ -27,11 +51,13 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,24 +108,214 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- after the migration --------------------------------------------------
+ * Everything below allocates with mmap() after the migration: a fresh
+ * mapping is not registered with the target's userfaultfd, so bookkeeping
+ * costs no remote faults. */
+
+enum { AFTER_NONE, AFTER_RANDOM, AFTER_SEQUENTIAL };
+
+static void *fresh(size_t bytes) {
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank quantile of n sorted values. */
+static uint64_t quantile(const uint64_t *v, size_t n, double q) {
+  size_t r = (size_t)(q * (double)n + 0.999999999);
+  if (r < 1)
+    r = 1;
+  if (r > n)
+    r = n;
+  return v[r - 1];
+}
+
+/* Appends to a fixed buffer (sized by the caller, never overrun). */
+struct out {
+  char *buf;
+  size_t len, cap;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    o->len = o->len + (size_t)n < o->cap ? o->len + (size_t)n : o->cap - 1;
+}
+
+/* p50/p90/p99/max/mean of the latencies whose flag equals want (want < 0: all). */
+static void put_summary(struct out *o, const char *name, const uint64_t *lat,
+                        const unsigned char *flag, size_t n, int want, uint64_t *scratch) {
+  size_t m = 0;
+  double sum = 0;
+  for (size_t i = 0; i < n; i++)
+    if (want < 0 || flag[i] == want) {
+      scratch[m++] = lat[i];
+      sum += (double)lat[i];
+    }
+  if (!m) {
+    put(o, "\"%s\":{\"n\":0}", name);
+    return;
+  }
+  qsort(scratch, m, sizeof *scratch, cmp_u64);
+  put(o,
+      "\"%s\":{\"n\":%zu,\"p50_us\":%.3f,\"p90_us\":%.3f,\"p99_us\":%.3f,\"min_us\":%.3f,"
+      "\"max_us\":%.3f,\"mean_us\":%.3f}",
+      name, m, quantile(scratch, m, 0.50) / 1e3, quantile(scratch, m, 0.90) / 1e3,
+      quantile(scratch, m, 0.99) / 1e3, scratch[0] / 1e3, scratch[m - 1] / 1e3, sum / (double)m / 1e3);
+}
+
+/* Reads one byte of each of n distinct random pages, timing each read. */
+static int after_random(const unsigned char *mem, size_t pages, size_t n, const char *path,
+                        double gap_ms) {
+  if (n > pages)
+    n = pages;
+  size_t bitmap_bytes = (pages + 7) / 8;
+  size_t out_cap = n * 24 + 4096;
+  unsigned char *block = fresh(n * 3 * sizeof(uint64_t) + n + bitmap_bytes + out_cap);
+  if (!block)
+    return -1;
+  uint64_t *idx = (uint64_t *)block, *lat = idx + n, *scratch = lat + n;
+  unsigned char *resident = (unsigned char *)(scratch + n), *taken = resident + n;
+  struct out o = {(char *)(taken + bitmap_bytes), 0, out_cap};
+
+  /* Distinct pages, xorshift64* seeded from the clock (each run differs). */
+  uint64_t x = now_ns() ^ SEED;
+  for (size_t k = 0; k < n;) {
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    size_t pg = (size_t)((x * 0x2545f4914f6cdd1dULL) % pages);
+    if (taken[pg / 8] & (1u << (pg % 8)))
+      continue;
+    taken[pg / 8] |= (unsigned char)(1u << (pg % 8));
+    idx[k++] = pg;
+  }
+  unsigned sink = 0;
+  const uint64_t t_start = now_ns();
+  for (size_t k = 0; k < n; k++) {
+    const volatile unsigned char *p = mem + idx[k] * PAGE;
+    unsigned char v = 0;
+    if (mincore((void *)(uintptr_t)p, PAGE, &v) < 0)
+      v = 0xff;
+    resident[k] = v == 0xff ? 2 : (v & 1);
+    uint64_t t0 = now_ns();
+    sink += *p;
+    uint64_t t1 = now_ns();
+    lat[k] = t1 - t0;
+  }
+  const uint64_t t_end = now_ns();
+  (void)sink;
+
+  put(&o, "{\"mode\":\"random\",\"touches\":%zu,\"pages\":%zu,\"gap_before_ms\":%.3f,"
+          "\"elapsed_ms\":%.3f,",
+      n, pages, gap_ms, (double)(t_end - t_start) / 1e6);
+  put_summary(&o, "remote", lat, resident, n, 0, scratch);
+  put(&o, ",");
+  put_summary(&o, "resident", lat, resident, n, 1, scratch);
+  put(&o, ",");
+  put_summary(&o, "all", lat, resident, n, -1, scratch);
+  put(&o, ",\"latency_ns\":[");
+  for (size_t k = 0; k < n; k++)
+    put(&o, "%s%" PRIu64, k ? "," : "", lat[k]);
+  /* 0: missing before the read (a remote fault), 1: there already, 2: unknown */
+  put(&o, "],\"was_resident\":\"");
+  for (size_t k = 0; k < n; k++)
+    put(&o, "%c", '0' + resident[k]);
+  put(&o, "\"}\n");
+  int r = write_file(path, o.buf);
+  munmap(block, n * 3 * sizeof(uint64_t) + n + bitmap_bytes + out_cap);
+  return r;
+}
+
+/* Reads one byte of every page in address order, timing the whole scan. */
+static int after_sequential(const unsigned char *mem, size_t pages, const char *path,
+                            double gap_ms) {
+  unsigned char *vec = fresh(pages);
+  size_t there = 0;
+  int known = vec && mincore((void *)(uintptr_t)mem, pages * PAGE, vec) == 0;
+  if (known)
+    for (size_t i = 0; i < pages; i++)
+      there += vec[i] & 1;
+  unsigned sink = 0;
+  const uint64_t t0 = now_ns();
+  for (size_t i = 0; i < pages; i++)
+    sink += ((const volatile unsigned char *)mem)[i * PAGE];
+  const uint64_t t1 = now_ns();
+  (void)sink;
+  if (vec)
+    munmap(vec, pages);
+  char text[512];
+  double ms = (double)(t1 - t0) / 1e6;
+  if (known)
+    snprintf(text, sizeof text,
+             "{\"mode\":\"sequential\",\"pages\":%zu,\"resident_at_start\":%zu,"
+             "\"gap_before_ms\":%.3f,\"scan_ms\":%.3f,\"gib_per_s\":%.3f}\n",
+             pages, there, gap_ms, ms, (double)pages * PAGE / (1 << 30) / (ms / 1e3));
+  else
+    snprintf(text, sizeof text,
+             "{\"mode\":\"sequential\",\"pages\":%zu,\"resident_at_start\":null,"
+             "\"gap_before_ms\":%.3f,\"scan_ms\":%.3f,\"gib_per_s\":%.3f}\n",
+             pages, gap_ms, ms, (double)pages * PAGE / (1 << 30) / (ms / 1e3));
+  return write_file(path, text);
+}
+
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"sigwait", no_argument, NULL, 's'},
       {"max-seconds", required_argument, NULL, 'm'},
+      {"after-migration", required_argument, NULL, 'a'},
+      {"results", required_argument, NULL, 'r'},
       {NULL, 0, NULL, 0},
   };
   int use_handler = 1;
   double max_seconds = 3600.0;
-  int c;
-  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+  int after = AFTER_NONE;
+  unsigned long long touches = 0;
+  const char *results_path = NULL;
+  int c, bad_usage = 0;
+  /* "+": options come first, so that "random N" can take the word after it. */
+  while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
     switch (c) {
     case 's': use_handler = 0; break;
     case 'm': max_seconds = strtod(optarg, NULL); break;
-    default: argc = 0; break;
+    case 'a':
+      if (strcmp(optarg, "sequential") == 0) {
+        after = AFTER_SEQUENTIAL;
+      } else if (strcmp(optarg, "random") == 0 && optind < argc) {
+        char *e = NULL;
+        after = AFTER_RANDOM;
+        touches = strtoull(argv[optind++], &e, 10);
+        if (!e || *e || touches == 0)
+          bad_usage = 1;
+      } else {
+        bad_usage = 1;
+      }
+      break;
+    case 'r': results_path = optarg; break;
+    default: bad_usage = 1; break;
     }
   }
-  if (argc == 0 || argc - optind != 3 || !(max_seconds > 0)) {
-    fprintf(stderr, "usage: %s [--sigwait] [--max-seconds S] MIB READY_FILE VERDICT_FILE\n",
+  if (bad_usage || argc - optind != 3 || !(max_seconds > 0) ||
+      (after != AFTER_NONE) != (results_path != NULL)) {
+    fprintf(stderr,
+            "usage: %s [--sigwait] [--max-seconds S]\n"
+            "       [--after-migration random N|sequential --results FILE]\n"
+            "       MIB READY_FILE VERDICT_FILE\n",
             argv[0]);
     return 2;
   }
@@ -149,19 +365,44 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  /* Idle: one page a millisecond, read and written back unchanged. */
+  /* Idle: one page a millisecond, read and written back unchanged. While an
+   * access pattern waits for the migration, tick every 50 us instead (and
+   * still dirty one page per ms), looking at getppid() after each sleep. */
   const double deadline = now_s() + max_seconds;
-  size_t tick = 0;
+  const pid_t parent = getppid();
+  if (after != AFTER_NONE)
+    prctl(PR_SET_TIMERSLACK, 5000UL, 0UL, 0UL, 0UL); /* 5 us, not 50 */
+  uint64_t last_tick = now_ns();
+  size_t tick = 0, dirtied = 0, wait_tick = 0;
   int timed_out = 0;
   while (!g_verify) {
-    struct timespec ms = {0, 1000000};
+    const int waiting = after != AFTER_NONE;
+    struct timespec ms = {0, waiting ? 50000 : 1000000};
     if (use_handler)
       nanosleep(&ms, NULL);
     else if (sigtimedwait(&usr1, NULL, &ms) == SIGUSR1)
       g_verify = 1;
-    volatile uint64_t *w = &mem[(tick % pages) * (PAGE / sizeof(uint64_t)) +
-                                (tick / pages) % (PAGE / sizeof(uint64_t))];
+    if (waiting) {
+      uint64_t t = now_ns();
+      if (getppid() != parent) {
+        /* Migrated: run the access pattern now, then idle as before. */
+        double gap_ms = (double)(t - last_tick) / 1e6;
+        int r = after == AFTER_RANDOM
+                    ? after_random((const unsigned char *)mem, pages, (size_t)touches,
+                                   results_path, gap_ms)
+                    : after_sequential((const unsigned char *)mem, pages, results_path, gap_ms);
+        if (r < 0)
+          perror("bench_memhog: results file");
+        after = AFTER_NONE;
+      }
+      last_tick = t;
+      if (++wait_tick % 20 != 0)
+        continue;
+    }
+    volatile uint64_t *w = &mem[(dirtied % pages) * (PAGE / sizeof(uint64_t)) +
+                                (dirtied / pages) % (PAGE / sizeof(uint64_t))];
     *w = *w;
+    dirtied++;
     if (++tick % 1024 == 0 && now_s() > deadline) {
       timed_out = 1;
       break;
