@@ -1,6 +1,7 @@
 #include "transport/frame_reader.hpp"
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -95,6 +96,9 @@ void FrameReader::parse_available() {
 }
 
 void FrameReader::run() {
+  // Receiving the stream is background work: what a waiting fault needs
+  // runs first.
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 5);
   auto ring = Uring::create(8);
   if (!ring.ok()) {
     push_error(std::move(ring).error());
@@ -158,6 +162,15 @@ void FrameReader::run() {
     if (finished_)
       return;
   }
+}
+
+bool FrameReader::peek_pages(const std::function<bool(uint64_t, uint32_t)> &pred) {
+  std::lock_guard lock(mu_);
+  if (frames_.empty() || frames_.front().type != wire::Type::pages)
+    return false;
+  wire::PagesHeader h;
+  std::memcpy(&h, frames_.front().payload.data(), sizeof h);
+  return pred(h.addr, h.npages);
 }
 
 bool FrameReader::try_next(Frame &out, Error &err) {

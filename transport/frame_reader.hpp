@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -42,6 +43,9 @@ public:
   Result<Frame> next(int timeout_ms);
   // Non-blocking: true and the frame if one is ready.
   bool try_next(Frame &out, Error &err);
+  // Whether the next ready frame is a pages frame for which pred(addr,
+  // npages) holds (false when none is ready).
+  bool peek_pages(const std::function<bool(uint64_t, uint32_t)> &pred);
   // The consumer is done with every frame up to and including this one.
   void release(const Frame &f);
   // Readable whenever frames (or an error) are waiting: for poll().

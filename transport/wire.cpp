@@ -75,6 +75,7 @@ std::vector<uint8_t> encode(const Done &m) {
   for (uint64_t v : m.histogram)
     w.u64(v);
   w.u64(m.postcopy_ns);
+  w.u64(m.pages_prefetched);
   return w.take();
 }
 
@@ -166,6 +167,7 @@ Result<Done> decode_done(std::span<const uint8_t> p) {
   for (auto &v : m.histogram)
     v = r.u64();
   m.postcopy_ns = r.u64();
+  m.pages_prefetched = r.u64();
   if (r.failed())
     return malformed("done", r);
   return m;

@@ -82,6 +82,7 @@ struct Done {
   double fault_p50_us = 0, fault_p99_us = 0, fault_max_us = 0;
   uint64_t histogram[kHistogramBuckets] = {};
   uint64_t postcopy_ns = 0; // from the process running to the last page
+  uint64_t pages_prefetched = 0;
 };
 inline constexpr uint32_t kDoneAllPages = 0;
 inline constexpr uint32_t kDoneProcessExited = 1;

@@ -85,7 +85,7 @@ extern "C" size_t lmig_stats_to_json(const lmig_stats *s, char *buf, size_t bufl
       "{\"mode\":\"%s\",\"source_pid\":%d,\"target_pid\":%d,\"target_vpid\":%d,"
       "\"downtime_ms\":%.3f,\"total_ms\":%.3f,\"freeze_ms\":%.3f,\"capture_ms\":%.3f,"
       "\"restore_ms\":%.3f,\"postcopy_ms\":%.3f,\"pages_total\":%llu,\"pages_sent\":%llu,"
-      "\"pages_demand\":%llu,\"pages_pushed\":%llu,\"pages_zero\":%llu,\"bytes\":%llu,"
+      "\"pages_demand\":%llu,\"pages_prefetched\":%llu,\"pages_pushed\":%llu,\"pages_zero\":%llu,\"bytes\":%llu,"
       "\"image_bytes\":%llu,\"checksum_retries\":%llu,\"fault_p50_us\":%.2f,"
       "\"fault_p99_us\":%.2f,\"fault_max_us\":%.2f,\"fault_histogram_us_log2\":[%s]}",
       s->mode == LMIG_MODE_POSTCOPY ? "postcopy" : "stop-copy", s->source_pid, s->target_pid,
@@ -93,6 +93,9 @@ extern "C" size_t lmig_stats_to_json(const lmig_stats *s, char *buf, size_t bufl
       s->postcopy_ms, static_cast<unsigned long long>(s->pages_total),
       static_cast<unsigned long long>(s->pages_sent),
       static_cast<unsigned long long>(s->pages_demand),
+      static_cast<unsigned long long>(s->size >= offsetof(lmig_stats, pages_prefetched) + 8
+                                          ? s->pages_prefetched
+                                          : 0),
       static_cast<unsigned long long>(s->pages_pushed),
       static_cast<unsigned long long>(s->pages_zero), static_cast<unsigned long long>(s->bytes),
       static_cast<unsigned long long>(s->image_bytes),

@@ -1,6 +1,8 @@
 #include "engine/lazy/lazy_pager.hpp"
 
 #include <poll.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -234,21 +236,32 @@ Status LazyPager::handle_fault(uint64_t target, uint64_t t0, bool &defer) {
   if (st == LazyPages::kDone)
     return uffd::wake(cfg_.uffd, target, kPage); // it arrived while the fault was queued
   waiting_.push_back({i, t0});
+  set_urgency(true);
   if (st == LazyPages::kRequested)
     return {};
   if (st == LazyPages::kUnknown) // no inventory yet: only the source knows
     return request(*src, 1, 0);
-  // Faults walking forward get the next pages asked for with them.
+  // Faults walking forward (each landing just past what the last one asked
+  // for) get more and more of the following pages asked for with them.
   uint32_t around = 1;
-  if (*src >= last_fault_src_ && *src - last_fault_src_ <= 16 * kPage && *src != last_fault_src_)
+  if (*src > last_fault_src_ && *src <= last_fault_end_ + 16 * kPage)
     streak_ = std::min<uint32_t>(streak_ + 1, 8);
   else
     streak_ = 0;
   if (streak_)
     around = std::min<uint32_t>(cfg_.max_fault_around, 1u << (streak_ + 1));
   last_fault_src_ = *src;
-  uint32_t n = std::max<uint32_t>(1, pages_.run_of(*src, LazyPages::kMissing, around));
-  return request(*src, n, 0);
+  last_fault_end_ = *src + around * kPage;
+  // The faulting page goes alone, so its answer is as small and early as it
+  // can be; what follows it (when faults walk forward) is a second request
+  // answered right after.
+  LMIG_TRY(request(*src, 1, 0));
+  if (around > 1) {
+    uint32_t n = pages_.run_of(*src + kPage, LazyPages::kMissing, around - 1);
+    if (n)
+      LMIG_TRY(request(*src + kPage, n, 0));
+  }
+  return {};
 }
 
 Status LazyPager::process_faults(bool &progress) {
@@ -264,18 +277,50 @@ Status LazyPager::process_faults(bool &progress) {
   return {};
 }
 
-void LazyPager::resolve_waiting() {
+// A thread blocked on a remote page is what the process feels: while one
+// waits the pager runs ahead of background work (its own bulk installs, the
+// bulk reader, the push), otherwise behind it.
+void LazyPager::set_urgency(bool urgent) {
+  int level = urgent ? 1 : 0;
+  if (level == urgency_)
+    return;
+  urgency_ = level;
+  // (Switching to a real-time class per fault was measured to cost more
+  // than it gains: nice levels are enough.)
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), urgent ? -10 : 0);
+}
+
+void LazyPager::resolve_waiting(bool demand) {
   if (waiting_.empty())
     return;
   uint64_t t = now_ns();
   size_t out = 0;
+  int64_t last = -1;
   for (size_t k = 0; k < waiting_.size(); k++) {
-    if (pages_.get(waiting_[k].index) == LazyPages::kDone)
+    if (pages_.get(waiting_[k].index) == LazyPages::kDone) {
       latency_.add(t - waiting_[k].t0);
-    else
+      if (demand && waiting_[k].index != last)
+        pages_demand_++; // a page a fault waited for, fetched for it
+      last = waiting_[k].index;
+    } else {
       waiting_[out++] = waiting_[k];
+    }
   }
+  size_t woken = waiting_.size() - out;
   waiting_.resize(out);
+  if (waiting_.empty())
+    set_urgency(false);
+  if (woken)
+    ::sched_yield(); // the thread just woken needs a CPU more than the pager does
+}
+
+bool LazyPager::waited_for(uint64_t src, uint32_t npages) const {
+  for (const auto &w : waiting_) {
+    uint64_t a = pages_.address_of(w.index);
+    if (a >= src && a < src + static_cast<uint64_t>(npages) * kPage)
+      return true;
+  }
+  return false;
 }
 
 // Installs the source's pages [src, src + npages) where they still belong,
@@ -333,10 +378,10 @@ Status LazyPager::install(uint64_t src, const uint8_t *data, uint32_t npages, bo
       continue;
     for (uint32_t r = 0; r < run; r++)
       pages_.set(i + r, LazyPages::kDone);
-    (demand ? pages_demand_ : pages_pushed_) += run;
+    (demand ? demand_channel_pages_ : pages_pushed_) += run;
     k += run;
   }
-  resolve_waiting();
+  resolve_waiting(demand);
   return {};
 }
 
@@ -396,10 +441,13 @@ Status LazyPager::drain_demand(bool &progress) {
 }
 
 Status LazyPager::install_pushed(bool &progress) {
-  // A couple of runs at a time, so faults are looked at in between.
-  for (int k = 0; k < 2 && !bulk_done_ && !bulk_lost_at_; k++) {
+  // One run at a time, so faults are looked at in between.
+  for (int k = 0; k < 1 && !bulk_done_ && !bulk_lost_at_; k++) {
     Frame f;
     Error err;
+    if (!waiting_.empty() && !cfg_.bulk->peek_pages(
+                                 [&](uint64_t a, uint32_t n) { return waited_for(a, n); }))
+      return {}; // a thread waits on its page: the demand answer comes first
     if (!cfg_.bulk->try_next(f, err)) {
       if (err.code == LMIG_ERR_CONNECTION_LOST)
         lost(false, err);
@@ -482,6 +530,7 @@ Result<wire::Done> LazyPager::finish(uint32_t reason) {
   wire::Done d;
   d.reason = reason;
   d.pages_demand = pages_demand_;
+  d.pages_prefetched = demand_channel_pages_ - std::min(demand_channel_pages_, pages_demand_);
   d.pages_pushed = pages_pushed_;
   d.pages_zero = pages_zero_;
   d.checksum_retries = checksum_retries_;

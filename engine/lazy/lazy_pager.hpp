@@ -52,7 +52,7 @@ public:
     std::vector<AddressRange> regions; // the userfaultfd ranges; the inventory comes on `bulk`
     pid_t pid = -1;            // the restored process: its end ends the pager
     int io_timeout_ms = 30000;
-    uint32_t max_fault_around = 64;
+    uint32_t max_fault_around = 256;
     // A dropped link: connections the source makes again arrive here
     // (nullopt: none yet); given up after reconnect_timeout_ms.
     std::function<std::optional<Connection>(wire::Role)> take_connection;
@@ -86,7 +86,9 @@ private:
   Status sweep_missing();
   Status take_inventory(std::span<const uint8_t> payload);
   Status send_frame(wire::Type t, const std::vector<uint8_t> &payload);
-  void resolve_waiting();
+  void resolve_waiting(bool demand);
+  void set_urgency(bool urgent);
+  bool waited_for(uint64_t src, uint32_t npages) const;
   Result<wire::Done> finish(uint32_t reason);
   void lost(bool demand, const Error &why);
   Status reconnect();
@@ -121,6 +123,7 @@ private:
   uint64_t sweep_cursor_ = 0;
   std::vector<PageRun> inventory_;
   uint64_t last_fault_src_ = 0;
+  uint64_t last_fault_end_ = 0; // end of what the last fault asked for
   uint32_t streak_ = 0;
   uint64_t t_start_ = 0;
   Connection demand_conn_;                   // a re-established demand link
@@ -130,6 +133,8 @@ private:
 
   LatencyHistogram latency_;
   uint64_t pages_demand_ = 0, pages_pushed_ = 0, pages_zero_ = 0, checksum_retries_ = 0;
+  uint64_t demand_channel_pages_ = 0;
+  int urgency_ = -1; // the thread's current scheduling level (see set_urgency)
 };
 
 } // namespace lmig

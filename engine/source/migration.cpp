@@ -214,6 +214,7 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
       return after_pages(std::move(done).error(), server.saw_running());
     stats.postcopy_ms = ns_to_ms(done->postcopy_ns);
     stats.pages_demand = done->pages_demand;
+    stats.pages_prefetched = done->pages_prefetched;
     stats.pages_pushed = done->pages_pushed;
     stats.pages_zero = done->pages_zero;
     stats.checksum_retries = done->checksum_retries;

@@ -38,7 +38,7 @@ public:
     pid_t pid = -1;
     std::vector<VmaImage> regions; // the lazy (anonymous) memory, sorted
     uint64_t stack_hint = 0;   // the saved stack pointer: pushed first
-    uint32_t push_run_pages = 32;
+    uint32_t push_run_pages = 16; // 64 KiB: a fault never waits long behind one
     uint64_t corrupt_every = 0; // test-only: damage every nth frame once
     bool corrupt_retries = false; // test-only: damage the frames sent again too
     uint32_t push_delay_ms = 0; // test-only: hold the push back this long
@@ -87,6 +87,7 @@ private:
   std::mutex hints_mu_;
   std::deque<uint64_t> hints_;
   std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> last_demand_ns_{0}; // when a demand request was last served
   std::atomic<uint64_t> frames_{0};
   std::atomic<uint64_t> pushed_{0}, served_{0};
   std::mutex push_error_mu_;

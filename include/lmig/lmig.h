@@ -105,7 +105,7 @@ typedef struct lmig_stats {
   double postcopy_ms;    /* switchover until the last page (post-copy) */
   uint64_t pages_total;  /* pages the source had */
   uint64_t pages_sent;   /* pages that crossed the wire */
-  uint64_t pages_demand; /* post-copy: pages fetched on a fault */
+  uint64_t pages_demand; /* post-copy: pages a fault waited for, fetched on demand */
   uint64_t pages_pushed; /* post-copy: pages pushed in the background */
   uint64_t pages_zero;   /* post-copy: faults answered with a zero page */
   uint64_t bytes;        /* payload bytes on the wire (image and pages) */
@@ -115,6 +115,7 @@ typedef struct lmig_stats {
   double fault_p99_us;
   double fault_max_us;
   uint64_t fault_histogram[LMIG_LATENCY_BUCKETS]; /* bucket i: [2^i, 2^(i+1)) us */
+  uint64_t pages_prefetched; /* post-copy: pages fetched along with a faulting one */
 } lmig_stats;
 
 /* Moves process `pid` to opts->destination. On LMIG_OK the process runs on
