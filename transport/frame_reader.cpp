@@ -175,14 +175,12 @@ bool FrameReader::peek_pages(const std::function<bool(uint64_t, uint32_t)> &pred
 
 bool FrameReader::try_next(Frame &out, Error &err) {
   std::lock_guard lock(mu_);
-  uint64_t v;
-  (void)!::read(notify_.get(), &v, sizeof v);
   if (!frames_.empty()) {
     out = frames_.front();
     frames_.pop_front();
-    if (!frames_.empty()) { // keep the eventfd readable while frames remain
-      uint64_t one = 1;
-      (void)!::write(notify_.get(), &one, sizeof one);
+    if (frames_.empty() && !failed_) { // the eventfd is armed exactly while frames wait
+      uint64_t v;
+      (void)!::read(notify_.get(), &v, sizeof v);
     }
     return true;
   }
@@ -206,6 +204,10 @@ Result<Frame> FrameReader::next(int timeout_ms) {
   if (!frames_.empty()) {
     Frame f = frames_.front();
     frames_.pop_front();
+    if (frames_.empty() && !failed_) {
+      uint64_t v;
+      (void)!::read(notify_.get(), &v, sizeof v);
+    }
     return f;
   }
   return error_;

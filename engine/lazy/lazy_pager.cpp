@@ -554,9 +554,15 @@ Result<wire::Done> LazyPager::loop() {
     if (stop_)
       return make_error(LMIG_ERR_CANCELLED, "post-copy pager stopped");
     bool progress = false;
-    LMIG_TRY(drain_events(progress));
+    // One poll tells which of the userfaultfd and the demand link have
+    // something: no read or recv is spent on an empty one.
+    pollfd ready[2] = {{cfg_.uffd, POLLIN, 0}, {demand_lost_at_ ? -1 : cfg_.demand_fd, POLLIN, 0}};
+    ::poll(ready, 2, 0);
+    if (ready[0].revents)
+      LMIG_TRY(drain_events(progress));
     LMIG_TRY(process_faults(progress));
-    LMIG_TRY(drain_demand(progress));
+    if (ready[1].revents)
+      LMIG_TRY(drain_demand(progress));
     LMIG_TRY(install_pushed(progress));
     LMIG_TRY(sweep_missing());
     LMIG_TRY(reconnect());
