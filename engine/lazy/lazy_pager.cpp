@@ -65,6 +65,10 @@ Result<wire::Done> LazyPager::wait() {
 }
 
 Status LazyPager::send(wire::Type t, const std::vector<uint8_t> &payload) {
+  if (t == wire::Type::running) {
+    std::lock_guard lock(send_mu_);
+    running_payload_ = payload;
+  }
   LMIG_TRY(send_frame(t, payload));
   if (t == wire::Type::running)
     running_sent_ = true;
@@ -140,6 +144,16 @@ Status LazyPager::reconnect() {
       demand_ = FrameAssembler(cfg_.peer);
       demand_lost_at_ = 0;
       LMIG_INFO("%s: demand connection re-established", cfg_.peer.c_str());
+      // The source may not have heard that the process runs before the link
+      // dropped: say it again (it takes it once).
+      if (running_sent_) {
+        std::vector<uint8_t> again;
+        {
+          std::lock_guard lock(send_mu_);
+          again = running_payload_;
+        }
+        LMIG_TRY(send_frame(wire::Type::running, again));
+      }
       // Answers in flight on the old link are gone: ask again for what
       // blocked threads wait on; the rest is asked for as it is needed.
       pages_.forget_requests();
@@ -541,8 +555,52 @@ Result<wire::Done> LazyPager::finish(uint32_t reason) {
   for (int b = 0; b < wire::kHistogramBuckets; b++)
     d.histogram[b] = latency_.buckets()[b];
   d.postcopy_ns = now_ns() - t_start_;
-  LMIG_TRY(send_frame(wire::Type::done, wire::encode(d)));
+  const auto payload = wire::encode(d);
+  LMIG_TRY(send_frame(wire::Type::done, payload));
+  confirm_done(payload);
   return d;
+}
+
+// The source drops its copy when it hears `done`, and says so. A link that
+// drops before that is waited for, and `done` said again on the new one, so
+// the source is not left wondering with a stopped copy.
+void LazyPager::confirm_done(const std::vector<uint8_t> &payload) {
+  const uint64_t deadline =
+      now_ns() + static_cast<uint64_t>(cfg_.reconnect_timeout_ms) * 1000000ull;
+  while (now_ns() < deadline && !stop_) {
+    if (demand_lost_at_) {
+      auto c = cfg_.take_connection ? cfg_.take_connection(wire::Role::control_reconnect)
+                                    : std::nullopt;
+      if (!c) {
+        ::usleep(5000);
+        continue;
+      }
+      demand_conn_ = std::move(*c);
+      cfg_.demand_fd = demand_conn_.fd();
+      demand_ = FrameAssembler(cfg_.peer);
+      demand_lost_at_ = 0;
+      if (!send_frame(wire::Type::done, payload).ok())
+        continue;
+    }
+    pollfd p{cfg_.demand_fd, POLLIN, 0};
+    ::poll(&p, 1, 50);
+    auto got = demand_.fill(cfg_.demand_fd);
+    if (!got.ok()) {
+      demand_lost_at_ = now_ns();
+      continue;
+    }
+    wire::Type t;
+    std::span<const uint8_t> body;
+    for (;;) {
+      auto have = demand_.front(t, body);
+      if (!have.ok() || !*have)
+        break;
+      demand_.consume();
+      if (t == wire::Type::done)
+        return; // the source copy is gone
+    }
+  }
+  LMIG_WARN("%s: no confirmation that the source copy is gone", cfg_.peer.c_str());
 }
 
 Result<wire::Done> LazyPager::loop() {

@@ -90,6 +90,7 @@ private:
   void set_urgency(bool urgent);
   bool waited_for(uint64_t src, uint32_t npages) const;
   Result<wire::Done> finish(uint32_t reason);
+  void confirm_done(const std::vector<uint8_t> &payload);
   void lost(bool demand, const Error &why);
   Status reconnect();
 
@@ -105,6 +106,7 @@ private:
   std::optional<Result<wire::Done>> result_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_sent_{false};
+  std::vector<uint8_t> running_payload_; // said again on a re-established link
 
   struct QueuedFault {
     uint64_t addr;

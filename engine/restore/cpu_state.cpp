@@ -1,6 +1,7 @@
 #include "engine/restore/cpu_state.hpp"
 
 #include <cpuid.h>
+#include <sys/utsname.h>
 
 namespace lmig {
 
@@ -15,6 +16,23 @@ CpuState local_cpu_state() {
   __cpuid_count(0xd, 0, a, b, c, d);
   s.xsave_size = b;
   return s;
+}
+
+} // namespace lmig
+
+namespace lmig {
+
+wire::Hello host_hello() {
+  wire::Hello h;
+  h.features = wire::kFeatureStopCopy | wire::kFeaturePostcopy;
+  CpuState cpu = local_cpu_state();
+  h.xfeatures = cpu.xcr0;
+  h.xstate_size = cpu.xsave_size;
+  utsname u{};
+  ::uname(&u);
+  h.kernel = u.release;
+  h.host = u.nodename;
+  return h;
 }
 
 } // namespace lmig

@@ -1,7 +1,6 @@
 #include "engine/restore/target_session.hpp"
 
 #include <signal.h>
-#include <sys/utsname.h>
 
 #include <cstring>
 
@@ -47,18 +46,7 @@ Status check_hello(const wire::Hello &h, const SessionOptions &opts) {
   return {};
 }
 
-wire::Hello target_hello() {
-  wire::Hello h;
-  h.features = wire::kFeatureStopCopy | wire::kFeaturePostcopy;
-  CpuState cpu = local_cpu_state();
-  h.xfeatures = cpu.xcr0;
-  h.xstate_size = cpu.xsave_size;
-  utsname u{};
-  ::uname(&u);
-  h.kernel = u.release;
-  h.host = u.nodename;
-  return h;
-}
+wire::Hello target_hello() { return host_hello(); }
 
 namespace {
 

@@ -1,7 +1,6 @@
 #include "engine/source/migration.hpp"
 
 #include <sys/random.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -22,18 +21,10 @@ namespace lmig {
 namespace {
 
 wire::Hello local_hello(const MigrateOptions &opts, uint64_t session, wire::Role role) {
-  wire::Hello h;
+  wire::Hello h = host_hello();
   h.mode = static_cast<uint32_t>(opts.mode);
-  h.features = wire::kFeatureStopCopy | wire::kFeaturePostcopy;
   h.session = session;
   h.role = role;
-  CpuState cpu = local_cpu_state();
-  h.xfeatures = cpu.xcr0;
-  h.xstate_size = cpu.xsave_size;
-  utsname u{};
-  ::uname(&u);
-  h.kernel = u.release;
-  h.host = u.nodename;
   h.auth = opts.auth_token;
   return h;
 }
@@ -228,6 +219,7 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
                    (4096 + sizeof(wire::FrameHeader) + sizeof(wire::PagesHeader));
     stats.pages_total += server.inventory_pages();
     LMIG_TRY(frozen.kill());
+    (void)conn.send(wire::Type::done); // the source copy is gone
   } else {
     auto r = expect(conn, buf, wire::Type::running, "waiting for the process to run");
     if (!r.ok())

@@ -287,8 +287,9 @@ Result<wire::Done> PageServer::run(
     }
     case wire::Type::running: {
       LMIG_ASSIGN_OR_RETURN(auto r, wire::decode_running(buf));
+      if (!saw_running_) // said again after a reconnect
+        on_running(r);
       saw_running_ = true;
-      on_running(r);
       break;
     }
     case wire::Type::done:

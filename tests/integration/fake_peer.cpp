@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <stdexcept>
+
+#include "tests/integration/harness.hpp"
 #include <vector>
 
 #include "transport/tcp_connection.hpp"
@@ -14,16 +16,7 @@
 namespace lmig::test {
 
 FakePeer::FakePeer(PeerScript script) : script_(script) {
-  listen_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(listen_.get(), reinterpret_cast<sockaddr *>(&a), sizeof a) < 0 ||
-      ::listen(listen_.get(), 1) < 0 ||
-      ::getsockname(listen_.get(), reinterpret_cast<sockaddr *>(&a), &len) < 0)
-    throw std::runtime_error("fake peer: cannot listen");
-  port_ = ntohs(a.sin_port);
+  listen_.reset(listen_loopback(port_));
   thread_ = std::thread([this] { serve(); });
 }
 

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -209,7 +212,35 @@ int Lmigd::terminate() {
   return -1;
 }
 
+pid_t Lmigd::wait_running(std::chrono::milliseconds timeout) const {
+  pid_t target = -1;
+  wait_for(
+      [&] {
+        std::string text = log();
+        size_t at = text.find("runs here as PID ");
+        if (at == std::string::npos)
+          return false;
+        target = std::stoi(text.substr(at + 17));
+        return true;
+      },
+      timeout);
+  return target;
+}
+
 Lmigd::~Lmigd() { stop(); }
+
+int listen_loopback(uint16_t &port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) < 0 ||
+      ::listen(fd, 16) < 0 || ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len) < 0)
+    throw std::runtime_error("cannot listen on 127.0.0.1");
+  port = ntohs(a.sin_port);
+  return fd;
+}
 
 Workload::Workload(std::vector<std::string> extra_args, size_t mem_mib) {
   std::vector<std::string> argv = {bin("WL_STATE"), "--mem", std::to_string(mem_mib)};

@@ -36,6 +36,8 @@ pid_t spawn(const std::vector<std::string> &argv, const std::string &out = "/dev
             const std::string &err = "/dev/null");
 
 bool alive(pid_t pid);
+// A TCP socket listening on 127.0.0.1 at a port the kernel picks.
+int listen_loopback(uint16_t &port);
 char proc_state(pid_t pid); // from /proc/PID/stat; 0 if gone
 void kill_and_reap(pid_t pid);
 std::string read_file(const std::string &path);
@@ -80,6 +82,9 @@ public:
   void stop();
   // SIGTERM, then its exit status (-1 if it had to be killed).
   int terminate();
+  // The PID (here) of the first process it says runs, once it says so; -1
+  // after timeout.
+  pid_t wait_running(std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;
 
 private:
   TempDir dir_;

@@ -65,18 +65,8 @@ TEST(PostCopy, FaultsBeforeThePushArriveAreServedOnDemand) {
   // Hold the push back: the process must fetch what it touches itself.
   Migrated m;
   std::thread t([&] { m = postcopy(src, d, {{"LMIG_TEST_PUSH_DELAY_MS", "1500"}}); });
-  pid_t target = -1;
-  ASSERT_TRUE(wait_for(
-      [&] {
-        std::string log = d.log();
-        size_t at = log.find("runs here as PID ");
-        if (at == std::string::npos)
-          return false;
-        target = std::stoi(log.substr(at + 17));
-        return true;
-      },
-      std::chrono::seconds(20)))
-      << d.log();
+  pid_t target = d.wait_running();
+  ASSERT_GT(target, 0) << d.log();
   ProcessGuard g(target);
   std::string v = w.check(target, 1); // reads all 64 MiB while the push waits
   t.join();
@@ -98,18 +88,8 @@ TEST(PostCopy, LayoutChangesBeforeThePagesArriveAreHonoured) {
   pid_t src = w.pid();
   Migrated m;
   std::thread t([&] { m = postcopy(src, d, {{"LMIG_TEST_PUSH_DELAY_MS", "1500"}}); });
-  pid_t target = -1;
-  ASSERT_TRUE(wait_for(
-      [&] {
-        std::string log = d.log();
-        size_t at = log.find("runs here as PID ");
-        if (at == std::string::npos)
-          return false;
-        target = std::stoi(log.substr(at + 17));
-        return true;
-      },
-      std::chrono::seconds(20)))
-      << d.log();
+  pid_t target = d.wait_running();
+  ASSERT_GT(target, 0) << d.log();
   ProcessGuard g(target);
   // madvise/mremap/munmap on pages that have not arrived, then read them
   std::string v1 = w.check(target, 1);

@@ -12,21 +12,6 @@
 namespace lmig::test {
 namespace {
 
-pid_t wait_running(const Lmigd &d) {
-  pid_t target = -1;
-  wait_for(
-      [&] {
-        std::string log = d.log();
-        size_t at = log.find("runs here as PID ");
-        if (at == std::string::npos)
-          return false;
-        target = std::stoi(log.substr(at + 17));
-        return true;
-      },
-      std::chrono::seconds(20));
-  return target;
-}
-
 TEST(Reconnect, APostCopyMigrationSurvivesDroppedConnections) {
   Lmigd d;
   TcpProxy proxy(d.port());
@@ -37,7 +22,7 @@ TEST(Reconnect, APostCopyMigrationSurvivesDroppedConnections) {
     r = run({bin("LMIG"), "--postcopy", std::to_string(src), proxy.address(), "--json"},
             std::chrono::seconds(60), {{"LMIG_TEST_PUSH_DELAY_MS", "1000"}});
   });
-  pid_t target = wait_running(d);
+  pid_t target = d.wait_running();
   ASSERT_GT(target, 0) << d.log();
   ProcessGuard g(target);
   proxy.cut(); // both connections drop while most pages are still on the source
@@ -62,7 +47,7 @@ TEST(Reconnect, LmigdKillsTheHalfMigratedProcessWhenTheSourceStaysAway) {
              "--reconnect-timeout", "1500"},
             std::chrono::seconds(60), {{"LMIG_TEST_PUSH_DELAY_MS", "5000"}});
   });
-  pid_t target = wait_running(d);
+  pid_t target = d.wait_running();
   ASSERT_GT(target, 0) << d.log();
   ProcessGuard g(target);
   proxy.refuse(true);

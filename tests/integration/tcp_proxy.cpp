@@ -9,6 +9,8 @@
 
 #include <stdexcept>
 
+#include "tests/integration/harness.hpp"
+
 namespace lmig::test {
 namespace {
 
@@ -33,16 +35,7 @@ out:
 } // namespace
 
 TcpProxy::TcpProxy(uint16_t target_port) : target_port_(target_port) {
-  listen_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(listen_.get(), reinterpret_cast<sockaddr *>(&a), sizeof a) < 0 ||
-      ::listen(listen_.get(), 16) < 0 ||
-      ::getsockname(listen_.get(), reinterpret_cast<sockaddr *>(&a), &len) < 0)
-    throw std::runtime_error("proxy: cannot listen");
-  port_ = ntohs(a.sin_port);
+  listen_.reset(listen_loopback(port_));
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
