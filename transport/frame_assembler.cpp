@@ -7,9 +7,9 @@
 namespace lmig {
 
 Result<bool> FrameAssembler::fill(int fd) {
-  if (have_ == buf_.size())
+  if (have_ == cap_)
     return false; // a whole frame is waiting to be consumed
-  ssize_t n = ::recv(fd, buf_.data() + have_, buf_.size() - have_, MSG_DONTWAIT);
+  ssize_t n = ::recv(fd, buf_.get() + have_, cap_ - have_, MSG_DONTWAIT);
   if (n > 0) {
     have_ += static_cast<size_t>(n);
     return true;
@@ -27,7 +27,7 @@ Result<bool> FrameAssembler::front(wire::Type &type, std::span<const uint8_t> &p
   if (have_ < sizeof(wire::FrameHeader))
     return false;
   wire::FrameHeader h;
-  std::memcpy(&h, buf_.data(), sizeof h);
+  std::memcpy(&h, buf_.get(), sizeof h);
   if (h.magic != wire::kMagic)
     return make_error(LMIG_ERR_PROTOCOL,
                       "peer " + peer_ + " does not speak the lmig protocol (bad frame)");
@@ -37,15 +37,15 @@ Result<bool> FrameAssembler::front(wire::Type &type, std::span<const uint8_t> &p
   if (have_ < sizeof h + h.length)
     return false;
   type = static_cast<wire::Type>(h.type);
-  payload = {buf_.data() + sizeof h, h.length};
+  payload = {buf_.get() + sizeof h, h.length};
   return true;
 }
 
 void FrameAssembler::consume() {
   wire::FrameHeader h;
-  std::memcpy(&h, buf_.data(), sizeof h);
+  std::memcpy(&h, buf_.get(), sizeof h);
   size_t used = sizeof h + h.length;
-  std::memmove(buf_.data(), buf_.data() + used, have_ - used);
+  std::memmove(buf_.get(), buf_.get() + used, have_ - used);
   have_ -= used;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,8 +16,11 @@ namespace lmig {
 
 class FrameAssembler {
 public:
+  // The buffer is left uninitialised: pages are touched only as frames
+  // fill them (zeroing 4 MiB up front cost milliseconds of the restore).
   explicit FrameAssembler(std::string peer, size_t max_frame = (4u << 20) + 4096)
-      : peer_(std::move(peer)), max_frame_(max_frame), buf_(max_frame + 16) {}
+      : peer_(std::move(peer)), max_frame_(max_frame), cap_(max_frame + 16),
+        buf_(new uint8_t[max_frame + 16]) {}
 
   // Reads what the socket holds. false: nothing new. Error: closed, broken
   // or garbage.
@@ -28,7 +32,8 @@ public:
 private:
   std::string peer_;
   size_t max_frame_;
-  std::vector<uint8_t> buf_;
+  size_t cap_;
+  std::unique_ptr<uint8_t[]> buf_;
   size_t have_ = 0;
 };
 

@@ -120,7 +120,7 @@ Error RestoredProcess::restorer_error(uint32_t step, int64_t err, uint64_t arg) 
   } else if (step == LMIG_RST_STEP_FDS && arg < plan_.files.size()) {
     const FilePlan &f = plan_.files[arg];
     detail = " fd " + (f.targets.empty() ? std::string("?") : std::to_string(f.targets[0].fd)) +
-             (f.path.empty() ? "" : " (" + f.path + ")");
+             " (" + (f.path.empty() ? std::string(file_kind_name(f.kind)) : f.path) + ")";
   } else if (step == LMIG_RST_STEP_SIGACTION || step == LMIG_RST_STEP_RLIMIT) {
     detail = " " + std::to_string(arg);
   } else if (step == LMIG_RST_STEP_CWD) {
@@ -210,8 +210,11 @@ Status RestoredProcess::wait_event(int timeout_ms, uint32_t want_type, bool want
     if (now_ns() >= deadline)
       return make_error(LMIG_ERR_TIMEOUT, "restore did not progress within " +
                                               std::to_string(timeout_ms) + " ms");
+    // Short naps: a traced stop is not pollable, and every wait here is
+    // part of the downtime.
     pollfd p{ctl_ ? ctl_.get() : -1, POLLIN, 0};
-    ::poll(&p, 1, 1);
+    timespec nap{0, 50 * 1000};
+    ::ppoll(&p, 1, &nap, nullptr);
   }
 }
 

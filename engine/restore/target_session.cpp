@@ -138,6 +138,16 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   if (*t != wire::Type::image)
     return tell(unexpected(*t, "expecting the image"));
   const uint64_t t_image = now_ns();
+  // Where the restore's time goes, for the log line that says it runs.
+  std::string phases;
+  uint64_t t_phase = t_image;
+  auto phase = [&](const char *name) {
+    uint64_t t = now_ns();
+    char b[48];
+    snprintf(b, sizeof b, "%s%s %.1f", phases.empty() ? "" : ", ", name, ns_to_ms(t - t_phase));
+    phases += b;
+    t_phase = t;
+  };
   auto image = decode_image(buf);
   if (!image.ok())
     return tell(std::move(image).error());
@@ -149,6 +159,7 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
                            features.ok() ? uffd::postcopy_features(*features) : 0);
   if (!plan.ok())
     return tell(std::move(plan).error());
+  phase("decode+plan");
   auto rp = RestoredProcess::start(*image, std::move(plan).value(), opts.io_timeout_ms);
   if (!rp.ok())
     return tell(std::move(rp).error());
@@ -162,9 +173,11 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   if (auto st = conn.send(wire::Type::ready); !st.ok())
     return std::move(st).error();
 
+  phase("spawn+map");
   uint64_t pages = 0;
   if (auto st = receive_pages(conn, *rp, opts.io_timeout_ms, pages); !st.ok())
     return tell(std::move(st).error());
+  phase("pages");
 
   SessionOutcome out;
   out.vpid = rp->vpid();
@@ -173,13 +186,14 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
     rp->release_uffd(); // every page is in: the process runs without it
     if (auto st = rp->run(opts.io_timeout_ms); !st.ok())
       return tell(std::move(st).error());
+    phase("run");
     const uint64_t restore_ns = now_ns() - t_image;
     out.pid = rp->pid();
     out.init_pid = rp->init_pid();
     out.init_pidfd = rp->take_init_pidfd();
-    LMIG_INFO("%s: PID %d (%s) runs here as PID %d after %llu pages (restore %.1f ms)",
+    LMIG_INFO("%s: PID %d (%s) runs here as PID %d after %llu pages (restore %.1f ms: %s)",
               conn.peer().c_str(), out.vpid, out.comm.c_str(), out.pid,
-              static_cast<unsigned long long>(pages), ns_to_ms(restore_ns));
+              static_cast<unsigned long long>(pages), ns_to_ms(restore_ns), phases.c_str());
     wire::Running running{out.pid, out.vpid, restore_ns};
     if (auto st = conn.send(wire::Type::running, wire::encode(running)); !st.ok()) {
       LMIG_WARN("%s: the source did not hear that PID %d runs: %s", conn.peer().c_str(),
@@ -211,18 +225,21 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   pc.reconnect_timeout_ms = opts.reconnect_timeout_ms;
   pc.take_connection = [t = ticket.get()](wire::Role r) { return t->try_take(r); };
   auto pager = LazyPager::start(std::move(pc));
+  phase("pager");
   if (!pager.ok())
     return tell(std::move(pager).error());
   if (auto st = rp->run(opts.io_timeout_ms, [&] { return (*pager)->failure(); }); !st.ok()) {
     (*pager)->stop();
     return tell(std::move(st).error());
   }
+  phase("run");
   const uint64_t restore_ns = now_ns() - t_image;
   out.pid = rp->pid();
   out.init_pid = rp->init_pid();
   out.init_pidfd = rp->take_init_pidfd();
-  LMIG_INFO("%s: PID %d (%s) runs here as PID %d (restore %.1f ms); its memory follows",
-            conn.peer().c_str(), out.vpid, out.comm.c_str(), out.pid, ns_to_ms(restore_ns));
+  LMIG_INFO("%s: PID %d (%s) runs here as PID %d (restore %.1f ms: %s); its memory follows",
+            conn.peer().c_str(), out.vpid, out.comm.c_str(), out.pid, ns_to_ms(restore_ns),
+            phases.c_str());
   wire::Running running{out.pid, out.vpid, restore_ns};
   auto sent = (*pager)->send(wire::Type::running, wire::encode(running));
   auto done = sent.ok() ? (*pager)->wait() : Result<wire::Done>(std::move(sent).error());
