@@ -291,7 +291,9 @@ Status RdmaLink::maybe_return_credits() {
   if (!recvs && !slots)
     return {};
   // No room now: a later completion brings us back here.
-  if (!recv_credits_.can_send(true) || sq_used_ >= res_->sq_depth())
+  bool inl = sizeof(SendHeader) <= res_->max_inline();
+  if (!recv_credits_.can_send(true) || sq_used_ >= res_->sq_depth() ||
+      (!inl && free_send_bufs_.empty()))
     return {};
   return post_send(kTypeCredit, {}, 0, false);
 }

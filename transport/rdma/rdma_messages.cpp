@@ -1,5 +1,6 @@
 #include "transport/rdma/rdma_messages.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -135,7 +136,7 @@ Result<std::optional<Reassembler::Message>> Reassembler::add(const SendHeader &h
     type_ = h.type;
     total_ = h.total;
     buf_.clear();
-    buf_.reserve(h.total);
+    buf_.reserve(std::min<uint32_t>(h.total, 1u << 20)); // the total is the peer's word only
   } else if (h.type != type_ || h.total != total_) {
     return bad("fragment of a " + std::to_string(h.type) + " message inside a " +
                std::to_string(type_) + " message");
