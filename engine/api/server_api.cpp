@@ -21,6 +21,7 @@
 #include "engine/base/log.hpp"
 #include "engine/restore/session_registry.hpp"
 #include "engine/restore/target_session.hpp"
+#include "transport/tcp_channel.hpp"
 #include "transport/tcp_connection.hpp"
 
 using namespace lmig;
@@ -117,9 +118,17 @@ void handle(lmig_server *s, Connection conn) {
       if (hello->role == wire::Role::control_reconnect || hello->role == wire::Role::bulk_reconnect)
         LMIG_INFO("%s: the source reconnects session %llx", conn.peer().c_str(),
                   static_cast<unsigned long long>(hello->session));
-      if (!s->registry.deliver(hello->session, hello->role, std::move(conn)))
-        LMIG_WARN("session %llx ended before its connection arrived",
-                  static_cast<unsigned long long>(hello->session));
+      // The target's end: the push is received on a thread of its own,
+      // a demand channel is read by the pager's own thread.
+      bool bulk = hello->role == wire::Role::bulk || hello->role == wire::Role::bulk_reconnect;
+      auto channel = TcpChannel::create(std::move(conn),
+                                        bulk ? TcpChannel::Receive::reader_thread
+                                             : TcpChannel::Receive::inline_assembly,
+                                        TcpChannel::Send::immediate, 1);
+      if (!channel.ok() ||
+          !s->registry.deliver(hello->session, hello->role, std::move(channel).value()))
+        LMIG_WARN("session %llx: its %s connection could not be taken",
+                  static_cast<unsigned long long>(hello->session), bulk ? "bulk" : "demand");
       return;
     }
     if (!st.ok()) {

@@ -30,7 +30,7 @@ std::string hex(uint64_t v) {
 
 LazyPager::LazyPager(Config cfg)
     : cfg_(std::move(cfg)), pages_(cfg_.regions), map_(cfg_.regions),
-      demand_(cfg_.peer) {}
+      demand_(std::move(cfg_.demand)), bulk_(std::move(cfg_.bulk)) {}
 
 Result<std::unique_ptr<LazyPager>> LazyPager::start(Config cfg) {
   std::unique_ptr<LazyPager> p(new LazyPager(std::move(cfg)));
@@ -77,29 +77,7 @@ Status LazyPager::send(wire::Type t, const std::vector<uint8_t> &payload) {
 
 Status LazyPager::send_frame(wire::Type t, const std::vector<uint8_t> &payload) {
   std::lock_guard lock(send_mu_);
-  wire::FrameHeader h{wire::kMagic, static_cast<uint16_t>(t), 0,
-                      static_cast<uint32_t>(payload.size()), 0};
-  std::vector<uint8_t> buf(sizeof h + payload.size());
-  std::memcpy(buf.data(), &h, sizeof h);
-  if (!payload.empty())
-    std::memcpy(buf.data() + sizeof h, payload.data(), payload.size());
-  size_t off = 0;
-  while (off < buf.size()) {
-    ssize_t n = ::send(cfg_.demand_fd, buf.data() + off, buf.size() - off, MSG_NOSIGNAL);
-    if (n > 0) {
-      off += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-      pollfd p{cfg_.demand_fd, POLLOUT, 0};
-      ::poll(&p, 1, cfg_.io_timeout_ms);
-      continue;
-    }
-    int err = errno;
-    return make_error(LMIG_ERR_CONNECTION_LOST,
-                      "demand connection to " + cfg_.peer + " broke: " + std::strerror(err), err);
-  }
-  return {};
+  return demand_->send(t, payload);
 }
 
 Status LazyPager::request(uint64_t src, uint32_t npages, uint32_t flags) {
@@ -137,11 +115,11 @@ void LazyPager::lost(bool demand, const Error &why) {
 Status LazyPager::reconnect() {
   uint64_t now = now_ns();
   if (demand_lost_at_) {
-    if (auto c = cfg_.take_connection ? cfg_.take_connection(wire::Role::control_reconnect)
-                                      : std::nullopt) {
-      demand_conn_ = std::move(*c);
-      cfg_.demand_fd = demand_conn_.fd();
-      demand_ = FrameAssembler(cfg_.peer);
+    if (auto c = cfg_.take_channel ? cfg_.take_channel(true) : nullptr) {
+      {
+        std::lock_guard lock(send_mu_);
+        demand_ = std::move(c);
+      }
       demand_lost_at_ = 0;
       LMIG_INFO("%s: demand connection re-established", cfg_.peer.c_str());
       // The source may not have heard that the process runs before the link
@@ -168,11 +146,9 @@ Status LazyPager::reconnect() {
     }
   }
   if (bulk_lost_at_) {
-    if (auto c = cfg_.take_connection ? cfg_.take_connection(wire::Role::bulk_reconnect)
-                                      : std::nullopt) {
-      bulk_conn_ = std::move(*c);
-      LMIG_ASSIGN_OR_RETURN(bulk_reader_, FrameReader::start(bulk_conn_.fd(), bulk_conn_.peer()));
-      cfg_.bulk = bulk_reader_.get();
+    if (auto c = cfg_.take_channel ? cfg_.take_channel(false) : nullptr) {
+      held_.reset();
+      bulk_ = std::move(c);
       bulk_done_ = false;
       bulk_lost_at_ = 0;
       LMIG_INFO("%s: bulk connection re-established", cfg_.peer.c_str());
@@ -410,96 +386,87 @@ Status LazyPager::checksum_failed(uint64_t src, uint32_t npages) {
   return request(src, npages, wire::kRequestRetry);
 }
 
+// A pages message of either channel: checked, then installed (or asked for
+// again when damaged).
+Status LazyPager::install_message(const InMessage &m, bool demand) {
+  const auto &h = m.pages;
+  if (h.npages == 0 || m.payload.size() != static_cast<size_t>(h.npages) * kPage ||
+      h.addr % kPage)
+    return make_error(LMIG_ERR_PROTOCOL, "malformed pages frame");
+  if (!m.checksum_ok)
+    return checksum_failed(h.addr, h.npages);
+  return install(h.addr, m.payload.data(), h.npages, demand);
+}
+
 Status LazyPager::drain_demand(bool &progress) {
-  if (demand_lost_at_)
-    return {};
-  auto got = demand_.fill(cfg_.demand_fd);
-  if (!got.ok()) {
-    if (got.error().code != LMIG_ERR_CONNECTION_LOST)
-      return std::move(got).error();
-    lost(true, got.error());
-    return {};
-  }
-  if (*got)
-    progress = true;
   for (;;) {
-    wire::Type t;
-    std::span<const uint8_t> payload;
-    LMIG_ASSIGN_OR_RETURN(bool have, demand_.front(t, payload));
-    if (!have)
+    if (demand_lost_at_)
       return {};
-    if (t == wire::Type::error) {
-      LMIG_ASSIGN_OR_RETURN(auto em, wire::decode_error(payload));
-      return wire::peer_error(em, Side::source);
+    auto got = demand_->poll();
+    if (!got.ok()) {
+      if (got.error().code != LMIG_ERR_CONNECTION_LOST)
+        return std::move(got).error();
+      lost(true, got.error());
+      return {};
     }
-    if (t != wire::Type::pages)
-      return make_error(LMIG_ERR_PROTOCOL,
-                        std::string("source sent ") + wire::type_name(t) + " on the demand channel");
-    wire::PagesHeader h;
-    if (payload.size() < sizeof h)
-      return make_error(LMIG_ERR_PROTOCOL, "pages frame shorter than its header");
-    std::memcpy(&h, payload.data(), sizeof h);
-    size_t len = payload.size() - sizeof h;
-    if (h.npages == 0 || len != static_cast<size_t>(h.npages) * kPage || h.addr % kPage)
-      return make_error(LMIG_ERR_PROTOCOL, "malformed pages frame");
-    const uint8_t *data = payload.data() + sizeof h;
-    if (requests_in_flight_)
-      requests_in_flight_--;
-    if (XXH3_64bits(data, len) != h.xxh3)
-      LMIG_TRY(checksum_failed(h.addr, h.npages));
-    else
-      LMIG_TRY(install(h.addr, data, h.npages, true));
-    demand_.consume();
+    if (!*got)
+      return {};
+    const InMessage &m = **got;
     progress = true;
+    Status st;
+    if (m.type == wire::Type::error) {
+      auto em = wire::decode_error(m.payload);
+      st = em.ok() ? Status(wire::peer_error(*em, Side::source)) : Status(std::move(em).error());
+    } else if (m.type != wire::Type::pages) {
+      st = make_error(LMIG_ERR_PROTOCOL, std::string("source sent ") + wire::type_name(m.type) +
+                                             " on the demand channel");
+    } else {
+      if (requests_in_flight_)
+        requests_in_flight_--;
+      st = install_message(m, true);
+    }
+    demand_->release(m);
+    LMIG_TRY(st);
   }
 }
 
 Status LazyPager::install_pushed(bool &progress) {
   // One run at a time, so faults are looked at in between.
-  for (int k = 0; k < 1 && !bulk_done_ && !bulk_lost_at_; k++) {
-    Frame f;
-    Error err;
-    if (!waiting_.empty() && !cfg_.bulk->peek_pages(
-                                 [&](uint64_t a, uint32_t n) { return waited_for(a, n); }))
-      return {}; // a thread waits on its page: the demand answer comes first
-    if (!cfg_.bulk->try_next(f, err)) {
-      if (err.code == LMIG_ERR_CONNECTION_LOST)
-        lost(false, err);
-      else if (err.code != LMIG_OK)
-        return err;
+  if (bulk_done_ || bulk_lost_at_)
+    return {};
+  if (!held_) {
+    auto got = bulk_->poll();
+    if (!got.ok()) {
+      if (got.error().code == LMIG_ERR_CONNECTION_LOST)
+        lost(false, got.error());
+      else
+        return std::move(got).error();
       return {};
     }
+    if (!*got)
+      return {};
+    held_ = std::move(*got);
     progress = true;
-    if (f.type == wire::Type::pages_end) {
-      bulk_done_ = true;
-      cfg_.bulk->release(f);
-      return {};
-    }
-    if (f.type == wire::Type::inventory) {
-      Status st = take_inventory(f.payload);
-      cfg_.bulk->release(f);
-      LMIG_TRY(st);
-      continue;
-    }
-    if (f.type != wire::Type::pages) {
-      cfg_.bulk->release(f);
-      return make_error(LMIG_ERR_PROTOCOL, std::string("source sent ") + wire::type_name(f.type) +
-                                               " on the bulk channel");
-    }
-    wire::PagesHeader h;
-    std::memcpy(&h, f.payload.data(), sizeof h);
-    size_t len = f.payload.size() - sizeof h;
-    Status st;
-    if (h.npages == 0 || len != static_cast<size_t>(h.npages) * kPage || h.addr % kPage)
-      st = make_error(LMIG_ERR_PROTOCOL, "malformed pages frame");
-    else if (!f.checksum_ok)
-      st = checksum_failed(h.addr, h.npages);
-    else
-      st = install(h.addr, f.payload.data() + sizeof h, h.npages, false);
-    cfg_.bulk->release(f);
-    LMIG_TRY(st);
   }
-  return {};
+  const InMessage &m = *held_;
+  // A thread waits on its page: its demand answer comes first, unless this
+  // run holds that page.
+  if (!waiting_.empty() && m.type == wire::Type::pages && !waited_for(m.pages.addr, m.pages.npages))
+    return {};
+  Status st;
+  if (m.type == wire::Type::pages_end)
+    bulk_done_ = true;
+  else if (m.type == wire::Type::inventory)
+    st = take_inventory(m.payload);
+  else if (m.type != wire::Type::pages)
+    st = make_error(LMIG_ERR_PROTOCOL, std::string("source sent ") + wire::type_name(m.type) +
+                                           " on the bulk channel");
+  else
+    st = install_message(m, false);
+  bulk_->release(m);
+  held_.reset();
+  progress = true;
+  return st;
 }
 
 Status LazyPager::take_inventory(std::span<const uint8_t> payload) {
@@ -569,36 +536,29 @@ void LazyPager::confirm_done(const std::vector<uint8_t> &payload) {
       now_ns() + static_cast<uint64_t>(cfg_.reconnect_timeout_ms) * 1000000ull;
   while (now_ns() < deadline && !stop_) {
     if (demand_lost_at_) {
-      auto c = cfg_.take_connection ? cfg_.take_connection(wire::Role::control_reconnect)
-                                    : std::nullopt;
+      auto c = cfg_.take_channel ? cfg_.take_channel(true) : nullptr;
       if (!c) {
         ::usleep(5000);
         continue;
       }
-      demand_conn_ = std::move(*c);
-      cfg_.demand_fd = demand_conn_.fd();
-      demand_ = FrameAssembler(cfg_.peer);
+      {
+        std::lock_guard lock(send_mu_);
+        demand_ = std::move(c);
+      }
       demand_lost_at_ = 0;
       if (!send_frame(wire::Type::done, payload).ok())
         continue;
     }
-    pollfd p{cfg_.demand_fd, POLLIN, 0};
-    ::poll(&p, 1, 50);
-    auto got = demand_.fill(cfg_.demand_fd);
-    if (!got.ok()) {
-      demand_lost_at_ = now_ns();
+    auto m = demand_->next(50);
+    if (!m.ok()) {
+      if (m.error().code != LMIG_ERR_TIMEOUT)
+        demand_lost_at_ = now_ns();
       continue;
     }
-    wire::Type t;
-    std::span<const uint8_t> body;
-    for (;;) {
-      auto have = demand_.front(t, body);
-      if (!have.ok() || !*have)
-        break;
-      demand_.consume();
-      if (t == wire::Type::done)
-        return; // the source copy is gone
-    }
+    bool acked = m->type == wire::Type::done;
+    demand_->release(*m);
+    if (acked)
+      return; // the source copy is gone
   }
   LMIG_WARN("%s: no confirmation that the source copy is gone", cfg_.peer.c_str());
 }
@@ -614,13 +574,12 @@ Result<wire::Done> LazyPager::loop() {
     bool progress = false;
     // One poll tells which of the userfaultfd and the demand link have
     // something: no read or recv is spent on an empty one.
-    pollfd ready[2] = {{cfg_.uffd, POLLIN, 0}, {demand_lost_at_ ? -1 : cfg_.demand_fd, POLLIN, 0}};
-    ::poll(ready, 2, 0);
-    if (ready[0].revents)
+    pollfd ready{cfg_.uffd, POLLIN, 0};
+    ::poll(&ready, 1, 0);
+    if (ready.revents)
       LMIG_TRY(drain_events(progress));
     LMIG_TRY(process_faults(progress));
-    if (ready[1].revents)
-      LMIG_TRY(drain_demand(progress));
+    LMIG_TRY(drain_demand(progress));
     LMIG_TRY(install_pushed(progress));
     LMIG_TRY(sweep_missing());
     LMIG_TRY(reconnect());
@@ -636,9 +595,24 @@ Result<wire::Done> LazyPager::loop() {
     }
     if (!waiting_.empty() && now - last_progress < cfg_.spin_ns)
       continue; // a thread is blocked on a remote page: stay hot for the answer
+    // Sleep until something happens: arm the channels first (false: a
+    // message is already there, go round again).
+    bool armed = true;
+    if (!demand_lost_at_) {
+      auto a = demand_->arm();
+      if (!a.ok() || !*a)
+        armed = false;
+    }
+    if (!bulk_lost_at_ && !held_ && !bulk_done_) {
+      auto a = bulk_->arm();
+      if (!a.ok() || !*a)
+        armed = false;
+    }
+    if (!armed)
+      continue;
     pollfd p[4] = {{cfg_.uffd, POLLIN, 0},
-                   {demand_lost_at_ ? -1 : cfg_.demand_fd, POLLIN, 0},
-                   {bulk_lost_at_ ? -1 : cfg_.bulk->notify_fd(), POLLIN, 0},
+                   {demand_lost_at_ ? -1 : demand_->event_fd(), POLLIN, 0},
+                   {bulk_lost_at_ || held_ || bulk_done_ ? -1 : bulk_->event_fd(), POLLIN, 0},
                    {pidfd.get(), POLLIN, 0}};
     bool relinking = demand_lost_at_ || bulk_lost_at_;
     int r = ::poll(p, 4, running_sent_ && !relinking ? 100 : 5);

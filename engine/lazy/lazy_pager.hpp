@@ -8,9 +8,9 @@
 //   - turns other faults into requests on the demand channel (asking for the
 //     following pages too when faults walk forward), and installs the
 //     answers with UFFDIO_COPY, which wakes the faulting thread;
-//   - installs the background push as it arrives (a FrameReader receives and
-//     checks it on another thread), one ioctl per run, checking for faults
-//     between runs;
+//   - installs the background push as it arrives (on TCP a FrameReader
+//     receives and checks it on another thread; on RDMA it is already in a
+//     registered slot), one ioctl per run, checking for faults between runs;
 //   - re-requests pages whose checksum failed (three strikes fail loudly);
 //   - when every page is in (or the process has ended) tells the source,
 //     with the latencies it measured.
@@ -35,9 +35,7 @@
 #include "engine/lazy/latency_histogram.hpp"
 #include "engine/lazy/lazy_pages.hpp"
 #include "engine/lazy/uffd.hpp"
-#include "transport/frame_assembler.hpp"
-#include "transport/frame_reader.hpp"
-#include "transport/tcp_connection.hpp"
+#include "transport/channel.hpp"
 #include "transport/wire.hpp"
 
 namespace lmig {
@@ -46,16 +44,17 @@ class LazyPager {
 public:
   struct Config {
     int uffd = -1;
-    int demand_fd = -1;        // the control connection: requests out, answers in
+    std::unique_ptr<Channel> demand; // requests out, answers in
+    std::unique_ptr<Channel> bulk;   // the background push
     std::string peer;
-    FrameReader *bulk = nullptr; // the background push
     std::vector<AddressRange> regions; // the userfaultfd ranges; the inventory comes on `bulk`
     pid_t pid = -1;            // the restored process: its end ends the pager
     int io_timeout_ms = 30000;
     uint32_t max_fault_around = 256;
-    // A dropped link: connections the source makes again arrive here
-    // (nullopt: none yet); given up after reconnect_timeout_ms.
-    std::function<std::optional<Connection>(wire::Role)> take_connection;
+    // A dropped link: channels the source opens again arrive here (demand:
+    // true for the demand channel; nullptr: none yet); given up after
+    // reconnect_timeout_ms.
+    std::function<std::unique_ptr<Channel>(bool demand)> take_channel;
     int reconnect_timeout_ms = 10000;
     uint64_t spin_ns = 200000; // busy-poll this long while a fault waits
   };
@@ -80,6 +79,7 @@ private:
   Status handle_fault(uint64_t target, uint64_t t0, bool &defer);
   Status drain_demand(bool &progress);
   Status install_pushed(bool &progress);
+  Status install_message(const InMessage &m, bool demand);
   Status install(uint64_t src, const uint8_t *data, uint32_t npages, bool demand);
   Status request(uint64_t src, uint32_t npages, uint32_t flags);
   Status checksum_failed(uint64_t src, uint32_t npages);
@@ -97,7 +97,9 @@ private:
   Config cfg_;
   LazyPages pages_;
   AddressMap map_;
-  FrameAssembler demand_;
+  std::unique_ptr<Channel> demand_;
+  std::unique_ptr<Channel> bulk_;
+  std::optional<InMessage> held_; // a pushed run set aside while a fault waits
   std::thread thread_;
   std::mutex mu_;
   std::mutex send_mu_;
@@ -128,9 +130,6 @@ private:
   uint64_t last_fault_end_ = 0; // end of what the last fault asked for
   uint32_t streak_ = 0;
   uint64_t t_start_ = 0;
-  Connection demand_conn_;                   // a re-established demand link
-  Connection bulk_conn_;                     // a re-established bulk link
-  std::unique_ptr<FrameReader> bulk_reader_; // ... and its reader
   uint64_t demand_lost_at_ = 0, bulk_lost_at_ = 0;
 
   LatencyHistogram latency_;

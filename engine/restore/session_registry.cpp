@@ -18,12 +18,12 @@ bool SessionRegistry::has(uint64_t session) {
   return sessions_.count(session) > 0;
 }
 
-bool SessionRegistry::deliver(uint64_t session, wire::Role role, Connection conn) {
+bool SessionRegistry::deliver(uint64_t session, wire::Role role, std::unique_ptr<Channel> channel) {
   std::lock_guard lock(mu_);
   auto it = sessions_.find(session);
   if (it == sessions_.end())
     return false;
-  it->second.waiting.insert_or_assign(role, std::move(conn));
+  it->second.waiting.insert_or_assign(role, std::move(channel));
   cv_.notify_all();
   return true;
 }
@@ -33,14 +33,14 @@ SessionRegistry::Ticket::~Ticket() {
   reg_.sessions_.erase(session_);
 }
 
-Result<Connection> SessionRegistry::Ticket::wait(wire::Role role, int timeout_ms) {
+Result<std::unique_ptr<Channel>> SessionRegistry::Ticket::wait(wire::Role role, int timeout_ms) {
   std::unique_lock lock(reg_.mu_);
   auto &slot = reg_.sessions_[session_];
   if (!reg_.cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
                          [&] { return slot.waiting.count(role) > 0; }))
     return make_error(LMIG_ERR_TIMEOUT, "the source's second connection did not arrive within " +
                                             std::to_string(timeout_ms) + " ms");
-  Connection c = std::move(slot.waiting.at(role));
+  std::unique_ptr<Channel> c = std::move(slot.waiting.at(role));
   slot.waiting.erase(role);
   return c;
 }
@@ -49,13 +49,13 @@ Result<Connection> SessionRegistry::Ticket::wait(wire::Role role, int timeout_ms
 
 namespace lmig {
 
-std::optional<Connection> SessionRegistry::Ticket::try_take(wire::Role role) {
+std::unique_ptr<Channel> SessionRegistry::Ticket::try_take(wire::Role role) {
   std::lock_guard lock(reg_.mu_);
   auto &slot = reg_.sessions_[session_];
   auto it = slot.waiting.find(role);
   if (it == slot.waiting.end())
-    return std::nullopt;
-  Connection c = std::move(it->second);
+    return nullptr;
+  std::unique_ptr<Channel> c = std::move(it->second);
   slot.waiting.erase(it);
   return c;
 }

@@ -1,6 +1,7 @@
-// Where a post-copy migration in progress waits for its other connections:
-// the bulk push connects separately and names its session in its hello; the
-// server hands it to the migration that registered that session.
+// Where a post-copy migration in progress waits for its other channels: the
+// bulk push (and, after a dropped link, a new demand channel) connects
+// separately and names its session; the server hands the channel to the
+// migration that registered that session.
 #pragma once
 
 #include <condition_variable>
@@ -11,7 +12,7 @@
 #include <optional>
 
 #include "engine/base/error.hpp"
-#include "transport/tcp_connection.hpp"
+#include "transport/channel.hpp"
 #include "transport/wire.hpp"
 
 namespace lmig {
@@ -22,16 +23,16 @@ public:
   // Registers a session; it is unregistered when the ticket goes.
   Result<std::unique_ptr<Ticket>> open(uint64_t session);
   bool has(uint64_t session);
-  // Hands a connection to the session (false: no such session).
-  bool deliver(uint64_t session, wire::Role role, Connection conn);
+  // Hands a channel to the session (false: no such session).
+  bool deliver(uint64_t session, wire::Role role, std::unique_ptr<Channel> channel);
 
   class Ticket {
   public:
     ~Ticket();
-    // The next connection of `role`, or a timeout.
-    Result<Connection> wait(wire::Role role, int timeout_ms);
-    // A connection of `role` if one has arrived (never blocks).
-    std::optional<Connection> try_take(wire::Role role);
+    // The next channel of `role`, or a timeout.
+    Result<std::unique_ptr<Channel>> wait(wire::Role role, int timeout_ms);
+    // A channel of `role` if one has arrived (never blocks; nullptr if not).
+    std::unique_ptr<Channel> try_take(wire::Role role);
 
   private:
     friend class SessionRegistry;
@@ -42,7 +43,7 @@ public:
 
 private:
   struct Slot {
-    std::map<wire::Role, Connection> waiting;
+    std::map<wire::Role, std::unique_ptr<Channel>> waiting;
   };
   std::mutex mu_;
   std::condition_variable cv_;

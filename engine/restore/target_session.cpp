@@ -14,6 +14,7 @@
 #include "engine/restore/restore_plan.hpp"
 #include "engine/restore/restored_process.hpp"
 #include "transport/frame_reader.hpp"
+#include "transport/tcp_channel.hpp"
 #include "transport/wire.hpp"
 
 namespace lmig {
@@ -106,6 +107,7 @@ Status receive_pages(Connection &conn, RestoredProcess &rp, int timeout_ms, uint
 Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hello,
                                        const SessionOptions &opts, SessionRegistry &registry) {
   conn.set_io_timeout(opts.io_timeout_ms);
+  const std::string peer = conn.peer(); // the connection moves into a channel later
   std::vector<uint8_t> buf;
   // Any failure is reported to the source before we give up.
   auto tell = [&](Error e) -> Error {
@@ -127,7 +129,7 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
       return tell(std::move(t).error());
     ticket = std::move(t).value();
   }
-  LMIG_INFO("%s: hello from %s (kernel %s), mode %s", conn.peer().c_str(), hello.host.c_str(),
+  LMIG_INFO("%s: hello from %s (kernel %s), mode %s", peer.c_str(), hello.host.c_str(),
             hello.kernel.c_str(), mode_name);
   if (auto st = conn.send(wire::Type::hello_ack, wire::encode(target_hello())); !st.ok())
     return std::move(st).error();
@@ -151,7 +153,7 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   auto image = decode_image(buf);
   if (!image.ok())
     return tell(std::move(image).error());
-  LMIG_INFO("%s: image of PID %d (%s): %zu VMAs, %zu fds, %llu pages", conn.peer().c_str(),
+  LMIG_INFO("%s: image of PID %d (%s): %zu VMAs, %zu fds, %llu pages", peer.c_str(),
             image->pid, image->comm.c_str(), image->vmas.size(), image->fds.size(),
             static_cast<unsigned long long>(total_pages(image->pages)));
   auto features = uffd::kernel_features();
@@ -163,7 +165,7 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   auto rp = RestoredProcess::start(*image, std::move(plan).value(), opts.io_timeout_ms);
   if (!rp.ok())
     return tell(std::move(rp).error());
-  Connection bulk;
+  std::unique_ptr<Channel> bulk;
   if (postcopy) {
     auto b = ticket->wait(wire::Role::bulk, opts.io_timeout_ms);
     if (!b.ok())
@@ -192,45 +194,58 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
     out.init_pid = rp->init_pid();
     out.init_pidfd = rp->take_init_pidfd();
     LMIG_INFO("%s: PID %d (%s) runs here as PID %d after %llu pages (restore %.1f ms: %s)",
-              conn.peer().c_str(), out.vpid, out.comm.c_str(), out.pid,
+              peer.c_str(), out.vpid, out.comm.c_str(), out.pid,
               static_cast<unsigned long long>(pages), ns_to_ms(restore_ns), phases.c_str());
     wire::Running running{out.pid, out.vpid, restore_ns};
     if (auto st = conn.send(wire::Type::running, wire::encode(running)); !st.ok()) {
-      LMIG_WARN("%s: the source did not hear that PID %d runs: %s", conn.peer().c_str(),
+      LMIG_WARN("%s: the source did not hear that PID %d runs: %s", peer.c_str(),
                 out.vpid, st.error().message.c_str());
       return out;
     }
     auto done = conn.recv(buf);
     if (!done.ok() || *done != wire::Type::done)
-      LMIG_WARN("%s: no confirmation that the source copy of PID %d is gone", conn.peer().c_str(),
+      LMIG_WARN("%s: no confirmation that the source copy of PID %d is gone", peer.c_str(),
                 out.vpid);
     else
-      LMIG_INFO("%s: migration of PID %d complete", conn.peer().c_str(), out.vpid);
+      LMIG_INFO("%s: migration of PID %d complete", peer.c_str(), out.vpid);
     return out;
   }
 
   // Post-copy: the pager serves faults from the moment the restorer lets go
   // (the kernel itself may touch a lazy page while finishing the restore).
-  auto reader = FrameReader::start(bulk.fd(), bulk.peer());
-  if (!reader.ok())
-    return tell(std::move(reader).error());
+  // The control connection becomes its demand channel.
+  auto demand = TcpChannel::create(std::move(conn), TcpChannel::Receive::inline_assembly,
+                                   TcpChannel::Send::immediate, 1);
+  if (!demand.ok())
+    return std::move(demand).error();
   LazyPager::Config pc;
   pc.uffd = rp->uffd();
-  pc.demand_fd = conn.fd();
-  pc.peer = conn.peer();
-  pc.bulk = reader->get();
+  pc.peer = (*demand)->peer();
+  pc.demand = std::move(demand).value();
+  pc.bulk = std::move(bulk);
   pc.regions = rp->plan().uffd_ranges;
   pc.pid = rp->pid();
   pc.io_timeout_ms = opts.io_timeout_ms;
   pc.reconnect_timeout_ms = opts.reconnect_timeout_ms;
-  pc.take_connection = [t = ticket.get()](wire::Role r) { return t->try_take(r); };
+  pc.take_channel = [t = ticket.get()](bool demand_channel) {
+    return t->try_take(demand_channel ? wire::Role::control_reconnect
+                                      : wire::Role::bulk_reconnect);
+  };
   auto pager = LazyPager::start(std::move(pc));
   phase("pager");
   if (!pager.ok())
-    return tell(std::move(pager).error());
+    return std::move(pager).error();
+  // From here the pager owns the link: errors go out through it.
+  auto tell_pager = [&](Error e) -> Error {
+    if (e.side != Side::source) {
+      wire::ErrorMsg m{static_cast<uint32_t>(e.code), e.sys_errno, e.message};
+      (void)(*pager)->send(wire::Type::error, wire::encode(m));
+    }
+    return e;
+  };
   if (auto st = rp->run(opts.io_timeout_ms, [&] { return (*pager)->failure(); }); !st.ok()) {
     (*pager)->stop();
-    return tell(std::move(st).error());
+    return tell_pager(std::move(st).error());
   }
   phase("run");
   const uint64_t restore_ns = now_ns() - t_image;
@@ -238,7 +253,7 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   out.init_pid = rp->init_pid();
   out.init_pidfd = rp->take_init_pidfd();
   LMIG_INFO("%s: PID %d (%s) runs here as PID %d (restore %.1f ms: %s); its memory follows",
-            conn.peer().c_str(), out.vpid, out.comm.c_str(), out.pid, ns_to_ms(restore_ns),
+            peer.c_str(), out.vpid, out.comm.c_str(), out.pid, ns_to_ms(restore_ns),
             phases.c_str());
   wire::Running running{out.pid, out.vpid, restore_ns};
   auto sent = (*pager)->send(wire::Type::running, wire::encode(running));
@@ -247,12 +262,12 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
     // The process cannot go on without its memory: end it, say why.
     ::kill(out.init_pid, SIGKILL);
     Error e = std::move(done).error();
-    return tell(e.context("post-copy of PID " + std::to_string(out.vpid) +
-                          " failed; the half-migrated process was killed"));
+    return tell_pager(e.context("post-copy of PID " + std::to_string(out.vpid) +
+                                " failed; the half-migrated process was killed"));
   }
   LMIG_INFO("%s: post-copy of PID %d complete in %.1f ms: %llu pages on demand, %llu pushed, "
             "%llu zero, fault p50 %.1f us p99 %.1f us, %llu checksum retries%s",
-            conn.peer().c_str(), out.vpid, ns_to_ms(done->postcopy_ns),
+            peer.c_str(), out.vpid, ns_to_ms(done->postcopy_ns),
             static_cast<unsigned long long>(done->pages_demand),
             static_cast<unsigned long long>(done->pages_pushed),
             static_cast<unsigned long long>(done->pages_zero), done->fault_p50_us,

@@ -14,6 +14,7 @@
 #include "engine/restore/cpu_state.hpp"
 #include "engine/source/page_server.hpp"
 #include "engine/source/page_streamer.hpp"
+#include "transport/tcp_channel.hpp"
 #include "transport/tcp_connection.hpp"
 #include "transport/wire.hpp"
 
@@ -76,6 +77,17 @@ uint64_t new_session_id() {
     if (::getrandom(&id, sizeof id, 0) != sizeof id)
       id = now_ns() ^ (static_cast<uint64_t>(::getpid()) << 32);
   return id;
+}
+
+// The source's end of a post-copy channel over TCP: the demand channel
+// answers on the spot, the push goes out in io_uring batches.
+Result<std::unique_ptr<Channel>> source_channel(Connection conn, bool demand) {
+  LMIG_ASSIGN_OR_RETURN(auto c, TcpChannel::create(std::move(conn),
+                                                   TcpChannel::Receive::inline_assembly,
+                                                   demand ? TcpChannel::Send::immediate
+                                                          : TcpChannel::Send::batched,
+                                                   wire::kMaxPagesPerFrame));
+  return std::unique_ptr<Channel>(std::move(c));
 }
 
 // Test-only fault injection, from the environment (documented in tests/).
@@ -183,14 +195,16 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     pc.corrupt_every = test_knob("LMIG_TEST_CORRUPT_EVERY");
     pc.corrupt_retries = test_knob("LMIG_TEST_CORRUPT_RETRIES") != 0;
     pc.push_delay_ms = static_cast<uint32_t>(test_knob("LMIG_TEST_PUSH_DELAY_MS"));
-    pc.reconnect = [&](wire::Role role) -> Result<Connection> {
+    pc.reconnect = [&](bool demand) -> Result<std::unique_ptr<Channel>> {
       const uint64_t deadline =
           now_ns() + static_cast<uint64_t>(opts.reconnect_timeout_ms) * 1000000ull;
       Error last = make_error(LMIG_ERR_CONNECT, "no attempt made");
       while (now_ns() < deadline) {
-        auto c = connect_and_greet(ep, opts, session, role);
+        auto c = connect_and_greet(ep, opts, session,
+                                   demand ? wire::Role::control_reconnect
+                                          : wire::Role::bulk_reconnect);
         if (c.ok())
-          return c;
+          return source_channel(std::move(c).value(), demand);
         last = std::move(c).error();
         if (last.side == Side::target)
           return last; // the target refused: its side of the migration is over
@@ -199,7 +213,14 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
       return last.context("could not reach the target again within " +
                           std::to_string(opts.reconnect_timeout_ms) + " ms");
     };
-    PageServer server(std::move(pc), conn, bulk);
+    auto demand_channel = source_channel(std::move(conn), true);
+    if (!demand_channel.ok())
+      return after_pages(std::move(demand_channel).error(), false);
+    auto bulk_channel = source_channel(std::move(bulk), false);
+    if (!bulk_channel.ok())
+      return after_pages(std::move(bulk_channel).error(), false);
+    PageServer server(std::move(pc), std::move(demand_channel).value(),
+                      std::move(bulk_channel).value());
     auto done = server.run(on_running);
     if (!done.ok())
       return after_pages(std::move(done).error(), server.saw_running());
@@ -219,7 +240,7 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
                    (4096 + sizeof(wire::FrameHeader) + sizeof(wire::PagesHeader));
     stats.pages_total += server.inventory_pages();
     LMIG_TRY(frozen.kill());
-    (void)conn.send(wire::Type::done); // the source copy is gone
+    (void)server.demand().send(wire::Type::done); // the source copy is gone
   } else {
     auto r = expect(conn, buf, wire::Type::running, "waiting for the process to run");
     if (!r.ok())

@@ -19,9 +19,9 @@ namespace {
 constexpr uint64_t kPage = 4096;
 }
 
-PageServer::PageServer(Config cfg, Connection &demand, Connection &bulk)
-    : cfg_(std::move(cfg)), demand_(demand), bulk_(bulk), demand_reader_(cfg_.pid),
-      demand_buf_(wire::kMaxPagesPerFrame * kPage) {}
+PageServer::PageServer(Config cfg, std::unique_ptr<Channel> demand, std::unique_ptr<Channel> bulk)
+    : cfg_(std::move(cfg)), demand_(std::move(demand)), bulk_(std::move(bulk)),
+      demand_reader_(cfg_.pid) {}
 
 PageServer::~PageServer() = default;
 
@@ -43,15 +43,16 @@ bool PageServer::claim(uint64_t addr) {
   return true;
 }
 
-Status PageServer::send_pages(Connection &c, uint64_t addr, uint32_t n, bool retry,
-                              std::vector<uint8_t> &buf, PageReader &reader) {
+Status PageServer::send_pages(Channel &c, uint64_t addr, uint32_t n, bool retry,
+                              PageReader &reader) {
+  LMIG_ASSIGN_OR_RETURN(auto buf, c.acquire());
   size_t len = static_cast<size_t>(n) * kPage;
-  LMIG_TRY(reader.read(addr, buf.data(), len));
-  wire::PagesHeader h{addr, n, 0, XXH3_64bits(buf.data(), len)};
+  LMIG_TRY(reader.read(addr, buf.data, len));
+  wire::PagesHeader h{addr, n, 0, XXH3_64bits(buf.data, len)};
   uint64_t frame = ++frames_;
   if (cfg_.corrupt_every && (!retry || cfg_.corrupt_retries) && frame % cfg_.corrupt_every == 0)
-    buf[len / 2] ^= 0x5a; // test-only: damage this frame in transit
-  return c.send_pages(h, buf.data());
+    buf.data[len / 2] ^= 0x5a; // test-only: damage this frame in transit
+  return c.send_pages(buf, h);
 }
 
 Status PageServer::serve(const wire::PageRequest &req) {
@@ -62,10 +63,15 @@ Status PageServer::serve(const wire::PageRequest &req) {
   if (!v)
     return make_error(LMIG_ERR_PROTOCOL, "target asked for a page outside the process's memory");
   uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(req.npages, (v->end - req.addr) / kPage));
-  for (uint32_t k = 0; k < n; k++)
-    claim(req.addr + k * kPage);
-  LMIG_TRY(send_pages(demand_, req.addr, n, req.flags & wire::kRequestRetry, demand_buf_,
-                      demand_reader_));
+  // Answers larger than the channel carries in one run go as several.
+  for (uint32_t done = 0; done < n;) {
+    uint32_t part = std::min(n - done, demand_->max_pages());
+    uint64_t a = req.addr + done * kPage;
+    for (uint32_t k = 0; k < part; k++)
+      claim(a + k * kPage);
+    LMIG_TRY(send_pages(*demand_, a, part, req.flags & wire::kRequestRetry, demand_reader_));
+    done += part;
+  }
   served_ += n;
   last_demand_ns_ = now_ns();
   {
@@ -89,7 +95,8 @@ Status PageServer::push_range(uint64_t start, uint64_t end, PageReader &reader) 
       continue;
     }
     uint32_t n = 1;
-    while (n < cfg_.push_run_pages && a + n * kPage < end && claim(a + n * kPage))
+    const uint32_t limit = std::min(cfg_.push_run_pages, bulk_->max_pages());
+    while (n < limit && a + n * kPage < end && claim(a + n * kPage))
       n++;
     LMIG_TRY(push_frame(a, n, reader));
     pushed_ += n;
@@ -104,35 +111,24 @@ bool link_dropped(const Error &e) {
 }
 } // namespace
 
-Status PageServer::queue_push(uint64_t addr, uint32_t n, PageReader &reader) {
-  LMIG_ASSIGN_OR_RETURN(auto slot, sender_->acquire());
-  size_t len = static_cast<size_t>(n) * kPage;
-  LMIG_TRY(reader.read(addr, slot.data, len));
-  wire::PagesHeader h{addr, n, 0, XXH3_64bits(slot.data, len)};
-  uint64_t frame = ++frames_;
-  if (cfg_.corrupt_every && frame % cfg_.corrupt_every == 0)
-    slot.data[len / 2] ^= 0x5a; // test-only: damage this frame in transit
-  return sender_->send(slot, h);
-}
-
 Status PageServer::relink_bulk() {
-  sender_.reset(); // its writes went to the old link
-  LMIG_ASSIGN_OR_RETURN(bulk_, cfg_.reconnect(wire::Role::bulk_reconnect));
-  bulk_fd_ = bulk_.fd();
-  LMIG_TRY(send_inventory()); // the target may not have all of it
-  LMIG_ASSIGN_OR_RETURN(sender_, UringSender::create(bulk_.fd(), bulk_.peer(), cfg_.push_run_pages));
-  return {};
+  LMIG_ASSIGN_OR_RETURN(auto c, cfg_.reconnect(false));
+  {
+    std::lock_guard lock(bulk_mu_);
+    bulk_ = std::move(c);
+  }
+  return send_inventory(); // the target may not have all of it
 }
 
 Status PageServer::push_frame(uint64_t addr, uint32_t n, PageReader &reader) {
-  Status st = queue_push(addr, n, reader);
+  Status st = send_pages(*bulk_, addr, n, false, reader);
   if (st.ok() || !link_dropped(st.error()) || !cfg_.reconnect || stop_)
     return st;
-  // Frames queued with the broken link may be lost: the target asks for
+  // Runs queued on the broken link may be lost: the target asks for
   // whatever is still missing once the push ends.
   LMIG_WARN("bulk connection lost (%s); dialling again", st.error().message.c_str());
   LMIG_TRY(relink_bulk());
-  return queue_push(addr, n, reader);
+  return send_pages(*bulk_, addr, n, false, reader);
 }
 
 Status PageServer::send_inventory() {
@@ -148,7 +144,7 @@ Status PageServer::send_inventory() {
     }
     if (chunk.runs.size() == wire::kInventoryRunsPerFrame || i == runs_.size()) {
       chunk.last = i == runs_.size();
-      LMIG_TRY(bulk_.send(wire::Type::inventory, wire::encode(chunk)));
+      LMIG_TRY(bulk_->send(wire::Type::inventory, wire::encode(chunk)));
       chunk.runs.clear();
     }
   }
@@ -185,13 +181,6 @@ void PageServer::push_loop() {
     }
   };
   Status st = send_inventory();
-  if (st.ok()) {
-    auto sender = UringSender::create(bulk_.fd(), bulk_.peer(), cfg_.push_run_pages);
-    if (sender.ok())
-      sender_ = std::move(sender).value();
-    else
-      st = std::move(sender).error();
-  }
   for (uint32_t waited = 0; waited < cfg_.push_delay_ms && !stop_; waited += 10)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   // The live part of the stack first: it is touched right after resuming.
@@ -217,12 +206,12 @@ void PageServer::push_loop() {
     }
   }
   if (st.ok() && !stop_) {
-    st = sender_->flush();
+    st = bulk_->flush();
     if (!st.ok() && link_dropped(st.error()) && cfg_.reconnect && !stop_)
       st = relink_bulk(); // what was lost is asked for after pages_end
   }
   if (st.ok() && !stop_)
-    st = bulk_.send(wire::Type::pages_end);
+    st = bulk_->send(wire::Type::pages_end);
   if (!st.ok() && !stop_) {
     std::lock_guard lock(push_error_mu_);
     push_error_ = std::move(st);
@@ -246,7 +235,6 @@ Result<wire::Done> PageServer::run(
     sched_param param;
     ~Restore() { ::sched_setscheduler(0, policy, &param); }
   } restore{old_policy, old_param};
-  bulk_fd_ = bulk_.fd();
   std::thread pusher([this] { push_loop(); });
   struct Joiner {
     PageServer *s;
@@ -254,39 +242,44 @@ Result<wire::Done> PageServer::run(
     ~Joiner() {
       s->stop_ = true;
       // The pusher may sit in a send the target no longer reads: unblock it.
-      ::shutdown(s->bulk_fd_, SHUT_RDWR);
+      {
+        std::lock_guard lock(s->bulk_mu_);
+        s->bulk_->shut_down();
+      }
       t.join();
     }
   } joiner{this, pusher};
-  std::vector<uint8_t> buf;
   for (;;) {
     {
       std::lock_guard lock(push_error_mu_);
       if (!push_error_.ok())
         return push_error_.error();
     }
-    auto t = demand_.recv(buf);
-    if (!t.ok()) {
-      if (!link_dropped(t.error()) || !cfg_.reconnect)
-        return std::move(t).error();
-      LMIG_WARN("demand connection lost (%s); dialling again", t.error().message.c_str());
-      auto c = cfg_.reconnect(wire::Role::control_reconnect);
+    auto m = demand_->next(30000);
+    if (!m.ok()) {
+      if (!link_dropped(m.error()) || !cfg_.reconnect)
+        return std::move(m).error();
+      LMIG_WARN("demand connection lost (%s); dialling again", m.error().message.c_str());
+      auto c = cfg_.reconnect(true);
       if (!c.ok())
         return std::move(c).error().context("after losing the demand connection (" +
-                                            t.error().message + ")");
+                                            m.error().message + ")");
       demand_ = std::move(c).value();
       continue;
     }
-    switch (*t) {
+    const wire::Type type = m->type;
+    std::vector<uint8_t> payload(m->payload.begin(), m->payload.end());
+    demand_->release(*m);
+    switch (type) {
     case wire::Type::page_request: {
-      LMIG_ASSIGN_OR_RETURN(auto req, wire::decode_page_request(buf));
+      LMIG_ASSIGN_OR_RETURN(auto req, wire::decode_page_request(payload));
       Status st = serve(req);
       if (!st.ok() && !(link_dropped(st.error()) && cfg_.reconnect))
         return std::move(st).error(); // (a lost answer is asked for again once back)
       break;
     }
     case wire::Type::running: {
-      LMIG_ASSIGN_OR_RETURN(auto r, wire::decode_running(buf));
+      LMIG_ASSIGN_OR_RETURN(auto r, wire::decode_running(payload));
       if (!saw_running_) // said again after a reconnect
         on_running(r);
       saw_running_ = true;
@@ -295,13 +288,13 @@ Result<wire::Done> PageServer::run(
     case wire::Type::done:
       if (!saw_running_)
         return make_error(LMIG_ERR_PROTOCOL, "target finished before saying the process runs");
-      return wire::decode_done(buf);
+      return wire::decode_done(payload);
     case wire::Type::error: {
-      LMIG_ASSIGN_OR_RETURN(auto em, wire::decode_error(buf));
+      LMIG_ASSIGN_OR_RETURN(auto em, wire::decode_error(payload));
       return wire::peer_error(em, Side::target);
     }
     default:
-      return make_error(LMIG_ERR_PROTOCOL, std::string("target sent ") + wire::type_name(*t) +
+      return make_error(LMIG_ERR_PROTOCOL, std::string("target sent ") + wire::type_name(type) +
                                                " during post-copy");
     }
   }

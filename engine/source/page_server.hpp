@@ -26,8 +26,7 @@
 #include "engine/base/error.hpp"
 #include "engine/base/process_memory.hpp"
 #include "engine/image/image.hpp"
-#include "transport/tcp_connection.hpp"
-#include "transport/uring_sender.hpp"
+#include "transport/channel.hpp"
 #include "transport/wire.hpp"
 
 namespace lmig {
@@ -42,11 +41,11 @@ public:
     uint64_t corrupt_every = 0; // test-only: damage every nth frame once
     bool corrupt_retries = false; // test-only: damage the frames sent again too
     uint32_t push_delay_ms = 0; // test-only: hold the push back this long
-    // A dropped link is dialled again through this (a connection greeted
-    // with the given role), if set.
-    std::function<Result<Connection>(wire::Role)> reconnect;
+    // A dropped link is dialled again through this (demand: true for the
+    // demand channel), if set.
+    std::function<Result<std::unique_ptr<Channel>>(bool demand)> reconnect;
   };
-  PageServer(Config cfg, Connection &demand, Connection &bulk);
+  PageServer(Config cfg, std::unique_ptr<Channel> demand, std::unique_ptr<Channel> bulk);
   ~PageServer();
   // Serves until the target's Done (returned) or an error. Serving starts
   // before the target says the process runs (finishing the restore may
@@ -56,12 +55,13 @@ public:
   uint64_t pages_pushed() const { return pushed_; }
   uint64_t pages_served() const { return served_; }
   uint64_t inventory_pages() const { return inventory_pages_; }
+  // The demand channel (after run(): to say the source copy is gone).
+  Channel &demand() { return *demand_; }
 
 private:
   const VmaImage *region_of(uint64_t addr) const;
   bool claim(uint64_t addr); // marks a page sent; false if it already was
-  Status send_pages(Connection &c, uint64_t addr, uint32_t n, bool retry, std::vector<uint8_t> &buf,
-                    PageReader &reader);
+  Status send_pages(Channel &c, uint64_t addr, uint32_t n, bool retry, PageReader &reader);
   Status serve(const wire::PageRequest &req);
   void push_loop();
   Status push_range(uint64_t start, uint64_t end, PageReader &reader);
@@ -70,14 +70,12 @@ private:
   // Queues a pages frame on the bulk link (io_uring, batched), dialling it
   // again once if it broke.
   Status push_frame(uint64_t addr, uint32_t n, PageReader &reader);
-  Status queue_push(uint64_t addr, uint32_t n, PageReader &reader);
   Status relink_bulk();
-  std::atomic<int> bulk_fd_{-1};
-  std::unique_ptr<UringSender> sender_; // the push thread's
+  std::mutex bulk_mu_; // guards replacing bulk_ against shutting it down
 
   Config cfg_;
-  Connection &demand_;
-  Connection &bulk_;
+  std::unique_ptr<Channel> demand_;
+  std::unique_ptr<Channel> bulk_;
   std::vector<PageRun> runs_; // the inventory, known to the push thread once taken
   std::atomic<uint64_t> inventory_pages_{0};
   // Pages already sent, by 2 MiB chunk (sparse: regions can be vast).
@@ -94,7 +92,6 @@ private:
   Status push_error_;
   bool saw_running_ = false;
   PageReader demand_reader_;
-  std::vector<uint8_t> demand_buf_;
 };
 
 } // namespace lmig
