@@ -15,6 +15,7 @@ void usage(FILE *f) {
   std::fprintf(f,
                "usage: lmig --stop-copy|--postcopy PID HOST:PORT [--json] [--auth-token T]\n"
                "            [--connect-timeout MS] [--io-timeout MS] [--reconnect-timeout MS]\n"
+               "            [--transport tcp|rdma|auto]   (post-copy channels; default tcp)\n"
                "       lmig --check PID\n"
                "\n"
                "Moves process PID to the lmigd listening at HOST:PORT. Exit status 0 only when\n"
@@ -50,7 +51,7 @@ std::string json_escape(const char *s) {
 } // namespace
 
 int main(int argc, char **argv) {
-  enum { kStop = 1, kPost, kJson, kAuth, kConnTo, kIoTo, kCheck, kHelp, kVersion, kReconnTo };
+  enum { kStop = 1, kPost, kJson, kAuth, kConnTo, kIoTo, kCheck, kHelp, kVersion, kReconnTo, kTransport };
   static const option longopts[] = {
       {"stop-copy", no_argument, nullptr, kStop},
       {"postcopy", no_argument, nullptr, kPost},
@@ -59,6 +60,7 @@ int main(int argc, char **argv) {
       {"connect-timeout", required_argument, nullptr, kConnTo},
       {"io-timeout", required_argument, nullptr, kIoTo},
       {"reconnect-timeout", required_argument, nullptr, kReconnTo},
+      {"transport", required_argument, nullptr, kTransport},
       {"check", no_argument, nullptr, kCheck},
       {"help", no_argument, nullptr, kHelp},
       {"version", no_argument, nullptr, kVersion},
@@ -78,6 +80,18 @@ int main(int argc, char **argv) {
     case kConnTo: opts.connect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kIoTo: opts.io_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kReconnTo: opts.reconnect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
+    case kTransport:
+      if (!std::strcmp(optarg, "tcp"))
+        opts.transport = LMIG_TRANSPORT_TCP;
+      else if (!std::strcmp(optarg, "rdma"))
+        opts.transport = LMIG_TRANSPORT_RDMA;
+      else if (!std::strcmp(optarg, "auto"))
+        opts.transport = LMIG_TRANSPORT_AUTO;
+      else {
+        std::fprintf(stderr, "--transport takes tcp, rdma or auto\n");
+        return 2;
+      }
+      break;
     case kCheck: check = true; break;
     case kHelp: usage(stdout); return 0;
     case kVersion: std::printf("lmig %s\n", lmig_version()); return 0;
@@ -130,8 +144,11 @@ int main(int argc, char **argv) {
   }
   double mib = static_cast<double>(stats.pages_total) * 4096.0 / (1 << 20);
   double secs = stats.downtime_ms / 1000.0;
-  std::printf("migrated PID %d to %s (%s): runs there as PID %d (PID %d in its namespace)\n", pid,
-              opts.destination, mode == LMIG_MODE_POSTCOPY ? "post-copy" : "stop-copy",
+  std::printf("migrated PID %d to %s (%s%s): runs there as PID %d (PID %d in its namespace)\n",
+              pid, opts.destination, mode == LMIG_MODE_POSTCOPY ? "post-copy" : "stop-copy",
+              mode != LMIG_MODE_POSTCOPY             ? ""
+              : stats.transport == LMIG_TRANSPORT_RDMA ? " over RDMA"
+                                                       : " over TCP",
               stats.target_pid, stats.target_vpid);
   std::printf("  downtime %.2f ms, total %.2f ms (freeze %.2f, capture %.2f, restore %.2f)\n",
               stats.downtime_ms, stats.total_ms, stats.freeze_ms, stats.capture_ms,

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "lmig/lmig.h"
 
@@ -27,6 +28,7 @@ void log_line(void *, lmig_log_level level, const char *line) {
 void usage(FILE *f) {
   std::fprintf(f, "usage: lmigd --listen HOST:PORT [--once] [--auth-token T] [--io-timeout MS]\n"
                   "             [--reconnect-timeout MS] [--port-file FILE] [--verbose]\n"
+                  "             [--transport tcp|rdma|auto]  (accept post-copy channels over RDMA too)\n"
                   "\n"
                   "Receives migrated processes and runs them here. SIGTERM or SIGINT stop it;\n"
                   "processes it restored keep running.\n");
@@ -35,13 +37,14 @@ void usage(FILE *f) {
 } // namespace
 
 int main(int argc, char **argv) {
-  enum { kListen = 1, kOnce, kAuth, kIoTo, kPortFile, kVerbose, kHelp, kVersion, kReconnTo };
+  enum { kListen = 1, kOnce, kAuth, kIoTo, kPortFile, kVerbose, kHelp, kVersion, kReconnTo, kTransport };
   static const option longopts[] = {
       {"listen", required_argument, nullptr, kListen},
       {"once", no_argument, nullptr, kOnce},
       {"auth-token", required_argument, nullptr, kAuth},
       {"io-timeout", required_argument, nullptr, kIoTo},
       {"reconnect-timeout", required_argument, nullptr, kReconnTo},
+      {"transport", required_argument, nullptr, kTransport},
       {"port-file", required_argument, nullptr, kPortFile},
       {"verbose", no_argument, nullptr, kVerbose},
       {"help", no_argument, nullptr, kHelp},
@@ -61,6 +64,18 @@ int main(int argc, char **argv) {
     case kAuth: opts.auth_token = optarg; break;
     case kIoTo: opts.io_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kReconnTo: opts.reconnect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
+    case kTransport:
+      if (!std::strcmp(optarg, "tcp"))
+        opts.transport = LMIG_TRANSPORT_TCP;
+      else if (!std::strcmp(optarg, "rdma"))
+        opts.transport = LMIG_TRANSPORT_RDMA;
+      else if (!std::strcmp(optarg, "auto"))
+        opts.transport = LMIG_TRANSPORT_AUTO;
+      else {
+        std::fprintf(stderr, "--transport takes tcp, rdma or auto\n");
+        return 2;
+      }
+      break;
     case kPortFile: port_file = optarg; break;
     case kVerbose: opts.log_level = LMIG_LOG_DEBUG; break;
     case kHelp: usage(stdout); return 0;

@@ -98,7 +98,7 @@ Result<Hello> decode_hello(std::span<const uint8_t> p) {
   m.auth = r.str(1024);
   m.session = r.u64();
   uint32_t role = r.u32();
-  if (role > static_cast<uint32_t>(Role::bulk_reconnect))
+  if (role > static_cast<uint32_t>(Role::demand))
     r.fail("unknown role " + std::to_string(role));
   m.role = static_cast<Role>(role);
   if (r.failed())

@@ -54,6 +54,9 @@ static_assert(sizeof(PagesHeader) == 24);
 enum Feature : uint64_t {
   kFeatureStopCopy = 1u << 0,
   kFeaturePostcopy = 1u << 1,
+  // Source: it will open its post-copy channels over RDMA. Target: it
+  // accepts them (an RDMA listener on the same HOST:PORT).
+  kFeatureRdma = 1u << 2,
 };
 
 // What a connection is for, said in its hello.
@@ -62,6 +65,7 @@ enum class Role : uint32_t {
   bulk = 1,             // post-copy: the background push of a session
   control_reconnect = 2,
   bulk_reconnect = 3,
+  demand = 4, // post-copy over RDMA: the demand channel, apart from the control connection
 };
 
 struct PageRequest {

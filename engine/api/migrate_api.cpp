@@ -25,6 +25,11 @@ extern "C" lmig_status lmig_migrate(pid_t pid, const lmig_migrate_options *o, lm
     opts.auth_token = o->auth_token;
   if (LMIG_HAS_FIELD(o, lmig_migrate_options, reconnect_timeout_ms) && o->reconnect_timeout_ms)
     opts.reconnect_timeout_ms = static_cast<int>(o->reconnect_timeout_ms);
+  if (LMIG_HAS_FIELD(o, lmig_migrate_options, transport))
+    opts.transport = o->transport;
+  if (opts.transport != LMIG_TRANSPORT_TCP && opts.transport != LMIG_TRANSPORT_RDMA &&
+      opts.transport != LMIG_TRANSPORT_AUTO)
+    return report_error(make_error(LMIG_ERR_INVALID_ARGUMENT, "unknown transport"), err);
   if (LMIG_HAS_FIELD(o, lmig_migrate_options, progress_user)) {
     opts.progress = o->progress;
     opts.progress_user = o->progress_user;
@@ -82,13 +87,18 @@ extern "C" size_t lmig_stats_to_json(const lmig_stats *s, char *buf, size_t bufl
   char out[4096];
   int n = std::snprintf(
       out, sizeof out,
-      "{\"mode\":\"%s\",\"source_pid\":%d,\"target_pid\":%d,\"target_vpid\":%d,"
+      "{\"mode\":\"%s\",\"transport\":\"%s\",\"source_pid\":%d,\"target_pid\":%d,\"target_vpid\":%d,"
       "\"downtime_ms\":%.3f,\"total_ms\":%.3f,\"freeze_ms\":%.3f,\"capture_ms\":%.3f,"
       "\"restore_ms\":%.3f,\"postcopy_ms\":%.3f,\"pages_total\":%llu,\"pages_sent\":%llu,"
       "\"pages_demand\":%llu,\"pages_prefetched\":%llu,\"pages_pushed\":%llu,\"pages_zero\":%llu,\"bytes\":%llu,"
       "\"image_bytes\":%llu,\"checksum_retries\":%llu,\"fault_p50_us\":%.2f,"
       "\"fault_p99_us\":%.2f,\"fault_max_us\":%.2f,\"fault_histogram_us_log2\":[%s]}",
-      s->mode == LMIG_MODE_POSTCOPY ? "postcopy" : "stop-copy", s->source_pid, s->target_pid,
+      s->mode == LMIG_MODE_POSTCOPY ? "postcopy" : "stop-copy",
+      s->size >= offsetof(lmig_stats, transport) + sizeof s->transport &&
+              s->transport == LMIG_TRANSPORT_RDMA
+          ? "rdma"
+          : "tcp",
+      s->source_pid, s->target_pid,
       s->target_vpid, s->downtime_ms, s->total_ms, s->freeze_ms, s->capture_ms, s->restore_ms,
       s->postcopy_ms, static_cast<unsigned long long>(s->pages_total),
       static_cast<unsigned long long>(s->pages_sent),

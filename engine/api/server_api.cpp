@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <list>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -22,12 +23,19 @@
 #include "engine/restore/session_registry.hpp"
 #include "engine/restore/target_session.hpp"
 #include "transport/tcp_channel.hpp"
+#ifdef LMIG_HAVE_RDMA
+#include "transport/rdma/rdma_channel.hpp"
+#include "transport/rdma/rdma_listener.hpp"
+#endif
 #include "transport/tcp_connection.hpp"
 
 using namespace lmig;
 
 struct lmig_server {
   Listener listener;
+#ifdef LMIG_HAVE_RDMA
+  std::optional<rdma::RdmaListener> rdma_listener; // post-copy channels over RDMA
+#endif
   SessionOptions session;
   bool once = false;
   UniqueFd stop_fd;
@@ -149,6 +157,63 @@ void handle(lmig_server *s, Connection conn) {
   finish(s, {Status{}, std::move(outcome).value()});
 }
 
+#ifdef LMIG_HAVE_RDMA
+// One RDMA link, on its own thread: accepted with the configuration its
+// role wants, greeted, handed to its session.
+void handle_rdma(lmig_server *s, rdma::ConnectRequest req) {
+  const auto role = static_cast<wire::Role>(req.peer_params().role);
+  const bool demand = role == wire::Role::demand;
+  if (!demand && role != wire::Role::bulk) {
+    LMIG_WARN("%s: RDMA link with role %u refused", req.peer().c_str(),
+              static_cast<unsigned>(role));
+    return;
+  }
+  const std::string peer = req.peer();
+  auto link = rdma::RdmaLink::accept(std::move(req),
+                                     demand ? rdma::LinkConfig::demand_target()
+                                            : rdma::LinkConfig::bulk_target(),
+                                     10000);
+  if (!link.ok()) {
+    LMIG_WARN("%s: RDMA link not established: %s", peer.c_str(), link.error().message.c_str());
+    return;
+  }
+  (*link)->set_io_timeout(s->session.io_timeout_ms);
+  auto ch = std::make_unique<rdma::RdmaChannel>(std::move(link).value());
+  auto m = ch->next(10000);
+  Status st;
+  wire::Hello hello;
+  if (!m.ok()) {
+    st = std::move(m).error();
+  } else {
+    auto h = m->type == wire::Type::hello
+                 ? wire::decode_hello(m->payload)
+                 : Result<wire::Hello>(make_error(LMIG_ERR_PROTOCOL, "expected a hello"));
+    ch->release(*m);
+    if (!h.ok())
+      st = std::move(h).error();
+    else
+      hello = *h;
+  }
+  if (st.ok())
+    st = check_hello(hello, s->session);
+  if (st.ok() && (hello.role != role || !s->registry.has(hello.session)))
+    st = make_error(LMIG_ERR_PROTOCOL, "no migration in progress with that session");
+  if (st.ok())
+    st = ch->send(wire::Type::hello_ack, wire::encode(target_hello()));
+  if (!st.ok()) {
+    LMIG_WARN("%s: RDMA link refused: %s", peer.c_str(), st.error().message.c_str());
+    wire::ErrorMsg e{static_cast<uint32_t>(st.error().code), 0, st.error().message};
+    (void)ch->send(wire::Type::error, wire::encode(e));
+    return;
+  }
+  LMIG_INFO("%s: RDMA %s link of session %llx up", peer.c_str(), demand ? "demand" : "bulk",
+            static_cast<unsigned long long>(hello.session));
+  if (!s->registry.deliver(hello.session, role, std::move(ch)))
+    LMIG_WARN("session %llx ended before its RDMA link arrived",
+              static_cast<unsigned long long>(hello.session));
+}
+#endif
+
 void join_finished(lmig_server *s) {
   for (auto it = s->workers.begin(); it != s->workers.end();) {
     if (*it->done) {
@@ -192,6 +257,42 @@ extern "C" lmig_status lmig_server_create(const lmig_server_options *o, lmig_ser
     s->session.reconnect_timeout_ms = static_cast<int>(o->reconnect_timeout_ms);
   s->stop_fd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   s->done_fd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  lmig_transport transport = LMIG_HAS_FIELD(o, lmig_server_options, transport)
+                                 ? o->transport
+                                 : LMIG_TRANSPORT_TCP;
+  if (transport != LMIG_TRANSPORT_TCP) {
+    std::string why;
+#ifdef LMIG_HAVE_RDMA
+    bool usable = rdma::rdma_usable(&why);
+#else
+    bool usable = false;
+    why = "this lmigd was built without RDMA";
+#endif
+    if (!usable && transport == LMIG_TRANSPORT_RDMA) {
+      delete s;
+      return report_error(make_error(LMIG_ERR_INCOMPATIBLE, "RDMA was asked for but " + why), err);
+    }
+#ifdef LMIG_HAVE_RDMA
+    if (usable) {
+      auto rl = rdma::RdmaListener::bind(s->listener.endpoint());
+      if (!rl.ok()) {
+        if (transport == LMIG_TRANSPORT_RDMA) {
+          Error e = std::move(rl).error();
+          delete s;
+          return report_error(e.context("RDMA listener"), err);
+        }
+        LMIG_WARN("no RDMA listener (%s): post-copy over TCP only", rl.error().message.c_str());
+      } else {
+        s->rdma_listener.emplace(std::move(rl).value());
+        s->session.rdma = true;
+        LMIG_INFO("accepting post-copy channels over RDMA on %s",
+                  s->listener.endpoint().str().c_str());
+      }
+    }
+#endif
+    if (!usable)
+      LMIG_INFO("no RDMA (%s): post-copy over TCP only", why.c_str());
+  }
   LMIG_INFO("listening on %s", s->listener.endpoint().str().c_str());
   *out = s;
   return report_ok(err);
@@ -201,9 +302,15 @@ extern "C" uint16_t lmig_server_port(const lmig_server *s) { return s ? s->liste
 
 extern "C" lmig_status lmig_server_run(lmig_server *s, lmig_error *err) {
   for (;;) {
+    int rdma_fd = -1;
+#ifdef LMIG_HAVE_RDMA
+    if (s->rdma_listener)
+      rdma_fd = s->rdma_listener->fd();
+#endif
     std::vector<pollfd> fds{{s->stop_fd.get(), POLLIN, 0},
                             {s->listener.fd(), POLLIN, 0},
-                            {s->done_fd.get(), POLLIN, 0}};
+                            {s->done_fd.get(), POLLIN, 0},
+                            {rdma_fd, POLLIN, 0}};
     for (auto &w : s->watched)
       fds.push_back({w.pidfd.get(), POLLIN, 0});
     if (::poll(fds.data(), fds.size(), 1000) < 0) {
@@ -216,9 +323,24 @@ extern "C" lmig_status lmig_server_run(lmig_server *s, lmig_error *err) {
       LMIG_INFO("stopping");
       return report_ok(err);
     }
-    for (size_t i = fds.size(); i-- > 3;)
+    for (size_t i = fds.size(); i-- > 4;)
       if (fds[i].revents)
-        reap(s, i - 3);
+        reap(s, i - 4);
+#ifdef LMIG_HAVE_RDMA
+    if (fds[3].revents) {
+      auto req = s->rdma_listener->next_request(0);
+      if (req.ok()) {
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        s->workers.push_back({std::thread([s, r = std::move(req).value(), done]() mutable {
+                                handle_rdma(s, std::move(r));
+                                *done = true;
+                              }),
+                              done});
+      } else if (req.error().code != LMIG_ERR_TIMEOUT) {
+        LMIG_WARN("RDMA listener: %s", req.error().message.c_str());
+      }
+    }
+#endif
     if (fds[2].revents) {
       uint64_t v;
       (void)!::read(s->done_fd.get(), &v, sizeof v);

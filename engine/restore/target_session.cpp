@@ -129,9 +129,15 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
       return tell(std::move(t).error());
     ticket = std::move(t).value();
   }
-  LMIG_INFO("%s: hello from %s (kernel %s), mode %s", peer.c_str(), hello.host.c_str(),
-            hello.kernel.c_str(), mode_name);
-  if (auto st = conn.send(wire::Type::hello_ack, wire::encode(target_hello())); !st.ok())
+  LMIG_INFO("%s: hello from %s (kernel %s), mode %s%s", peer.c_str(), hello.host.c_str(),
+            hello.kernel.c_str(), mode_name,
+            postcopy && opts.rdma && (hello.features & wire::kFeatureRdma) ? " over RDMA" : "");
+  // RDMA when the source asks and this server takes it.
+  const bool use_rdma = postcopy && opts.rdma && (hello.features & wire::kFeatureRdma);
+  wire::Hello ack = target_hello();
+  if (use_rdma)
+    ack.features |= wire::kFeatureRdma;
+  if (auto st = conn.send(wire::Type::hello_ack, wire::encode(ack)); !st.ok())
     return std::move(st).error();
 
   auto t = next(conn, buf);
@@ -165,8 +171,14 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   auto rp = RestoredProcess::start(*image, std::move(plan).value(), opts.io_timeout_ms);
   if (!rp.ok())
     return tell(std::move(rp).error());
-  std::unique_ptr<Channel> bulk;
+  std::unique_ptr<Channel> bulk, rdma_demand;
   if (postcopy) {
+    if (use_rdma) {
+      auto d = ticket->wait(wire::Role::demand, opts.io_timeout_ms);
+      if (!d.ok())
+        return tell(std::move(d).error());
+      rdma_demand = std::move(d).value();
+    }
     auto b = ticket->wait(wire::Role::bulk, opts.io_timeout_ms);
     if (!b.ok())
       return tell(std::move(b).error());
@@ -213,9 +225,15 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
 
   // Post-copy: the pager serves faults from the moment the restorer lets go
   // (the kernel itself may touch a lazy page while finishing the restore).
-  // The control connection becomes its demand channel.
-  auto demand = TcpChannel::create(std::move(conn), TcpChannel::Receive::inline_assembly,
-                                   TcpChannel::Send::immediate, 1);
+  // Over TCP the control connection becomes its demand channel.
+  Result<std::unique_ptr<Channel>> demand =
+      use_rdma ? Result<std::unique_ptr<Channel>>(std::move(rdma_demand))
+               : [&]() -> Result<std::unique_ptr<Channel>> {
+      LMIG_ASSIGN_OR_RETURN(auto c, TcpChannel::create(std::move(conn),
+                                                       TcpChannel::Receive::inline_assembly,
+                                                       TcpChannel::Send::immediate, 1));
+      return std::unique_ptr<Channel>(std::move(c));
+    }();
   if (!demand.ok())
     return std::move(demand).error();
   LazyPager::Config pc;
@@ -227,9 +245,12 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   pc.pid = rp->pid();
   pc.io_timeout_ms = opts.io_timeout_ms;
   pc.reconnect_timeout_ms = opts.reconnect_timeout_ms;
+  // A dropped channel comes back over RDMA or, falling back, TCP.
   pc.take_channel = [t = ticket.get()](bool demand_channel) {
-    return t->try_take(demand_channel ? wire::Role::control_reconnect
-                                      : wire::Role::bulk_reconnect);
+    auto c = t->try_take(demand_channel ? wire::Role::demand : wire::Role::bulk);
+    return c ? std::move(c)
+             : t->try_take(demand_channel ? wire::Role::control_reconnect
+                                          : wire::Role::bulk_reconnect);
   };
   auto pager = LazyPager::start(std::move(pc));
   phase("pager");

@@ -19,6 +19,7 @@ struct SessionOptions {
   std::string auth_token;
   int io_timeout_ms = 30000;
   int reconnect_timeout_ms = 10000;
+  bool rdma = false; // an RDMA listener takes this server's post-copy channels
 };
 
 struct SessionOutcome {

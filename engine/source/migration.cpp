@@ -15,14 +15,20 @@
 #include "engine/source/page_server.hpp"
 #include "engine/source/page_streamer.hpp"
 #include "transport/tcp_channel.hpp"
+#ifdef LMIG_HAVE_RDMA
+#include "transport/rdma/rdma_channel.hpp"
+#endif
 #include "transport/tcp_connection.hpp"
 #include "transport/wire.hpp"
 
 namespace lmig {
 namespace {
 
-wire::Hello local_hello(const MigrateOptions &opts, uint64_t session, wire::Role role) {
+wire::Hello local_hello(const MigrateOptions &opts, uint64_t session, wire::Role role,
+                        bool want_rdma = false) {
   wire::Hello h = host_hello();
+  if (want_rdma)
+    h.features |= wire::kFeatureRdma;
   h.mode = static_cast<uint32_t>(opts.mode);
   h.session = session;
   h.role = role;
@@ -58,16 +64,20 @@ void send_abort(Connection &c, const Error &e) {
 
 // Opens a connection and greets the target with it.
 Result<Connection> connect_and_greet(const Endpoint &ep, const MigrateOptions &opts,
-                                     uint64_t session, wire::Role role) {
+                                     uint64_t session, wire::Role role, bool want_rdma = false,
+                                     wire::Hello *peer_out = nullptr) {
   LMIG_ASSIGN_OR_RETURN(Connection conn, Connection::connect(ep, opts.connect_timeout_ms));
   conn.set_io_timeout(opts.io_timeout_ms);
   std::vector<uint8_t> buf;
-  LMIG_TRY(conn.send(wire::Type::hello, wire::encode(local_hello(opts, session, role))));
+  LMIG_TRY(conn.send(wire::Type::hello,
+                     wire::encode(local_hello(opts, session, role, want_rdma))));
   LMIG_TRY(expect(conn, buf, wire::Type::hello_ack, "greeting"));
   LMIG_ASSIGN_OR_RETURN(auto peer, wire::decode_hello(buf));
   if (peer.version != wire::kProtocolVersion)
     return make_error(LMIG_ERR_INCOMPATIBLE, "target speaks protocol version " +
                                                  std::to_string(peer.version));
+  if (peer_out)
+    *peer_out = peer;
   return conn;
 }
 
@@ -77,6 +87,42 @@ uint64_t new_session_id() {
     if (::getrandom(&id, sizeof id, 0) != sizeof id)
       id = now_ns() ^ (static_cast<uint64_t>(::getpid()) << 32);
   return id;
+}
+
+#ifdef LMIG_HAVE_RDMA
+// An RDMA link of a post-copy migration, greeted like a TCP connection.
+Result<std::unique_ptr<Channel>> dial_rdma(const Endpoint &ep, const MigrateOptions &opts,
+                                           uint64_t session, bool demand) {
+  auto cfg = demand ? rdma::LinkConfig::demand_source() : rdma::LinkConfig::bulk_source();
+  cfg.role = demand ? wire::Role::demand : wire::Role::bulk;
+  cfg.session = session;
+  LMIG_ASSIGN_OR_RETURN(auto link, rdma::RdmaLink::connect(ep, cfg, opts.connect_timeout_ms));
+  link->set_io_timeout(opts.io_timeout_ms);
+  auto ch = std::make_unique<rdma::RdmaChannel>(std::move(link));
+  LMIG_TRY(ch->send(wire::Type::hello, wire::encode(local_hello(opts, session, cfg.role))));
+  LMIG_ASSIGN_OR_RETURN(auto m, ch->next(opts.io_timeout_ms));
+  std::vector<uint8_t> payload(m.payload.begin(), m.payload.end());
+  wire::Type t = m.type;
+  ch->release(m);
+  if (t == wire::Type::error) {
+    LMIG_ASSIGN_OR_RETURN(auto em, wire::decode_error(payload));
+    return wire::peer_error(em, Side::target);
+  }
+  if (t != wire::Type::hello_ack)
+    return make_error(LMIG_ERR_PROTOCOL, std::string("target sent ") + wire::type_name(t) +
+                                             " on a new RDMA link");
+  return std::unique_ptr<Channel>(std::move(ch));
+}
+#endif
+
+// Whether this side can do RDMA (and why not).
+bool local_rdma(std::string &why) {
+#ifdef LMIG_HAVE_RDMA
+  return rdma::rdma_usable(&why);
+#else
+  why = "this lmig was built without RDMA";
+  return false;
+#endif
 }
 
 // The source's end of a post-copy channel over TCP: the demand channel
@@ -105,15 +151,40 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
   LMIG_ASSIGN_OR_RETURN(auto smaps, precheck(pid));
   LMIG_ASSIGN_OR_RETURN(Endpoint ep, parse_endpoint(opts.destination));
 
+  // Which transport carries the post-copy channels, decided before the
+  // process is touched.
+  bool want_rdma = false;
+  if (postcopy && opts.transport != LMIG_TRANSPORT_TCP) {
+    std::string why;
+    want_rdma = local_rdma(why);
+    if (!want_rdma && opts.transport == LMIG_TRANSPORT_RDMA)
+      return make_error(LMIG_ERR_INCOMPATIBLE, "RDMA was asked for but " + why);
+  }
+
   // Reach the target and agree before touching the process. Post-copy has
-  // a second connection for the background push.
+  // two channels (demand, push): the control connection and a second TCP
+  // connection, or two RDMA links.
   const uint64_t session = postcopy ? new_session_id() : 0;
-  LMIG_ASSIGN_OR_RETURN(Connection conn,
-                        connect_and_greet(ep, opts, session, wire::Role::control));
+  wire::Hello peer;
+  LMIG_ASSIGN_OR_RETURN(Connection conn, connect_and_greet(ep, opts, session, wire::Role::control,
+                                                           want_rdma, &peer));
+  const bool use_rdma = want_rdma && (peer.features & wire::kFeatureRdma);
+  if (want_rdma && !use_rdma && opts.transport == LMIG_TRANSPORT_RDMA)
+    return make_error(LMIG_ERR_INCOMPATIBLE,
+                      "RDMA was asked for but the target does not take it (start lmigd with "
+                      "--transport rdma, on a host with an RDMA device)");
+  stats.transport = use_rdma ? LMIG_TRANSPORT_RDMA : LMIG_TRANSPORT_TCP;
   Connection bulk;
-  if (postcopy) {
+  std::unique_ptr<Channel> rdma_demand, rdma_bulk;
+  if (postcopy && !use_rdma) {
     LMIG_ASSIGN_OR_RETURN(bulk, connect_and_greet(ep, opts, session, wire::Role::bulk));
   }
+#ifdef LMIG_HAVE_RDMA
+  if (use_rdma) {
+    LMIG_ASSIGN_OR_RETURN(rdma_demand, dial_rdma(ep, opts, session, true));
+    LMIG_ASSIGN_OR_RETURN(rdma_bulk, dial_rdma(ep, opts, session, false));
+  }
+#endif
   std::vector<uint8_t> buf;
 
   const uint64_t t0 = now_ns();
@@ -199,7 +270,24 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
       const uint64_t deadline =
           now_ns() + static_cast<uint64_t>(opts.reconnect_timeout_ms) * 1000000ull;
       Error last = make_error(LMIG_ERR_CONNECT, "no attempt made");
+      int rdma_attempts = 0;
       while (now_ns() < deadline) {
+#ifdef LMIG_HAVE_RDMA
+        // A lost RDMA link is dialled again; with auto, after a few tries
+        // the channel falls back to TCP (the target takes either).
+        if (use_rdma && (opts.transport == LMIG_TRANSPORT_RDMA || rdma_attempts < 3)) {
+          rdma_attempts++;
+          auto r = dial_rdma(ep, opts, session, demand);
+          if (r.ok())
+            return r;
+          last = std::move(r).error();
+          if (last.side == Side::target)
+            return last;
+          ::usleep(100000);
+          continue;
+        }
+#endif
+        (void)rdma_attempts;
         auto c = connect_and_greet(ep, opts, session,
                                    demand ? wire::Role::control_reconnect
                                           : wire::Role::bulk_reconnect);
@@ -213,10 +301,14 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
       return last.context("could not reach the target again within " +
                           std::to_string(opts.reconnect_timeout_ms) + " ms");
     };
-    auto demand_channel = source_channel(std::move(conn), true);
+    Result<std::unique_ptr<Channel>> demand_channel =
+        use_rdma ? Result<std::unique_ptr<Channel>>(std::move(rdma_demand))
+                 : source_channel(std::move(conn), true);
     if (!demand_channel.ok())
       return after_pages(std::move(demand_channel).error(), false);
-    auto bulk_channel = source_channel(std::move(bulk), false);
+    Result<std::unique_ptr<Channel>> bulk_channel =
+        use_rdma ? Result<std::unique_ptr<Channel>>(std::move(rdma_bulk))
+                 : source_channel(std::move(bulk), false);
     if (!bulk_channel.ok())
       return after_pages(std::move(bulk_channel).error(), false);
     PageServer server(std::move(pc), std::move(demand_channel).value(),

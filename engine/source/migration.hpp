@@ -18,6 +18,7 @@ struct MigrateOptions {
   int connect_timeout_ms = 5000;
   int io_timeout_ms = 30000;
   int reconnect_timeout_ms = 10000;
+  lmig_transport transport = LMIG_TRANSPORT_TCP;
   std::string auth_token;
   lmig_progress_fn progress = nullptr;
   void *progress_user = nullptr;

@@ -63,6 +63,15 @@ typedef enum lmig_mode {
   LMIG_MODE_POSTCOPY = 2   /* resume at once on the target, pages follow lazily */
 } lmig_mode;
 
+/* What carries a post-copy migration's pages. The control exchange (hello,
+ * image, switchover) is always TCP on HOST:PORT; with RDMA the demand and
+ * push channels are RDMA links set up through rdma_cm on the same HOST:PORT. */
+typedef enum lmig_transport {
+  LMIG_TRANSPORT_TCP = 0,
+  LMIG_TRANSPORT_RDMA = 1, /* fail if either end has no usable RDMA device */
+  LMIG_TRANSPORT_AUTO = 2  /* RDMA when both ends have it, else TCP */
+} lmig_transport;
+
 /* Progress of a running migration, reported through the callback. */
 typedef enum lmig_phase {
   LMIG_PHASE_FREEZE = 1,
@@ -86,6 +95,7 @@ typedef struct lmig_migrate_options {
   lmig_progress_fn progress;   /* optional */
   void *progress_user;
   uint32_t reconnect_timeout_ms; /* post-copy: how long to re-dial a dropped link; 0: 10000 */
+  lmig_transport transport;      /* post-copy channels; default TCP */
 } lmig_migrate_options;
 
 #define LMIG_LATENCY_BUCKETS 24
@@ -116,6 +126,7 @@ typedef struct lmig_stats {
   double fault_max_us;
   uint64_t fault_histogram[LMIG_LATENCY_BUCKETS]; /* bucket i: [2^i, 2^(i+1)) us */
   uint64_t pages_prefetched; /* post-copy: pages fetched along with a faulting one */
+  lmig_transport transport;  /* what carried the post-copy channels (TCP or RDMA) */
 } lmig_stats;
 
 /* Moves process `pid` to opts->destination. On LMIG_OK the process runs on
@@ -152,6 +163,8 @@ typedef struct lmig_server_options {
   void *log_user;
   lmig_log_level log_level;
   uint32_t reconnect_timeout_ms; /* post-copy: how long to wait for a dropped source; 0: 10000 */
+  lmig_transport transport;      /* TCP: none; RDMA: also listen with rdma_cm (fail
+                                    without a device); AUTO: when a device is there */
 } lmig_server_options;
 
 LMIG_EXPORT lmig_status lmig_server_create(const lmig_server_options *opts, lmig_server **out,

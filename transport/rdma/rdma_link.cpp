@@ -137,6 +137,11 @@ RdmaLink::~RdmaLink() {
     rdma_disconnect(id_.get());
 }
 
+void RdmaLink::shut_down() {
+  if (connected_ && id_)
+    rdma_disconnect(id_.get());
+}
+
 Status RdmaLink::fail(Error e) {
   if (!failed_)
     failed_ = std::move(e.context("rdma link to " + peer_));

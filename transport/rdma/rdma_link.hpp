@@ -105,6 +105,8 @@ public:
   // The consumer has installed the pages of `m` (no-op for other messages).
   Status release(const Incoming &m);
 
+  // Ends the link from any thread (its waits fail: the peer went away).
+  void shut_down();
   // For an event loop: the completion channel's fd, readable after arm()
   // once a completion arrives. arm() returns false when something is
   // already waiting (poll() it instead of sleeping). After the fd is

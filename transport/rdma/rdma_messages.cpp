@@ -37,7 +37,7 @@ Result<LinkParams> decode_link_params(std::span<const uint8_t> bytes) {
   if (p.version != kLinkVersion)
     return bad("peer speaks RDMA link version " + std::to_string(p.version) + ", this side " +
                std::to_string(kLinkVersion));
-  if (p.role > static_cast<uint16_t>(wire::Role::bulk_reconnect))
+  if (p.role > static_cast<uint16_t>(wire::Role::demand))
     return bad("unknown link role " + std::to_string(p.role));
   if (p.recv_count < 2 || p.recv_count > 4096)
     return bad("peer keeps " + std::to_string(p.recv_count) + " receives posted (2..4096)");
