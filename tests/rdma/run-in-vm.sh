@@ -69,6 +69,16 @@ if [ "${1:-}" = --in-guest ]; then
       printf "  %-46s %8.1f MB/s  (%s)\n", "lmig demand, 256 KiB runs request/response", dem, r(dem, bw)
     }'
   awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN{printf "  (perftest %.1fs, lmig loopback %.1fs)\n", b-a, c-b}'
+  # lmig itself, end to end over rxe0, when the binaries are given.
+  if [ "$rc" = 0 ] && [ -n "${LMIG_PC_ARGS:-}" ]; then
+    echo
+    # shellcheck disable=SC2086 # LMIG_PC_ARGS is a list of words
+    python3 "$(dirname "$SELF")/postcopy_in_guest.py" $LMIG_PC_ARGS --ip "$IP" \
+      --write-lat-us "${lat_typ:-0}" --write-bw-mbs "${bw_avg:-0}"
+    rc=$?
+    t3=$(date +%s.%N)
+    awk -v a="$t2" -v b="$t3" 'BEGIN{printf "  (lmig post-copy scenario %.1fs)\n", b-a}'
+  fi
   exit "$rc"
 fi
 
