@@ -10,7 +10,15 @@
 
 namespace lmig {
 
-inline constexpr uint32_t kImageVersion = 1;
+// 2: files carry a contents id; sections for memfd/deleted-file contents,
+// eventfd, epoll, signalfd, timerfd, inotify and unix sockets.
+inline constexpr uint32_t kImageVersion = 2;
+
+// Limits an image keeps to: the decoder enforces them, capture refuses by
+// name what exceeds them.
+inline constexpr uint64_t kMaxFileContents = 64ull << 20; // data bytes of one memfd or deleted file
+inline constexpr uint64_t kMaxSocketQueue = 64ull << 20;  // bytes queued at one socket end
+inline constexpr int32_t kMaxInotifyWd = 1 << 16;         // watch descriptors are re-made in order
 
 enum class VmaKind : uint8_t {
   anon = 0,        // private anonymous (heap, stack, mmap)
@@ -46,18 +54,32 @@ enum class FileKind : uint8_t {
   directory = 1,
   char_device = 2,
   pipe = 3,
+  fifo = 4,        // named pipe: reopened by path; its buffer is a PipeImage
+  deleted = 5,     // regular file unlinked while open: its bytes are a ContentsImage
+  memfd = 6,       // its bytes and seals are a ContentsImage
+  eventfd = 7,     // EventfdImage
+  epoll = 8,       // EpollImage
+  signalfd = 9,    // SignalfdImage
+  timerfd = 10,    // TimerfdImage
+  inotify = 11,    // InotifyImage
+  unix_socket = 12, // UnixSocketImage (one end of a pair the process holds)
 };
+inline constexpr uint8_t kLastFileKind = static_cast<uint8_t>(FileKind::unix_socket);
+
+// What a kind is called in messages ("fd 4 (timerfd): ...").
+const char *file_kind_name(FileKind kind);
 
 // One open file description; several fds may share it (dup).
 struct FileImage {
   uint32_t id = 0;
   FileKind kind = FileKind::regular;
-  std::string path;    // regular/dir/char device
+  std::string path;    // regular/dir/char device/fifo; deleted: where it lived
   uint32_t flags = 0;  // open flags (O_ACCMODE | O_APPEND | O_NONBLOCK ...)
   uint64_t pos = 0;
-  uint64_t pipe_id = 0;    // pipe inode, both ends share it
+  uint64_t pipe_id = 0;    // pipe/fifo: its PipeImage, shared by every end
   bool pipe_write_end = false;
   uint64_t size = 0;       // regular: size at capture, checked on the target
+  uint64_t contents_id = 0; // deleted/memfd: its ContentsImage, shared by every open of it
   bool operator==(const FileImage &) const = default;
 };
 
@@ -68,11 +90,101 @@ struct FdImage {
   bool operator==(const FdImage &) const = default;
 };
 
+// The buffer of an anonymous pipe or of a FIFO.
 struct PipeImage {
-  uint64_t id = 0;          // inode
+  uint64_t id = 0;          // names it within the image
   uint32_t capacity = 0;    // F_GETPIPE_SZ
   std::vector<uint8_t> data; // bytes buffered when frozen
   bool operator==(const PipeImage &) const = default;
+};
+
+// Bytes at an offset: the data of a sparse file, holes left out.
+struct ExtentImage {
+  uint64_t offset = 0;
+  std::vector<uint8_t> data;
+  bool operator==(const ExtentImage &) const = default;
+};
+
+// The inode behind a memfd or a deleted file: its bytes travel in the image.
+struct ContentsImage {
+  uint64_t id = 0;
+  std::string name;   // memfd: the name given to memfd_create
+  uint64_t size = 0;
+  uint32_t mode = 0;  // permission bits (07777)
+  uint32_t uid = 0, gid = 0;
+  uint32_t seals = 0; // memfd: F_GET_SEALS
+  std::vector<ExtentImage> extents; // sorted, disjoint, inside size
+  bool operator==(const ContentsImage &) const = default;
+};
+
+struct EventfdImage {
+  uint32_t file_id = 0;
+  uint64_t count = 0;
+  bool semaphore = false; // EFD_SEMAPHORE
+  bool operator==(const EventfdImage &) const = default;
+};
+
+// One entry of an epoll interest list: the watched file is the one at fd.
+struct EpollWatchImage {
+  int32_t fd = 0;
+  uint32_t events = 0; // EPOLLIN ... | EPOLLET | EPOLLONESHOT (a fired one-shot keeps only flags)
+  uint64_t data = 0;
+  bool operator==(const EpollWatchImage &) const = default;
+};
+
+struct EpollImage {
+  uint32_t file_id = 0;
+  std::vector<EpollWatchImage> watches;
+  bool operator==(const EpollImage &) const = default;
+};
+
+struct SignalfdImage {
+  uint32_t file_id = 0;
+  uint64_t mask = 0; // bit (sig-1)
+  bool operator==(const SignalfdImage &) const = default;
+};
+
+// A timerfd. Its deadline is kept relative to a wall-clock reading taken
+// with it: the target re-arms it for what is left of value_ns after the
+// wall-clock time that has passed since, and counts the expirations missed
+// in between, so it fires when it would have on the source.
+struct TimerfdImage {
+  uint32_t file_id = 0;
+  int32_t clockid = 0;
+  uint32_t settime_flags = 0; // TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET
+  uint64_t ticks = 0;         // expirations not read yet
+  uint64_t value_ns = 0;      // time to the next expiration (0: disarmed)
+  uint64_t interval_ns = 0;
+  uint64_t captured_ns = 0;   // CLOCK_REALTIME when value_ns was read
+  bool operator==(const TimerfdImage &) const = default;
+};
+
+struct InotifyWatchImage {
+  int32_t wd = 0;
+  uint32_t mask = 0; // IN_* events | IN_ONESHOT | IN_EXCL_UNLINK ...
+  std::string path;  // the watched inode's path
+  bool operator==(const InotifyWatchImage &) const = default;
+};
+
+struct InotifyImage {
+  uint32_t file_id = 0;
+  std::vector<InotifyWatchImage> watches; // sorted by wd
+  bool operator==(const InotifyImage &) const = default;
+};
+
+// One end of a connected pair of unix sockets, both held by the process.
+struct UnixSocketImage {
+  uint32_t file_id = 0;
+  uint32_t peer_file_id = 0;
+  uint32_t type = 0;     // SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET
+  uint32_t sndbuf = 0;   // SO_SNDBUF / SO_RCVBUF as getsockopt reports them
+  uint32_t rcvbuf = 0;
+  int32_t peek_off = -1; // SO_PEEK_OFF
+  uint32_t shutdown = 0; // 1: no more receiving, 2: no more sending
+  // What waits to be received at this end: one entry per message (stream:
+  // the bytes, in one or more pieces).
+  std::vector<std::vector<uint8_t>> queue;
+  bool operator==(const UnixSocketImage &) const = default;
 };
 
 struct SigactionImage {
@@ -136,6 +248,13 @@ struct ProcessImage {
   std::vector<FileImage> files;
   std::vector<FdImage> fds;
   std::vector<PipeImage> pipes;
+  std::vector<ContentsImage> contents;
+  std::vector<EventfdImage> eventfds;
+  std::vector<EpollImage> epolls;
+  std::vector<SignalfdImage> signalfds;
+  std::vector<TimerfdImage> timerfds;
+  std::vector<InotifyImage> inotifies;
+  std::vector<UnixSocketImage> unix_sockets;
   std::array<SigactionImage, 64> sigactions{};
   std::vector<RlimitImage> rlimits;
   MmImage mm;

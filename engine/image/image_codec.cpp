@@ -7,6 +7,7 @@
 #include <set>
 
 #include "engine/image/byte_codec.hpp"
+#include "engine/image/fd_validation.hpp"
 
 namespace lmig {
 namespace {
@@ -30,6 +31,14 @@ enum Tag : uint16_t {
   kTagMm = 9,
   kTagThreads = 10,
   kTagPages = 11,
+  kTagContents = 12,
+  kTagEventfds = 13,
+  kTagEpolls = 14,
+  kTagSignalfds = 15,
+  kTagTimerfds = 16,
+  kTagInotifies = 17,
+  kTagUnixSockets = 18,
+  kLastTag = kTagUnixSockets,
 };
 
 template <typename F> void section(ByteWriter &w, Tag tag, F &&body) {
@@ -48,6 +57,25 @@ void put_regs(ByteWriter &w, const RegsImage &r) {
 
 } // namespace
 
+const char *file_kind_name(FileKind kind) {
+  switch (kind) {
+  case FileKind::regular: return "file";
+  case FileKind::directory: return "directory";
+  case FileKind::char_device: return "character device";
+  case FileKind::pipe: return "pipe";
+  case FileKind::fifo: return "FIFO";
+  case FileKind::deleted: return "deleted file";
+  case FileKind::memfd: return "memfd";
+  case FileKind::eventfd: return "eventfd";
+  case FileKind::epoll: return "epoll";
+  case FileKind::signalfd: return "signalfd";
+  case FileKind::timerfd: return "timerfd";
+  case FileKind::inotify: return "inotify";
+  case FileKind::unix_socket: return "unix socket";
+  }
+  return "file of an unknown kind";
+}
+
 uint64_t total_pages(const std::vector<PageRun> &runs) {
   uint64_t n = 0;
   for (const auto &r : runs)
@@ -59,7 +87,7 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
   ByteWriter w;
   w.raw(kMagic, sizeof kMagic);
   w.u32(kImageVersion);
-  w.u32(11); // sections that follow
+  w.u32(kLastTag); // sections that follow
 
   section(w, kTagProcess, [&] {
     w.i32(im.pid);
@@ -101,6 +129,7 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
       w.u64(f.pipe_id);
       w.u8(f.pipe_write_end ? 1 : 0);
       w.u64(f.size);
+      w.u64(f.contents_id);
     }
   });
   section(w, kTagFds, [&] {
@@ -164,6 +193,89 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
       w.u64(r.npages);
     }
   });
+  section(w, kTagContents, [&] {
+    w.u32(static_cast<uint32_t>(im.contents.size()));
+    for (const auto &c : im.contents) {
+      w.u64(c.id);
+      w.str(c.name);
+      w.u64(c.size);
+      w.u32(c.mode);
+      w.u32(c.uid);
+      w.u32(c.gid);
+      w.u32(c.seals);
+      w.u32(static_cast<uint32_t>(c.extents.size()));
+      for (const auto &e : c.extents) {
+        w.u64(e.offset);
+        w.bytes(e.data.data(), e.data.size());
+      }
+    }
+  });
+  section(w, kTagEventfds, [&] {
+    w.u32(static_cast<uint32_t>(im.eventfds.size()));
+    for (const auto &e : im.eventfds) {
+      w.u32(e.file_id);
+      w.u64(e.count);
+      w.u8(e.semaphore ? 1 : 0);
+    }
+  });
+  section(w, kTagEpolls, [&] {
+    w.u32(static_cast<uint32_t>(im.epolls.size()));
+    for (const auto &e : im.epolls) {
+      w.u32(e.file_id);
+      w.u32(static_cast<uint32_t>(e.watches.size()));
+      for (const auto &x : e.watches) {
+        w.i32(x.fd);
+        w.u32(x.events);
+        w.u64(x.data);
+      }
+    }
+  });
+  section(w, kTagSignalfds, [&] {
+    w.u32(static_cast<uint32_t>(im.signalfds.size()));
+    for (const auto &s : im.signalfds) {
+      w.u32(s.file_id);
+      w.u64(s.mask);
+    }
+  });
+  section(w, kTagTimerfds, [&] {
+    w.u32(static_cast<uint32_t>(im.timerfds.size()));
+    for (const auto &t : im.timerfds) {
+      w.u32(t.file_id);
+      w.i32(t.clockid);
+      w.u32(t.settime_flags);
+      w.u64(t.ticks);
+      w.u64(t.value_ns);
+      w.u64(t.interval_ns);
+      w.u64(t.captured_ns);
+    }
+  });
+  section(w, kTagInotifies, [&] {
+    w.u32(static_cast<uint32_t>(im.inotifies.size()));
+    for (const auto &n : im.inotifies) {
+      w.u32(n.file_id);
+      w.u32(static_cast<uint32_t>(n.watches.size()));
+      for (const auto &x : n.watches) {
+        w.i32(x.wd);
+        w.u32(x.mask);
+        w.str(x.path);
+      }
+    }
+  });
+  section(w, kTagUnixSockets, [&] {
+    w.u32(static_cast<uint32_t>(im.unix_sockets.size()));
+    for (const auto &u : im.unix_sockets) {
+      w.u32(u.file_id);
+      w.u32(u.peer_file_id);
+      w.u32(u.type);
+      w.u32(u.sndbuf);
+      w.u32(u.rcvbuf);
+      w.i32(u.peek_off);
+      w.u32(u.shutdown);
+      w.u32(static_cast<uint32_t>(u.queue.size()));
+      for (const auto &m : u.queue)
+        w.bytes(m.data(), m.size());
+    }
+  });
   return w.take();
 }
 
@@ -208,12 +320,12 @@ void read_vmas(ByteReader &r, ProcessImage &im) {
 }
 
 void read_files(ByteReader &r, ProcessImage &im) {
-  uint32_t n = r.count(34, 1u << 20);
+  uint32_t n = r.count(42, 1u << 20);
   for (uint32_t i = 0; i < n && !r.failed(); i++) {
     FileImage f;
     f.id = r.u32();
     uint8_t kind = r.u8();
-    if (kind > static_cast<uint8_t>(FileKind::pipe))
+    if (kind > kLastFileKind)
       r.fail("unknown file kind " + std::to_string(kind));
     f.kind = static_cast<FileKind>(kind);
     f.path = r.str(kMaxPath);
@@ -222,6 +334,7 @@ void read_files(ByteReader &r, ProcessImage &im) {
     f.pipe_id = r.u64();
     f.pipe_write_end = r.boolean();
     f.size = r.u64();
+    f.contents_id = r.u64();
     im.files.push_back(std::move(f));
   }
 }
@@ -310,6 +423,119 @@ void read_pages(ByteReader &r, ProcessImage &im) {
   }
 }
 
+void read_contents(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(40, 1u << 20);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    ContentsImage c;
+    c.id = r.u64();
+    c.name = r.str(kMaxPath);
+    c.size = r.u64();
+    c.mode = r.u32();
+    c.uid = r.u32();
+    c.gid = r.u32();
+    c.seals = r.u32();
+    uint32_t ne = r.count(12, 1u << 16);
+    for (uint32_t k = 0; k < ne && !r.failed(); k++) {
+      ExtentImage e;
+      e.offset = r.u64();
+      auto d = r.bytes(kMaxFileContents);
+      e.data.assign(d.begin(), d.end());
+      c.extents.push_back(std::move(e));
+    }
+    im.contents.push_back(std::move(c));
+  }
+}
+
+void read_eventfds(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(13, 1u << 20);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    EventfdImage e;
+    e.file_id = r.u32();
+    e.count = r.u64();
+    e.semaphore = r.boolean();
+    im.eventfds.push_back(e);
+  }
+}
+
+void read_epolls(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(8, 1u << 20);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    EpollImage e;
+    e.file_id = r.u32();
+    uint32_t nw = r.count(16, 1u << 20);
+    for (uint32_t k = 0; k < nw && !r.failed(); k++) {
+      EpollWatchImage x;
+      x.fd = r.i32();
+      x.events = r.u32();
+      x.data = r.u64();
+      e.watches.push_back(x);
+    }
+    im.epolls.push_back(std::move(e));
+  }
+}
+
+void read_signalfds(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(12, 1u << 20);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    SignalfdImage s;
+    s.file_id = r.u32();
+    s.mask = r.u64();
+    im.signalfds.push_back(s);
+  }
+}
+
+void read_timerfds(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(44, 1u << 20);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    TimerfdImage t;
+    t.file_id = r.u32();
+    t.clockid = r.i32();
+    t.settime_flags = r.u32();
+    t.ticks = r.u64();
+    t.value_ns = r.u64();
+    t.interval_ns = r.u64();
+    t.captured_ns = r.u64();
+    im.timerfds.push_back(t);
+  }
+}
+
+void read_inotifies(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(8, 1u << 20);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    InotifyImage in;
+    in.file_id = r.u32();
+    uint32_t nw = r.count(12, static_cast<size_t>(kMaxInotifyWd));
+    for (uint32_t k = 0; k < nw && !r.failed(); k++) {
+      InotifyWatchImage x;
+      x.wd = r.i32();
+      x.mask = r.u32();
+      x.path = r.str(kMaxPath);
+      in.watches.push_back(std::move(x));
+    }
+    im.inotifies.push_back(std::move(in));
+  }
+}
+
+void read_unix_sockets(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(32, 1u << 20);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    UnixSocketImage u;
+    u.file_id = r.u32();
+    u.peer_file_id = r.u32();
+    u.type = r.u32();
+    u.sndbuf = r.u32();
+    u.rcvbuf = r.u32();
+    u.peek_off = r.i32();
+    u.shutdown = r.u32();
+    uint32_t nm = r.count(4, 1u << 20);
+    for (uint32_t k = 0; k < nm && !r.failed(); k++) {
+      auto d = r.bytes(kMaxSocketQueue);
+      u.queue.emplace_back(d.begin(), d.end());
+    }
+    im.unix_sockets.push_back(std::move(u));
+  }
+}
+
 } // namespace
 
 Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
@@ -349,6 +575,13 @@ Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
     case kTagMm: read_mm(s, im); break;
     case kTagThreads: read_threads(s, im); break;
     case kTagPages: read_pages(s, im); break;
+    case kTagContents: read_contents(s, im); break;
+    case kTagEventfds: read_eventfds(s, im); break;
+    case kTagEpolls: read_epolls(s, im); break;
+    case kTagSignalfds: read_signalfds(s, im); break;
+    case kTagTimerfds: read_timerfds(s, im); break;
+    case kTagInotifies: read_inotifies(s, im); break;
+    case kTagUnixSockets: read_unix_sockets(s, im); break;
     default: continue; // a newer writer's section: skip it
     }
     if (s.failed())
@@ -361,7 +594,7 @@ Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
     return bad(r.why());
   if (r.remaining())
     return bad(std::to_string(r.remaining()) + " bytes after the last section");
-  for (uint16_t t = kTagProcess; t <= kTagPages; t++)
+  for (uint16_t t = kTagProcess; t <= kLastTag; t++)
     if (!seen.count(t))
       return bad("required section " + std::to_string(t) + " is missing");
   LMIG_TRY(validate_image(im));
@@ -397,28 +630,7 @@ Status validate_image(const ProcessImage &im) {
       return bad(where + ": file mapping without an absolute path or with an unaligned offset");
     prev_end = v.end;
   }
-  std::set<uint32_t> file_ids;
-  std::set<uint64_t> pipe_ids;
-  for (const auto &p : im.pipes)
-    if (!pipe_ids.insert(p.id).second)
-      return bad("pipe " + std::to_string(p.id) + " appears twice");
-  for (const auto &f : im.files) {
-    if (!file_ids.insert(f.id).second)
-      return bad("file " + std::to_string(f.id) + " appears twice");
-    if (f.kind == FileKind::pipe && !pipe_ids.count(f.pipe_id))
-      return bad("file " + std::to_string(f.id) + " names an unknown pipe");
-    if (f.kind != FileKind::pipe && (f.path.empty() || f.path[0] != '/'))
-      return bad("file " + std::to_string(f.id) + " has no absolute path");
-  }
-  std::set<int32_t> fds;
-  for (const auto &f : im.fds) {
-    if (f.fd < 0 || f.fd >= (1 << 20))
-      return bad("fd " + std::to_string(f.fd) + " out of range");
-    if (!fds.insert(f.fd).second)
-      return bad("fd " + std::to_string(f.fd) + " appears twice");
-    if (!file_ids.count(f.file_id))
-      return bad("fd " + std::to_string(f.fd) + " names an unknown file");
-  }
+  LMIG_TRY(validate_fd_state(im));
   // Page runs must lie inside anonymous or private file VMAs.
   size_t vi = 0;
   uint64_t last = 0;

@@ -6,7 +6,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
 
 #include <gtest/gtest.h>
 
@@ -115,11 +120,32 @@ ProcessImage make_image() {
       file(5, FileKind::pipe, "", O_WRONLY | O_NONBLOCK, 0, 91001, true),
       file(6, FileKind::pipe, "", O_RDONLY, 0, 91002, false),
       file(7, FileKind::regular, "/home/user/data file.bin", O_RDWR, 4096, 0, false, 1 << 20),
+      // what has no path on the target, or more than a path
+      file(8, FileKind::fifo, "/run/worker/control", O_RDONLY | O_NONBLOCK, 0, 91003),
+      file(9, FileKind::fifo, "/run/worker/control", O_WRONLY, 0, 91003),
+      file(10, FileKind::deleted, "/var/tmp/scratch", O_RDWR, 5000),
+      file(11, FileKind::deleted, "/var/tmp/scratch", O_WRONLY | O_APPEND),
+      file(12, FileKind::memfd, "", O_RDWR | O_LARGEFILE, 12),
+      file(13, FileKind::eventfd, "", O_RDWR | O_NONBLOCK),
+      file(14, FileKind::epoll, "", O_RDWR),
+      file(15, FileKind::signalfd, "", O_RDWR | O_NONBLOCK),
+      file(16, FileKind::timerfd, "", O_RDWR),
+      file(17, FileKind::inotify, "", O_RDONLY | O_NONBLOCK),
+      file(18, FileKind::unix_socket, "", O_RDWR),
+      file(19, FileKind::unix_socket, "", O_RDWR | O_NONBLOCK),
+      file(20, FileKind::unix_socket, "", O_RDWR),
+      file(21, FileKind::unix_socket, "", O_RDWR),
   };
+  im.files[9].contents_id = 501;
+  im.files[10].contents_id = 501;
+  im.files[11].contents_id = 502;
   im.fds = {
       {0, 1, false}, {1, 1, false}, {2, 1, false}, // stdin/out/err share the tty
       {3, 2, true},  {4, 3, true},  {5, 4, false}, {6, 5, false},
       {7, 6, true},  {9, 7, false}, {10, 5, true}, // a dup of the write end
+      {11, 8, false}, {12, 9, false}, {13, 10, false}, {14, 11, true}, {15, 12, true},
+      {16, 13, false}, {17, 14, true}, {18, 15, false}, {19, 16, false}, {20, 17, true},
+      {21, 18, false}, {22, 19, false}, {23, 20, true}, {24, 21, false}, {30, 13, true},
   };
   PipeImage p1;
   p1.id = 91001;
@@ -131,7 +157,62 @@ ProcessImage make_image() {
   p2.capacity = 4096;
   for (int i = 0; i < 300; i++)
     p2.data.push_back(static_cast<uint8_t>(i * 7));
-  im.pipes = {p1, p2};
+  PipeImage fifo;
+  fifo.id = 91003;
+  fifo.capacity = 1 << 20;
+  fifo.data.assign({'c', 'm', 'd', '\n'});
+  im.pipes = {p1, p2, fifo};
+
+  ContentsImage scratch; // a deleted file, sparse
+  scratch.id = 501;
+  scratch.size = 1 << 20;
+  scratch.mode = 0640;
+  scratch.uid = 1000;
+  scratch.gid = 100;
+  scratch.extents = {{0, {'h', 'e', 'a', 'd'}}, {65536, std::vector<uint8_t>(100, 0xee)}};
+  ContentsImage shm; // a sealed memfd
+  shm.id = 502;
+  shm.name = "worker: shared state";
+  shm.size = 12;
+  shm.mode = 0777;
+  shm.seals = 0x0f;
+  shm.extents = {{0, {'s', 'e', 'a', 'l', 'e', 'd', ' ', 'b', 'y', 't', 'e', 's'}}};
+  im.contents = {scratch, shm};
+  im.eventfds = {{13, (1ull << 32) + 5, true}};
+  im.epolls = {{14,
+                {{13, EPOLLIN | EPOLLET, 0xdeadbeefcafef00dull},
+                 {11, EPOLLIN, 11},
+                 {21, EPOLLONESHOT, 21},
+                 {30, EPOLLIN | EPOLLERR | EPOLLHUP, 30}}}};
+  im.signalfds = {{15, (1ull << (SIGUSR2 - 1)) | (1ull << 33)}};
+  im.timerfds = {{16, CLOCK_MONOTONIC, TFD_TIMER_ABSTIME, 3, 40000000, 50000000,
+                  1700000000123456789ull}};
+  im.inotifies = {{17,
+                   {{1, IN_CREATE | IN_DELETE, "/home/user"},
+                    {3, IN_MODIFY | IN_ONESHOT | IN_EXCL_UNLINK, "/home/user/data file.bin"}}}};
+  UnixSocketImage a, b, c, d;
+  a.file_id = 18;
+  a.peer_file_id = 19;
+  a.type = SOCK_STREAM;
+  a.sndbuf = 425984;
+  a.rcvbuf = 425984;
+  a.queue = {{'p', 'i', 'n', 'g'}};
+  b = a;
+  b.file_id = 19;
+  b.peer_file_id = 18;
+  b.peek_off = 2;
+  b.shutdown = 2;
+  b.queue = {};
+  c.file_id = 20;
+  c.peer_file_id = 21;
+  c.type = SOCK_SEQPACKET;
+  c.sndbuf = c.rcvbuf = 212992;
+  c.queue = {{'o', 'n', 'e'}, {}, std::vector<uint8_t>(200, 0x42)};
+  d = c;
+  d.file_id = 21;
+  d.peer_file_id = 20;
+  d.queue = {};
+  im.unix_sockets = {a, b, c, d};
 
   im.sigactions[SIGINT - 1] = {0x555555555a10, 0x04000000, 0x7f1234742520, 0};
   im.sigactions[SIGUSR1 - 1] = {0x555555555b20, 0x04000004 /* SA_SIGINFO|SA_RESTORER */,
@@ -288,6 +369,13 @@ TEST(ImageCodec, RoundTripRealisticImage) {
   EXPECT_EQ(back->files, im.files);
   EXPECT_EQ(back->fds, im.fds);
   EXPECT_EQ(back->pipes, im.pipes);
+  EXPECT_EQ(back->contents, im.contents);
+  EXPECT_EQ(back->eventfds, im.eventfds);
+  EXPECT_EQ(back->epolls, im.epolls);
+  EXPECT_EQ(back->signalfds, im.signalfds);
+  EXPECT_EQ(back->timerfds, im.timerfds);
+  EXPECT_EQ(back->inotifies, im.inotifies);
+  EXPECT_EQ(back->unix_sockets, im.unix_sockets);
   EXPECT_EQ(back->sigactions, im.sigactions);
   EXPECT_EQ(back->rlimits, im.rlimits);
   EXPECT_EQ(back->mm, im.mm);
@@ -325,6 +413,13 @@ TEST(ImageCodec, RoundTripExtremeValues) {
   for (auto &s : im.sigactions)
     s = {~0ull, ~0ull, ~0ull, ~0ull};
   im.pipes[0].data.assign(1 << 20, 0x5a);
+  im.contents[0].size = 1ull << 40; // a huge sparse file
+  im.contents[0].extents.push_back({(1ull << 40) - (1 << 20), std::vector<uint8_t>(1 << 20, 7)});
+  im.eventfds[0].count = ~0ull - 1; // the largest count an eventfd holds
+  im.timerfds[0].value_ns = im.timerfds[0].interval_ns = 1ull << 62;
+  im.unix_sockets[0].queue.assign(1000, {1}); // many one-byte pieces
+  im.unix_sockets[1].peek_off = 0x7fffffff;
+  im.unix_sockets[2].queue.push_back(std::vector<uint8_t>(1 << 20, 0x42)); // a big datagram
   auto back = decode_image(encode_image(im));
   ASSERT_TRUE(back.ok()) << error_of(back);
   EXPECT_TRUE(*back == im);
@@ -421,8 +516,8 @@ TEST(ImageCodec, RandomGarbageAndSplicesNeverCrash) {
 TEST(ImageCodec, SplitJoinIsLossless) {
   const auto bytes = encode_image(make_image());
   auto e = Encoded::split(bytes);
-  EXPECT_EQ(e.sections.size(), 11u);
-  EXPECT_EQ(e.nsections, 11u);
+  EXPECT_EQ(e.sections.size(), 18u);
+  EXPECT_EQ(e.nsections, 18u);
   EXPECT_EQ(e.join(), bytes);
 }
 
@@ -476,7 +571,7 @@ TEST(ImageCodec, DuplicateSection) {
 }
 
 TEST(ImageCodec, EveryRequiredSectionIsRequired) {
-  for (uint16_t tag = 1; tag <= 11; tag++) {
+  for (uint16_t tag = 1; tag <= 18; tag++) {
     auto e = Encoded::split(encode_image(make_image()));
     std::erase_if(e.sections, [&](const auto &s) { return s.tag == tag; });
     e.nsections--;
@@ -486,13 +581,13 @@ TEST(ImageCodec, EveryRequiredSectionIsRequired) {
 
 TEST(ImageCodec, MissingSectionReplacedByUnknownOne) {
   auto e = Encoded::split(encode_image(make_image()));
-  e.tag(10).tag = 12; // threads section renamed: skipped, then threads are missing
+  e.tag(10).tag = 99; // threads section renamed: skipped, then threads are missing
   expect_image_error(e.join(), "required section 10 is missing");
 }
 
 TEST(ImageCodec, SectionCountLargerThanSectionsPresent) {
   auto e = Encoded::split(encode_image(make_image()));
-  e.nsections = 12;
+  e.nsections = 19;
   expect_image_error(e.join(), "truncated");
 }
 
@@ -523,7 +618,7 @@ TEST(ImageCodec, UnknownSectionIsSkipped) {
   // whose body would be nonsense as any known section.
   e.sections.insert(e.sections.begin() + 4, Encoded::Section{77, 0, std::vector<uint8_t>(100, 0xff)});
   e.sections.push_back(Encoded::Section{0xffff, 0xabcd, {}});
-  e.sections.push_back(Encoded::Section{12, 0, {0xff, 0xff, 0xff, 0xff, 1, 2, 3}});
+  e.sections.push_back(Encoded::Section{99, 0, {0xff, 0xff, 0xff, 0xff, 1, 2, 3}});
   e.sections.insert(e.sections.begin(), Encoded::Section{0, 0, {9}});
   e.nsections += 4;
   auto r = decode_image(e.join());
@@ -558,7 +653,9 @@ struct CountField {
 constexpr CountField kCounts[] = {
     {2, 32, "groups"},  {3, 0, "VMAs"},     {4, 0, "files"},   {5, 0, "fds"},
     {6, 0, "pipes"},    {8, 0, "rlimits"},  {9, 88, "auxv"},   {10, 0, "threads"},
-    {11, 0, "pages"},
+    {11, 0, "pages"},   {12, 0, "contents"}, {13, 0, "eventfds"}, {14, 0, "epolls"},
+    {14, 8, "epoll watches"}, {15, 0, "signalfds"}, {16, 0, "timerfds"}, {17, 0, "inotifies"},
+    {17, 8, "inotify watches"}, {18, 0, "unix sockets"}, {18, 32, "queued messages"},
 };
 
 TEST(ImageCodec, HugeElementCounts) {
@@ -618,8 +715,8 @@ TEST(ImageCodec, UnknownVmaKind) {
 
 TEST(ImageCodec, UnknownFileKind) {
   ProcessImage im = make_image();
-  im.files[2].kind = static_cast<FileKind>(4);
-  expect_image_error(encode_image(im), "unknown file kind 4");
+  im.files[2].kind = static_cast<FileKind>(13);
+  expect_image_error(encode_image(im), "unknown file kind 13");
 }
 
 TEST(ImageCodec, BooleanOutOfRange) {
@@ -827,7 +924,7 @@ TEST(ValidateImage, RegularFileWithoutAbsolutePath) {
 
 TEST(ValidateImage, PipeFileNamingUnknownPipe) {
   ProcessImage im = make_image();
-  im.files[5].pipe_id = 91003;
+  im.files[5].pipe_id = 91009;
   expect_invalid(im, "file 6 names an unknown pipe");
 }
 
@@ -930,6 +1027,186 @@ TEST(ValidateImage, PageRunNearTheTopOfTheAddressSpace) {
   expect_invalid(im, "lies outside");
   im.pages.back() = {0xffffffffff600000ull, 1}; // inside [vsyscall]
   expect_invalid(im, "lies outside");
+}
+
+// --- the fd state --------------------------------------------------------------
+
+TEST(ValidateImage, PipeBothAnonymousAndFifo) {
+  ProcessImage im = make_image();
+  im.files[7].pipe_id = 91001; // a FIFO end on an anonymous pipe's buffer
+  expect_invalid(im, "pipe 91001 is both anonymous and a FIFO");
+}
+
+TEST(ValidateImage, FifoNeedsAPath) {
+  ProcessImage im = make_image();
+  im.files[7].path = "run/worker/control";
+  expect_invalid(im, "file 8 has no absolute path");
+}
+
+TEST(ValidateImage, ContentsReferences) {
+  {
+    ProcessImage im = make_image();
+    im.files[9].contents_id = 503;
+    expect_invalid(im, "file 10 names unknown contents");
+  }
+  {
+    ProcessImage im = make_image();
+    im.files[11].contents_id = 501; // a memfd on a deleted file's inode
+    expect_invalid(im, "contents 501 belong to both a memfd and a deleted file");
+  }
+  {
+    ProcessImage im = make_image();
+    im.contents[1].id = 501;
+    expect_invalid(im, "contents 501 appear twice");
+  }
+}
+
+TEST(ValidateImage, ContentsExtents) {
+  struct Case {
+    std::vector<ExtentImage> extents;
+    const char *needle;
+  } cases[] = {
+      {{{0, {1}}, {0, {2}}}, "extent at 0 is empty, out of order or past the end"},
+      {{{0, {1, 2, 3}}, {2, {4}}}, "extent at 2 is empty, out of order or past the end"},
+      {{{100, {}}}, "extent at 100 is empty"},
+      {{{(1 << 20) - 1, {1, 2}}}, "past the end"},
+      {{{~0ull, {1}}}, "past the end"},
+  };
+  for (const auto &c : cases) {
+    ProcessImage im = make_image();
+    im.contents[0].extents = c.extents;
+    expect_invalid(im, c.needle);
+  }
+  ProcessImage im = make_image();
+  im.contents[0].mode = 010000;
+  expect_invalid(im, "mode has bits beyond 07777");
+  im = make_image();
+  im.contents[0].size = 1ull << 51;
+  expect_invalid(im, "size 2251799813685248 is implausible");
+}
+
+TEST(ValidateImage, ContentsDataLimit) {
+  ProcessImage im = make_image();
+  im.contents[0].size = 1ull << 30;
+  im.contents[0].extents = {{0, std::vector<uint8_t>(kMaxFileContents, 1)},
+                            {kMaxFileContents + 4096, {1}}};
+  expect_invalid(im, "bytes of data exceed the limit");
+}
+
+TEST(ValidateImage, EveryKindHasItsRecord) {
+  {
+    ProcessImage im = make_image();
+    im.eventfds.clear();
+    expect_invalid(im, "file 13 (eventfd) has no eventfd record");
+  }
+  {
+    ProcessImage im = make_image();
+    im.timerfds.push_back(im.timerfds[0]);
+    expect_invalid(im, "file 16 has two timerfd records");
+  }
+  {
+    ProcessImage im = make_image();
+    im.signalfds[0].file_id = 13;
+    expect_invalid(im, "signalfd record names file 13, which is not a signalfd");
+  }
+  {
+    ProcessImage im = make_image();
+    im.epolls[0].file_id = 99;
+    expect_invalid(im, "epoll record names file 99, which is not an epoll");
+  }
+  {
+    ProcessImage im = make_image();
+    im.files[16].kind = FileKind::epoll; // the inotify file: an epoll without a record
+    expect_invalid(im, "file 17 (epoll) has no epoll record");
+  }
+}
+
+TEST(ValidateImage, EventfdCount) {
+  ProcessImage im = make_image();
+  im.eventfds[0].count = ~0ull;
+  expect_invalid(im, "eventfd of file 13: count out of range");
+}
+
+TEST(ValidateImage, EpollWatches) {
+  ProcessImage im = make_image();
+  im.epolls[0].watches[1].fd = 29;
+  expect_invalid(im, "epoll of file 14 watches fd 29, which the image does not have");
+  im = make_image();
+  im.epolls[0].watches[1].fd = 13;
+  expect_invalid(im, "epoll of file 14 watches fd 13 twice");
+}
+
+TEST(ValidateImage, TimerfdValues) {
+  struct Case {
+    int32_t clock;
+    uint32_t flags;
+    uint64_t value;
+    const char *needle;
+  } cases[] = {
+      {CLOCK_PROCESS_CPUTIME_ID, 0, 1, "clock 2 is not a timerfd clock"},
+      {-1, 0, 1, "clock -1 is not a timerfd clock"},
+      {CLOCK_MONOTONIC, 4, 1, "unknown settime flags"},
+      {CLOCK_MONOTONIC, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, 1,
+       "cancel-on-set needs an absolute real-time timer"},
+      {CLOCK_REALTIME, TFD_TIMER_CANCEL_ON_SET, 1, "cancel-on-set needs"},
+      {CLOCK_MONOTONIC, 0, (1ull << 62) + 1, "time out of range"},
+  };
+  for (const auto &c : cases) {
+    ProcessImage im = make_image();
+    im.timerfds[0].clockid = c.clock;
+    im.timerfds[0].settime_flags = c.flags;
+    im.timerfds[0].value_ns = c.value;
+    expect_invalid(im, c.needle);
+  }
+  ProcessImage im = make_image();
+  im.timerfds[0].clockid = CLOCK_REALTIME_ALARM;
+  im.timerfds[0].settime_flags = TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET;
+  EXPECT_TRUE(validate_image(im).ok()) << error_of(validate_image(im));
+}
+
+TEST(ValidateImage, InotifyWatches) {
+  ProcessImage im = make_image();
+  std::swap(im.inotifies[0].watches[0], im.inotifies[0].watches[1]);
+  expect_invalid(im, "inotify of file 17: watch 1 is out of range or out of order");
+  im = make_image();
+  im.inotifies[0].watches[1].wd = 1;
+  expect_invalid(im, "watch 1 is out of range or out of order");
+  im = make_image();
+  im.inotifies[0].watches[0].wd = 0;
+  expect_invalid(im, "watch 0 is out of range");
+  im = make_image();
+  im.inotifies[0].watches[1].wd = kMaxInotifyWd + 1;
+  expect_invalid(im, "is out of range");
+  im = make_image();
+  im.inotifies[0].watches[0].path = "home/user";
+  expect_invalid(im, "inotify of file 17: watch 1 has no absolute path");
+}
+
+TEST(ValidateImage, UnixSocketPairs) {
+  ProcessImage im = make_image();
+  im.unix_sockets[1].peer_file_id = 20;
+  expect_invalid(im, "unix socket of file 18: its peer is not a matching unix socket");
+  im = make_image();
+  im.unix_sockets[0].peer_file_id = 18;
+  expect_invalid(im, "unix socket of file 18: its peer is not a matching unix socket");
+  im = make_image();
+  im.unix_sockets[2].type = SOCK_STREAM; // pair of different types
+  expect_invalid(im, "its peer is not a matching unix socket");
+  im = make_image();
+  im.unix_sockets[0].type = im.unix_sockets[1].type = SOCK_RAW;
+  expect_invalid(im, "type 3 is not supported");
+  im = make_image();
+  im.unix_sockets[0].shutdown = 4;
+  expect_invalid(im, "shutdown or peek offset out of range");
+  im = make_image();
+  im.unix_sockets[0].peek_off = -2;
+  expect_invalid(im, "shutdown or peek offset out of range");
+  im = make_image();
+  im.unix_sockets[0].queue.push_back({});
+  expect_invalid(im, "unix socket of file 18: empty piece of a stream");
+  im = make_image();
+  im.unix_sockets[3].queue.push_back({}); // a zero-length message is fine
+  EXPECT_TRUE(validate_image(im).ok()) << error_of(validate_image(im));
 }
 
 } // namespace
