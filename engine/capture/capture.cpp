@@ -189,9 +189,7 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen,
   }
   LMIG_ASSIGN_OR_RETURN(im.vmas, capture_vmas(maps));
   LMIG_ASSIGN_OR_RETURN(auto fdt, capture_fds(pid, true));
-  im.files = std::move(fdt.files);
-  im.fds = std::move(fdt.fds);
-  im.pipes = std::move(fdt.pipes);
+  std::move(fdt).move_into(im);
   LMIG_TRY(capture_rlimits(pid, im));
   LMIG_TRY(capture_mm(pid, im));
   for (pid_t tid : frozen.tids())

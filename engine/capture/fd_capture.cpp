@@ -1,9 +1,11 @@
+// Classifies each fd (by its /proc link, its inode's type and fdinfo),
+// groups fds sharing an open file, and hands each open file to the capture
+// of its kind (fd_kinds.hpp). What no kind covers is refused by name.
 #include "engine/capture/fd_capture.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -11,17 +13,22 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "engine/base/unique_fd.hpp"
+#include "engine/capture/fd_kinds.hpp"
+#include "engine/capture/proc_maps.hpp"
 #include "engine/capture/proc_status.hpp"
 
 namespace lmig {
-namespace {
 
 Error unsupported_fd(int fd, const std::string &what) {
   return make_error(LMIG_ERR_UNSUPPORTED,
                     "fd " + std::to_string(fd) + ": " + what + " is not supported yet");
 }
+
+namespace {
 
 Result<std::string> read_link(const std::string &path) {
   char buf[4096];
@@ -31,24 +38,14 @@ Result<std::string> read_link(const std::string &path) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-// Names a socket the process holds, e.g. "TCP socket", by borrowing a
-// duplicate of it through a pidfd (the process is not affected).
-std::string socket_kind(pid_t pid, int fd) {
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd)
-    return "socket";
-  UniqueFd sock(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
-  if (!sock)
-    return "socket";
-  int domain = 0, type = 0, proto = 0;
+// Names a socket that cannot move, e.g. "TCP socket", from a borrowed
+// duplicate of it.
+std::string socket_kind(int sock) {
+  int domain = 0, type = 0;
   socklen_t len = sizeof domain;
-  ::getsockopt(sock.get(), SOL_SOCKET, SO_DOMAIN, &domain, &len);
+  ::getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &len);
   len = sizeof type;
-  ::getsockopt(sock.get(), SOL_SOCKET, SO_TYPE, &type, &len);
-  len = sizeof proto;
-  ::getsockopt(sock.get(), SOL_SOCKET, SO_PROTOCOL, &proto, &len);
-  if (domain == AF_UNIX)
-    return "unix socket";
+  ::getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len);
   if (domain == AF_INET || domain == AF_INET6) {
     std::string fam = domain == AF_INET6 ? " (IPv6)" : "";
     if (type == SOCK_STREAM)
@@ -68,179 +65,355 @@ int kcmp_file(pid_t pid, int a, int b) {
   return static_cast<int>(::syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b));
 }
 
-Result<PipeImage> read_pipe(pid_t pid, int read_fd, uint64_t ino) {
-  std::string path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(read_fd);
-  UniqueFd in(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!in)
-    return sys_error("open " + path);
-  PipeImage p;
-  p.id = ino;
-  int cap = ::fcntl(in.get(), F_GETPIPE_SZ);
-  if (cap < 0)
-    return sys_error("F_GETPIPE_SZ " + path);
-  p.capacity = static_cast<uint32_t>(cap);
-  int queued = 0;
-  if (::ioctl(in.get(), FIONREAD, &queued) < 0)
-    return sys_error("FIONREAD " + path);
-  if (queued == 0)
-    return p;
-  // tee() duplicates the buffered bytes into our own pipe without consuming
-  // them: the process keeps its data whatever happens next.
-  int tmp[2];
-  if (::pipe2(tmp, O_CLOEXEC | O_NONBLOCK) < 0)
-    return sys_error("pipe2");
-  UniqueFd tr(tmp[0]), tw(tmp[1]);
-  if (::fcntl(tw.get(), F_SETPIPE_SZ, cap) < 0)
-    return sys_error("F_SETPIPE_SZ");
-  ssize_t n = ::tee(in.get(), tw.get(), static_cast<size_t>(queued), SPLICE_F_NONBLOCK);
-  if (n < 0)
-    return sys_error("tee " + path);
-  if (n != queued)
-    return make_error(LMIG_ERR_SYSTEM, "tee " + path + " copied " + std::to_string(n) + " of " +
-                                           std::to_string(queued) + " bytes");
-  p.data.resize(static_cast<size_t>(n));
-  size_t got = 0;
-  while (got < p.data.size()) {
-    ssize_t r = ::read(tr.get(), p.data.data() + got, p.data.size() - got);
-    if (r <= 0)
-      return sys_error("read pipe copy");
-    got += static_cast<size_t>(r);
-  }
-  return p;
+std::string strip_deleted(const std::string &link) {
+  return link.ends_with(" (deleted)") ? link.substr(0, link.size() - 10) : link;
 }
+
+std::string dir_of(const std::string &path) {
+  size_t slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+// An fd as found in /proc, before its kind is captured.
+struct FoundFd {
+  int fd;
+  std::string link;
+  struct stat st;
+  std::string fdinfo;
+};
+
+// The kind of an anon_inode file from its link ("anon_inode:[eventfd]").
+std::optional<FileKind> anon_kind(const std::string &name) {
+  if (name == "[eventfd]")
+    return FileKind::eventfd;
+  if (name == "[eventpoll]")
+    return FileKind::epoll;
+  if (name == "[signalfd]")
+    return FileKind::signalfd;
+  if (name == "[timerfd]")
+    return FileKind::timerfd;
+  if (name == "inotify")
+    return FileKind::inotify;
+  return std::nullopt;
+}
+
+// The kind of an fd, with its path where it has one; refuses what cannot
+// move.
+Result<FileImage> classify(FdBorrower &borrower, const FoundFd &f, const FdInfo &info) {
+  const std::string &link = f.link;
+  const struct stat &st = f.st;
+  FileImage img;
+  img.flags = info.flags & ~static_cast<uint32_t>(O_CLOEXEC);
+  img.pos = info.pos;
+  if (link.starts_with("socket:")) {
+    LMIG_ASSIGN_OR_RETURN(UniqueFd sock, borrower.borrow(f.fd));
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    ::getsockopt(sock.get(), SOL_SOCKET, SO_DOMAIN, &domain, &len);
+    if (domain != AF_UNIX)
+      return unsupported_fd(f.fd, socket_kind(sock.get()));
+    img.kind = FileKind::unix_socket;
+    return img;
+  }
+  if (link.starts_with("anon_inode:")) {
+    std::string name = link.substr(11);
+    auto kind = anon_kind(name);
+    if (!kind) {
+      if (name.size() > 2 && name.front() == '[' && name.back() == ']')
+        name = name.substr(1, name.size() - 2);
+      return unsupported_fd(f.fd, name);
+    }
+    img.kind = *kind;
+    return img;
+  }
+  const bool deleted = link.ends_with(" (deleted)");
+  if (S_ISREG(st.st_mode)) {
+    if (link.starts_with("/memfd:") && deleted) {
+      img.kind = FileKind::memfd;
+      return img;
+    }
+    if (link[0] != '/')
+      return unsupported_fd(f.fd, "file " + link);
+    img.kind = deleted ? FileKind::deleted : FileKind::regular;
+    img.path = strip_deleted(link);
+    img.size = static_cast<uint64_t>(st.st_size);
+    return img;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    if (deleted || link[0] != '/')
+      return unsupported_fd(f.fd, "deleted directory");
+    img.kind = FileKind::directory;
+    img.path = link;
+    return img;
+  }
+  if (S_ISCHR(st.st_mode)) {
+    if (link[0] != '/' || deleted)
+      return unsupported_fd(f.fd, "character device " + link);
+    img.kind = FileKind::char_device;
+    img.path = link;
+    return img;
+  }
+  if (S_ISFIFO(st.st_mode)) {
+    if (link.starts_with("pipe:")) {
+      img.kind = FileKind::pipe;
+      img.pipe_write_end = (img.flags & O_ACCMODE) == O_WRONLY;
+      return img;
+    }
+    if (link[0] != '/' || deleted)
+      return unsupported_fd(f.fd, "deleted FIFO " + strip_deleted(link));
+    img.kind = FileKind::fifo;
+    img.path = link;
+    return img;
+  }
+  if (S_ISBLK(st.st_mode))
+    return unsupported_fd(f.fd, "block device " + link);
+  return unsupported_fd(f.fd, link);
+}
+
+// The pipes and FIFOs of the table: which files use each buffer.
+struct PipeUse {
+  uint64_t id = 0;
+  bool fifo = false;
+  int read_fd = -1, write_fd = -1, first_fd = -1; // fds of the process
+  std::string path;
+};
 
 } // namespace
 
-Result<FdTable> capture_fds(pid_t pid, bool read_pipe_data) {
-  const std::string base = "/proc/" + std::to_string(pid) + "/fd";
-  DIR *d = ::opendir(base.c_str());
-  if (!d)
-    return sys_error("open " + base);
-  std::vector<int> fds;
-  while (dirent *e = ::readdir(d))
-    if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
-      fds.push_back(std::atoi(e->d_name));
-  ::closedir(d);
-  std::sort(fds.begin(), fds.end());
+void FdTable::move_into(ProcessImage &im) && {
+  im.files = std::move(files);
+  im.fds = std::move(fds);
+  im.pipes = std::move(pipes);
+  im.contents = std::move(contents);
+  im.eventfds = std::move(eventfds);
+  im.epolls = std::move(epolls);
+  im.signalfds = std::move(signalfds);
+  im.timerfds = std::move(timerfds);
+  im.inotifies = std::move(inotifies);
+  im.unix_sockets = std::move(unix_sockets);
+}
 
-  FdTable t;
-  struct Rep {
-    int fd;
-    uint32_t file_id;
-    dev_t dev;
-    ino_t ino;
-  };
-  std::vector<Rep> reps;
-  struct PipeEnds {
-    int read_fd = -1, write_fd = -1, first_fd = -1;
-  };
-  std::map<uint64_t, PipeEnds> pipes;
+Result<FdTable> capture_fds(pid_t pid, bool read_data) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  const std::string base = proc + "/fd";
+  std::vector<int> numbers;
+  {
+    DIR *d = ::opendir(base.c_str());
+    if (!d)
+      return sys_error("open " + base);
+    while (dirent *e = ::readdir(d))
+      if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+        numbers.push_back(std::atoi(e->d_name));
+    ::closedir(d);
+  }
+  std::sort(numbers.begin(), numbers.end());
 
-  for (int fd : fds) {
+  // 1. What each fd is (fds closed meanwhile, before the freeze, are skipped).
+  std::vector<FoundFd> found;
+  for (int fd : numbers) {
     std::string p = base + "/" + std::to_string(fd);
     auto link = read_link(p);
     if (!link.ok()) {
       if (link.error().sys_errno == ENOENT)
-        continue; // closed meanwhile (not frozen yet)
+        continue;
       return std::move(link).error();
     }
-    struct stat st {};
-    if (::stat(p.c_str(), &st) < 0) {
-      if (link->starts_with("socket:"))
-        return unsupported_fd(fd, socket_kind(pid, fd));
-      if (link->starts_with("anon_inode:"))
-        return unsupported_fd(fd, link->substr(11));
+    FoundFd f{fd, *link, {}, {}};
+    if (::stat(p.c_str(), &f.st) < 0) {
       if (errno == ENOENT)
         continue;
       return sys_error("stat " + p + " (" + *link + ")");
     }
-    auto info = read_fdinfo(pid, fd);
+    auto info = read_proc_file(proc + "/fdinfo/" + std::to_string(fd));
     if (!info.ok()) {
       if (info.error().sys_errno == ENOENT)
         continue;
       return std::move(info).error();
     }
-    FileImage f;
-    f.flags = info->flags & ~static_cast<uint32_t>(O_CLOEXEC);
-    f.pos = info->pos;
+    f.fdinfo = std::move(*info);
+    found.push_back(std::move(f));
+  }
+
+  FdTable t;
+  FdBorrower borrower(pid);
+  std::set<int> open_fds;
+  for (const auto &f : found)
+    open_fds.insert(f.fd);
+
+  // 2. One FileImage per open file description: fds that share one (dup,
+  // fork) share offset and status flags, and are restored as one file.
+  struct Rep {
+    size_t found_index;
+    uint32_t file_id;
+  };
+  std::vector<Rep> reps;
+  std::map<std::pair<uint64_t, uint64_t>, PipeUse> pipes;    // by (dev, ino)
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> contents; // by (dev, ino)
+  for (size_t i = 0; i < found.size(); i++) {
+    const FoundFd &f = found[i];
+    auto info = parse_fdinfo(f.fdinfo);
+    if (!info.ok())
+      return std::move(info).error().context("fd " + std::to_string(f.fd));
+    LMIG_ASSIGN_OR_RETURN(FileImage img, classify(borrower, f, *info));
+    // O_TMPFILE (__O_TMPFILE | O_DIRECTORY) is a way of making a file, not
+    // a state to open with again. A deleted file keeps __O_TMPFILE: the
+    // target makes it linkable again if it was (see fd_plan).
+    if (img.kind != FileKind::directory)
+      img.flags &= ~static_cast<uint32_t>(O_DIRECTORY);
+    if (img.kind != FileKind::deleted)
+      img.flags &= ~static_cast<uint32_t>(O_TMPFILE & ~O_DIRECTORY);
     bool cloexec = (info->flags & O_CLOEXEC) != 0;
 
-    if (link->starts_with("socket:"))
-      return unsupported_fd(fd, socket_kind(pid, fd));
-    if (link->starts_with("anon_inode:")) {
-      std::string kind = link->substr(11);
-      if (kind.size() > 2 && kind.front() == '[' && kind.back() == ']')
-        kind = kind.substr(1, kind.size() - 2);
-      return unsupported_fd(fd, kind);
-    }
-    if (S_ISREG(st.st_mode)) {
-      if (link->starts_with("/memfd:"))
-        return unsupported_fd(fd, "memfd");
-      if (link->ends_with(" (deleted)"))
-        return unsupported_fd(fd, "deleted file " + link->substr(0, link->size() - 10));
-      if ((*link)[0] != '/')
-        return unsupported_fd(fd, "file " + *link);
-      f.kind = FileKind::regular;
-      f.path = *link;
-      f.size = static_cast<uint64_t>(st.st_size);
-    } else if (S_ISDIR(st.st_mode)) {
-      if (link->ends_with(" (deleted)") || (*link)[0] != '/')
-        return unsupported_fd(fd, "deleted directory");
-      f.kind = FileKind::directory;
-      f.path = *link;
-    } else if (S_ISCHR(st.st_mode)) {
-      if ((*link)[0] != '/' || link->ends_with(" (deleted)"))
-        return unsupported_fd(fd, "character device " + *link);
-      f.kind = FileKind::char_device;
-      f.path = *link;
-    } else if (S_ISFIFO(st.st_mode)) {
-      if (!link->starts_with("pipe:"))
-        return unsupported_fd(fd, "FIFO " + *link);
-      f.kind = FileKind::pipe;
-      f.pipe_id = static_cast<uint64_t>(st.st_ino);
-      f.pipe_write_end = (f.flags & O_ACCMODE) == O_WRONLY;
-      auto &ends = pipes[f.pipe_id];
-      if (ends.first_fd < 0)
-        ends.first_fd = fd;
-      (f.pipe_write_end ? ends.write_fd : ends.read_fd) = fd;
-    } else if (S_ISBLK(st.st_mode)) {
-      return unsupported_fd(fd, "block device " + *link);
-    } else {
-      return unsupported_fd(fd, *link);
-    }
-
-    // fds that share one open file description (dup, fork) share offset and
-    // status flags: restore them as one file opened once.
     uint32_t file_id = 0;
-    bool shared = false;
     for (const auto &r : reps) {
-      if (r.dev == st.st_dev && r.ino == st.st_ino && kcmp_file(pid, r.fd, fd) == 0) {
+      const FoundFd &o = found[r.found_index];
+      if (o.st.st_dev == f.st.st_dev && o.st.st_ino == f.st.st_ino &&
+          kcmp_file(pid, o.fd, f.fd) == 0) {
         file_id = r.file_id;
-        shared = true;
         break;
       }
     }
-    if (!shared) {
+    if (file_id == 0) {
       file_id = static_cast<uint32_t>(t.files.size() + 1);
-      f.id = file_id;
-      t.files.push_back(f);
-      reps.push_back({fd, file_id, st.st_dev, st.st_ino});
+      img.id = file_id;
+      const std::pair<uint64_t, uint64_t> inode{f.st.st_dev, f.st.st_ino};
+      if (img.kind == FileKind::pipe || img.kind == FileKind::fifo) {
+        auto &use = pipes[inode];
+        if (use.id == 0) {
+          use.id = pipes.size();
+          use.fifo = img.kind == FileKind::fifo;
+          use.first_fd = f.fd;
+          use.path = img.path;
+        }
+        img.pipe_id = use.id;
+        uint32_t mode = img.flags & O_ACCMODE;
+        if (mode != O_WRONLY && use.read_fd < 0)
+          use.read_fd = f.fd;
+        if (mode != O_RDONLY && use.write_fd < 0)
+          use.write_fd = f.fd;
+      }
+      if (img.kind == FileKind::deleted || img.kind == FileKind::memfd) {
+        auto [it, fresh] = contents.emplace(inode, contents.size() + 1);
+        img.contents_id = it->second;
+        if (fresh) {
+          LMIG_ASSIGN_OR_RETURN(ContentsImage c,
+                                capture_contents(pid, f.fd, img.kind, f.link, read_data));
+          c.id = it->second;
+          t.contents.push_back(std::move(c));
+        }
+      }
+      t.files.push_back(std::move(img));
+      reps.push_back({i, file_id});
     }
-    t.fds.push_back({fd, file_id, cloexec});
+    t.fds.push_back({f.fd, file_id, cloexec});
   }
 
-  for (const auto &[ino, ends] : pipes) {
-    if (ends.read_fd < 0 || ends.write_fd < 0)
-      return unsupported_fd(ends.first_fd,
-                            std::string("pipe whose ") + (ends.read_fd < 0 ? "read" : "write") +
-                                " end is held outside the process");
-    if (read_pipe_data) {
-      LMIG_ASSIGN_OR_RETURN(PipeImage pi, read_pipe(pid, ends.read_fd, ino));
-      t.pipes.push_back(std::move(pi));
-    } else {
-      t.pipes.push_back(PipeImage{ino, 0, {}});
+  // 3. What each file holds, by kind.
+  std::vector<std::string> search_dirs; // for inotify watches
+  if (auto cwd = read_link(proc + "/cwd"); cwd.ok())
+    search_dirs.push_back(*cwd);
+  for (const auto &file : t.files)
+    if (file.kind == FileKind::regular || file.kind == FileKind::directory ||
+        file.kind == FileKind::fifo || file.kind == FileKind::deleted) {
+      std::string d = file.kind == FileKind::directory ? file.path : dir_of(file.path);
+      if (std::find(search_dirs.begin(), search_dirs.end(), d) == search_dirs.end())
+        search_dirs.push_back(d);
+    }
+
+  std::map<uint64_t, uint32_t> socket_file; // socket inode -> file id
+  std::map<uint32_t, UnixSocketFacts> socket_facts;
+  for (const auto &r : reps) {
+    const FoundFd &f = found[r.found_index];
+    const FileImage &file = t.files[r.file_id - 1];
+    switch (file.kind) {
+    case FileKind::eventfd: {
+      LMIG_ASSIGN_OR_RETURN(EventfdImage e, capture_eventfd(f.fd, f.fdinfo));
+      e.file_id = r.file_id;
+      t.eventfds.push_back(e);
+      break;
+    }
+    case FileKind::signalfd: {
+      LMIG_ASSIGN_OR_RETURN(SignalfdImage s, capture_signalfd(f.fd, f.fdinfo));
+      s.file_id = r.file_id;
+      t.signalfds.push_back(s);
+      break;
+    }
+    case FileKind::timerfd: {
+      LMIG_ASSIGN_OR_RETURN(TimerfdImage tf, capture_timerfd(borrower, f.fd, f.fdinfo, read_data));
+      tf.file_id = r.file_id;
+      t.timerfds.push_back(tf);
+      break;
+    }
+    case FileKind::epoll: {
+      LMIG_ASSIGN_OR_RETURN(EpollImage e, capture_epoll(pid, f.fd, f.fdinfo, open_fds));
+      e.file_id = r.file_id;
+      t.epolls.push_back(std::move(e));
+      break;
+    }
+    case FileKind::inotify: {
+      LMIG_ASSIGN_OR_RETURN(InotifyImage in,
+                            capture_inotify(borrower, f.fd, f.fdinfo, search_dirs));
+      in.file_id = r.file_id;
+      t.inotifies.push_back(std::move(in));
+      break;
+    }
+    case FileKind::unix_socket: {
+      LMIG_ASSIGN_OR_RETURN(auto facts, describe_unix_socket(pid, f.fd, f.st.st_ino, f.fdinfo));
+      socket_file[f.st.st_ino] = r.file_id;
+      socket_facts[r.file_id] = facts;
+      break;
+    }
+    default: break;
     }
   }
+
+  // 4. Unix sockets move in pairs.
+  std::map<uint32_t, int> file_fd; // file id -> its first fd
+  for (const auto &r : reps)
+    file_fd[r.file_id] = found[r.found_index].fd;
+  for (const auto &[file_id, facts] : socket_facts) {
+    const int fd = file_fd[file_id];
+    auto peer = socket_file.find(facts.peer_ino);
+    if (peer == socket_file.end())
+      return unsupported_fd(fd, "unix socket whose peer is held outside the process");
+    auto &peer_facts = socket_facts[peer->second];
+    if (socket_file[peer_facts.peer_ino] != file_id)
+      return unsupported_fd(fd, "unix socket whose peer is connected elsewhere");
+    LMIG_ASSIGN_OR_RETURN(UnixSocketImage u, capture_unix_socket(borrower, fd, facts, read_data));
+    u.file_id = file_id;
+    u.peer_file_id = peer->second;
+    t.unix_sockets.push_back(std::move(u));
+  }
+
+  // 5. Pipe and FIFO buffers. An anonymous pipe moves only with both ends:
+  // the other end's holder would lose it. A FIFO is reopened by path and
+  // keeps what it buffers.
+  for (const auto &[inode, use] : pipes) {
+    if (!use.fifo && (use.read_fd < 0 || use.write_fd < 0))
+      return unsupported_fd(use.first_fd,
+                            std::string("pipe whose ") + (use.read_fd < 0 ? "read" : "write") +
+                                " end is held outside the process");
+    PipeImage p;
+    if (read_data) {
+      // A duplicate of an end that reads; a FIFO held only for writing is
+      // opened for reading through /proc (any opener can read a FIFO).
+      UniqueFd reader;
+      if (use.read_fd >= 0) {
+        LMIG_ASSIGN_OR_RETURN(reader, borrower.borrow(use.read_fd));
+      } else {
+        std::string path = base + "/" + std::to_string(use.write_fd);
+        reader.reset(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        if (!reader)
+          return sys_error("open " + path + " for reading");
+      }
+      const std::string what = use.fifo ? "FIFO " + use.path : "pipe of fd " + std::to_string(use.first_fd);
+      LMIG_ASSIGN_OR_RETURN(p, read_pipe_buffer(reader.get(), what));
+    }
+    p.id = use.id;
+    t.pipes.push_back(std::move(p));
+  }
+  std::sort(t.pipes.begin(), t.pipes.end(),
+            [](const PipeImage &a, const PipeImage &b) { return a.id < b.id; });
   return t;
 }
 

@@ -1,6 +1,9 @@
 // Reads a process's file descriptor table: what each fd is, its flags and
-// offset, which fds share one open file, and what its pipes hold. Refuses by
-// name (e.g. "fd 4: TCP socket is not supported yet") what cannot move yet.
+// offset, which fds share one open file, and what each open file holds
+// (pipe buffers, memfd and deleted-file contents, eventfd counters, epoll
+// interest lists, signalfd masks, timers, inotify watches, unix socket
+// queues). Refuses by name (e.g. "fd 4: TCP socket is not supported yet")
+// what cannot move yet.
 #pragma once
 
 #include <sys/types.h>
@@ -16,10 +19,21 @@ struct FdTable {
   std::vector<FileImage> files;
   std::vector<FdImage> fds;
   std::vector<PipeImage> pipes;
+  std::vector<ContentsImage> contents;
+  std::vector<EventfdImage> eventfds;
+  std::vector<EpollImage> epolls;
+  std::vector<SignalfdImage> signalfds;
+  std::vector<TimerfdImage> timerfds;
+  std::vector<InotifyImage> inotifies;
+  std::vector<UnixSocketImage> unix_sockets;
+
+  void move_into(ProcessImage &image) &&;
 };
 
-// With read_pipe_data, buffered pipe bytes are copied (without consuming
-// them); only meaningful while the process is frozen.
-Result<FdTable> capture_fds(pid_t pid, bool read_pipe_data);
+// With read_data, the bytes files hold (pipe buffers, socket queues, memfd
+// and deleted-file contents) are copied without consuming them, and timers
+// are read as they stand: only meaningful while the process is frozen.
+// Without it (the dry run) nothing is read that could change under us.
+Result<FdTable> capture_fds(pid_t pid, bool read_data);
 
 } // namespace lmig

@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
 
 #include "engine/capture/proc_maps.hpp"
+#include "engine/restore/fd_plan.hpp"
 #include "engine/restore/restorer_blob.hpp"
 #include "restorer/restorer_args.h"
 
@@ -43,13 +43,6 @@ Status preflight(const ProcessImage &im) {
       return target_failed("mapped file " + v.path + " differs here: " +
                            std::to_string(st.st_size) + " bytes, the source had " +
                            std::to_string(v.file_size));
-  }
-  for (const auto &f : im.files) {
-    if (f.kind == FileKind::pipe)
-      continue;
-    struct stat st {};
-    if (::stat(f.path.c_str(), &st) < 0)
-      return target_failed("open file " + f.path + " cannot be used", errno);
   }
   struct stat st {};
   if (!im.mm.exe_path.empty() && ::stat(im.mm.exe_path.c_str(), &st) < 0)
@@ -151,25 +144,8 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   plan.comm = im.comm.substr(0, 15);
   plan.umask = im.umask;
 
-  // --- fds: one FilePlan per open file description, pipes created once
-  std::map<uint64_t, int> pipe_index;
-  for (const auto &p : im.pipes) {
-    pipe_index[p.id] = static_cast<int>(plan.pipes.size());
-    plan.pipes.push_back({p.capacity, &p.data, {-1, -1}});
-  }
-  std::map<uint32_t, size_t> file_index;
-  for (const auto &f : im.files) {
-    file_index[f.id] = plan.files.size();
-    FilePlan fp{f.kind, f.path, f.flags, f.pos,
-                f.kind == FileKind::pipe ? pipe_index.at(f.pipe_id) : -1, f.pipe_write_end, {}};
-    plan.files.push_back(std::move(fp));
-  }
-  int max_fd = 2;
-  for (const auto &fd : im.fds) {
-    plan.files[file_index.at(fd.file_id)].targets.push_back({fd.fd, fd.cloexec});
-    max_fd = std::max(max_fd, fd.fd);
-  }
-  plan.ctl_fd = max_fd + 1;
+  // --- fds: one FilePlan per open file description, what several share made once
+  LMIG_TRY(plan_fds(im, plan));
 
   // --- the kernel's special mappings: ours move to where the source had them
   LMIG_ASSIGN_OR_RETURN(auto local, read_maps(::getpid()));

@@ -24,20 +24,55 @@ struct FdTarget {
   bool cloexec;
 };
 
+inline constexpr size_t kNoFile = ~size_t{0};
+
+// One open file description to create, and the fd numbers it goes to.
 struct FilePlan {
   FileKind kind;
-  std::string path;
-  uint32_t flags;
+  std::string path;  // regular/dir/char device/fifo
+  uint32_t flags;    // open flags; F_SETFL ones for files made another way
   uint64_t pos;
-  int pipe_index;  // kind == pipe
+  int pipe_index;    // pipe, fifo: its PipePlan
   bool write_end;
   std::vector<FdTarget> targets;
+  int contents_index = -1; // deleted, memfd: its ContentsPlan
+  int socket_index = -1;   // unix_socket: its SocketPairPlan
+  int socket_end = 0;      //   and which end of it
+  // The kind's record in the image (the one that applies, others null).
+  const EventfdImage *eventfd = nullptr;
+  const SignalfdImage *signalfd = nullptr;
+  const TimerfdImage *timerfd = nullptr;
+  const EpollImage *epoll = nullptr;
+  const InotifyImage *inotify = nullptr;
 };
 
+// An anonymous pipe, or the buffer of a FIFO (fifo_path set).
 struct PipePlan {
   uint32_t capacity;
   const std::vector<uint8_t> *data; // points into the image
   int fds[2];                       // filled in by the restore child
+  std::string fifo_path;            // FIFO: fds[0] holds it open while its ends are opened
+  bool inject = true;               // FIFO: false when its bytes are already there
+  size_t first_file = kNoFile;      // a FilePlan using it (for errors)
+};
+
+// A memfd or deleted file: the inode made once, then opened by each file.
+struct ContentsPlan {
+  const ContentsImage *image;
+  bool memfd;         // memfd_create; else O_TMPFILE in tmpfile_dir
+  std::string tmpfile_dir;
+  bool linkable;      // O_TMPFILE without O_EXCL: linkat may name it again
+  std::string name;   // memfd_create's name
+  int fd = -1;        // filled in by the restore child
+  size_t first_file = kNoFile;
+};
+
+// A pair of connected unix sockets; ends[i] says what waits at fds[i].
+struct SocketPairPlan {
+  uint32_t type;
+  const UnixSocketImage *ends[2];
+  int fds[2] = {-1, -1}; // filled in by the restore child
+  size_t first_file = kNoFile;
 };
 
 struct RestorePlan {
@@ -54,6 +89,8 @@ struct RestorePlan {
   int ctl_fd = 0;              // the control socket's number in the process
   std::vector<FilePlan> files;
   std::vector<PipePlan> pipes;
+  std::vector<ContentsPlan> contents;
+  std::vector<SocketPairPlan> socket_pairs;
   std::string cwd;
   std::string comm;            // thread name (PR_SET_NAME)
   uint32_t umask = 0;

@@ -120,7 +120,7 @@ Error RestoredProcess::restorer_error(uint32_t step, int64_t err, uint64_t arg) 
   } else if (step == LMIG_RST_STEP_FDS && arg < plan_.files.size()) {
     const FilePlan &f = plan_.files[arg];
     detail = " fd " + (f.targets.empty() ? std::string("?") : std::to_string(f.targets[0].fd)) +
-             (f.path.empty() ? "" : " (" + f.path + ")");
+             " (" + (f.path.empty() ? std::string(file_kind_name(f.kind)) : f.path) + ")";
   } else if (step == LMIG_RST_STEP_SIGACTION || step == LMIG_RST_STEP_RLIMIT) {
     detail = " " + std::to_string(arg);
   } else if (step == LMIG_RST_STEP_CWD) {

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "engine/restore/fd_create.hpp"
 #include "engine/restore/restorer_blob.hpp"
 #include "restorer/restorer_args.h"
 
@@ -35,64 +36,106 @@ void child_send(int ctl, uint32_t type, uint32_t step, long err, uint64_t arg) {
   ::_exit(100 + static_cast<int>(step));
 }
 
-// Moves fd above every fd the process will have, so placing targets never
-// clobbers a descriptor still needed.
-int lift(int fd, int floor) {
-  int hi = ::fcntl(fd, F_DUPFD_CLOEXEC, floor);
-  ::close(fd);
-  return hi;
-}
-
 void place(int ctl, int src, const FilePlan &f, uint64_t index) {
   for (const auto &t : f.targets)
     if (::dup3(src, t.fd, t.cloexec ? O_CLOEXEC : 0) < 0)
       child_fail(ctl, LMIG_RST_STEP_FDS, errno, index);
 }
 
+// r: an fd, or -errno from the fd_create helpers.
+int check(int ctl, int r, uint64_t index) {
+  if (r < 0)
+    child_fail(ctl, LMIG_RST_STEP_FDS, -r, index);
+  return r;
+}
+
+// Another fd for the same open file, above the floor; -errno.
+int dup_above(int fd, int floor) {
+  int r = ::fcntl(fd, F_DUPFD_CLOEXEC, floor);
+  return r < 0 ? -errno : r;
+}
+
+// Opens (or makes) one open file; returns an fd above the floor.
+int open_file(int ctl, RestorePlan &plan, const FilePlan &f, uint64_t i, int floor) {
+  switch (f.kind) {
+  case FileKind::pipe: // made with its other end
+    return check(ctl, dup_above(plan.pipes[static_cast<size_t>(f.pipe_index)].fds[f.write_end],
+                                floor),
+                 i);
+  case FileKind::fifo:
+    return check(ctl, child::open_fifo(f.path.c_str(), f.flags, floor), i);
+  case FileKind::deleted:
+  case FileKind::memfd:
+    return check(ctl,
+                 child::reopen(plan.contents[static_cast<size_t>(f.contents_index)].fd, f.flags,
+                               floor),
+                 i);
+  case FileKind::unix_socket: // made with its peer
+    return check(ctl,
+                 dup_above(plan.socket_pairs[static_cast<size_t>(f.socket_index)].fds[f.socket_end],
+                           floor),
+                 i);
+  case FileKind::eventfd: return check(ctl, child::make_eventfd(*f.eventfd, floor), i);
+  case FileKind::signalfd: return check(ctl, child::make_signalfd(*f.signalfd, floor), i);
+  case FileKind::timerfd: return check(ctl, child::make_timerfd(*f.timerfd, floor), i);
+  case FileKind::epoll: return check(ctl, child::make_epoll(floor), i);
+  case FileKind::inotify: return check(ctl, child::make_inotify(*f.inotify, floor), i);
+  case FileKind::regular:
+  case FileKind::directory:
+  case FileKind::char_device: break;
+  }
+  int flags = static_cast<int>(f.flags) & ~(O_CREAT | O_EXCL | O_TRUNC);
+  int src = ::open(f.path.c_str(), flags | O_NOCTTY | O_CLOEXEC);
+  if (src < 0)
+    child_fail(ctl, LMIG_RST_STEP_FDS, errno, i);
+  src = check(ctl, child::lift(src, floor), i);
+  if (f.pos && f.kind != FileKind::char_device &&
+      ::lseek(src, static_cast<off_t>(f.pos), SEEK_SET) < 0)
+    child_fail(ctl, LMIG_RST_STEP_FDS, errno, i);
+  return src;
+}
+
 void open_fds(int ctl, RestorePlan &plan) {
   const int floor = plan.ctl_fd + 1;
-  for (auto &p : plan.pipes) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) < 0)
-      child_fail(ctl, LMIG_RST_STEP_FDS, errno, 0);
-    p.fds[0] = lift(fds[0], floor);
-    p.fds[1] = lift(fds[1], floor);
-    if (p.capacity && ::fcntl(p.fds[1], F_SETPIPE_SZ, static_cast<int>(p.capacity)) < 0)
-      child_fail(ctl, LMIG_RST_STEP_FDS, errno, 0);
-    const auto &data = *p.data;
-    size_t off = 0;
-    while (off < data.size()) {
-      ssize_t w = ::write(p.fds[1], data.data() + off, data.size() - off);
-      if (w <= 0)
-        child_fail(ctl, LMIG_RST_STEP_FDS, w < 0 ? errno : EIO, 0);
-      off += static_cast<size_t>(w);
-    }
-  }
+  // What several files share, made first: pipes and FIFO buffers, the
+  // inodes of memfds and deleted files, socket pairs with their queues.
+  for (auto &p : plan.pipes)
+    check(ctl, p.fifo_path.empty() ? child::make_pipe(p, floor) : child::hold_fifo(p, floor),
+          p.first_file);
+  for (auto &c : plan.contents)
+    check(ctl, child::make_contents(c, floor), c.first_file);
+  for (auto &s : plan.socket_pairs)
+    check(ctl, child::make_socket_pair(s, floor), s.first_file);
+
   for (size_t i = 0; i < plan.files.size(); i++) {
     const FilePlan &f = plan.files[i];
-    int src;
-    if (f.kind == FileKind::pipe) {
-      src = plan.pipes[static_cast<size_t>(f.pipe_index)].fds[f.write_end ? 1 : 0];
-      if (::fcntl(src, F_SETFL, static_cast<int>(f.flags)) < 0)
-        child_fail(ctl, LMIG_RST_STEP_FDS, errno, i);
-      place(ctl, src, f, i);
-      continue;
-    }
-    int flags = static_cast<int>(f.flags) & ~(O_CREAT | O_EXCL | O_TRUNC);
-    src = ::open(f.path.c_str(), flags | O_NOCTTY | O_CLOEXEC);
-    if (src < 0)
+    int src = open_file(ctl, plan, f, i, floor);
+    // Status flags (O_APPEND, O_NONBLOCK, ...) of what was not opened with
+    // them; the offset of what was reopened.
+    if (f.kind != FileKind::regular && f.kind != FileKind::directory &&
+        f.kind != FileKind::char_device && ::fcntl(src, F_SETFL, static_cast<int>(f.flags)) < 0)
       child_fail(ctl, LMIG_RST_STEP_FDS, errno, i);
-    src = lift(src, floor);
-    if (f.pos && f.kind != FileKind::char_device &&
+    if ((f.kind == FileKind::deleted || f.kind == FileKind::memfd) && f.pos &&
         ::lseek(src, static_cast<off_t>(f.pos), SEEK_SET) < 0)
       child_fail(ctl, LMIG_RST_STEP_FDS, errno, i);
     place(ctl, src, f, i);
     ::close(src);
   }
-  for (auto &p : plan.pipes) {
-    ::close(p.fds[0]);
-    ::close(p.fds[1]);
+  // Every fd is in place: epoll instances watch them by number.
+  for (size_t i = 0; i < plan.files.size(); i++) {
+    const FilePlan &f = plan.files[i];
+    if (f.kind == FileKind::epoll && !f.targets.empty())
+      check(ctl, child::add_epoll_watches(f.targets[0].fd, *f.epoll), i);
   }
+  for (auto &p : plan.pipes)
+    for (int fd : p.fds)
+      if (fd >= 0)
+        ::close(fd);
+  for (auto &c : plan.contents)
+    ::close(c.fd);
+  for (auto &s : plan.socket_pairs)
+    for (int fd : s.fds)
+      ::close(fd);
 }
 
 [[noreturn]] void restore_child_main(RestorePlan &plan, int ctl) {

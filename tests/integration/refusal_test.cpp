@@ -76,7 +76,7 @@ INSTANTIATE_TEST_SUITE_P(
     Fds, RefusalUnsupported,
     ::testing::Values(UnsupportedCase{"--tcp-socket", "TCP socket is not supported yet"},
                       UnsupportedCase{"--thread", "multi-threaded processes are not supported yet"},
-                      UnsupportedCase{"--eventfd", "eventfd is not supported yet"}));
+                      UnsupportedCase{"--netlink", "netlink socket is not supported yet"}));
 
 TEST(Refusal, CheckCommandSaysWhy) {
   Workload w({"--tcp-socket"}, 1);

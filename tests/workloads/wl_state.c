@@ -3,7 +3,7 @@
  * each time it gets SIGUSR1, checks all of it and writes a verdict.
  *
  *   wl_state --dir DIR --ready FILE --verdict FILE [--mem MIB] [--spin]
- *            [--tcp-socket] [--thread] [--eventfd]
+ *            [--tcp-socket] [--thread] [--netlink]
  *
  * State: anonymous memory (a pattern over --mem MiB), heap, stack and TLS
  * patterns, a read-only and a PROT_NONE region, a private file mapping with
@@ -13,7 +13,7 @@
  * flags, an ignored signal, a blocked mask, umask, cwd, rlimits, the PID and
  * the vDSO address. --spin keeps general and vector registers live in a
  * loop so a freeze catches them there. The --tcp-socket, --thread and
- * --eventfd options add something lmig must refuse.
+ * --netlink options add something lmig must refuse.
  *
  * --layout-events: at the first check, before reading them, it drops one
  * 1 MiB region (MADV_DONTNEED: must read as zeros), moves another (mremap:
@@ -28,6 +28,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <linux/netlink.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -38,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -136,7 +136,7 @@ static void *idle_thread(void *arg) {
   return NULL;
 }
 
-static void setup(int tcp_socket, int thread, int efd) {
+static void setup(int tcp_socket, int thread, int netlink) {
   orig_pid = getpid();
   if (chdir(dir) < 0)
     die("chdir");
@@ -244,8 +244,8 @@ static void setup(int tcp_socket, int thread, int efd) {
     pthread_t t;
     pthread_create(&t, NULL, idle_thread, NULL);
   }
-  if (efd && eventfd(3, 0) < 0)
-    die("eventfd");
+  if (netlink && socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE) < 0)
+    die("netlink socket");
 }
 
 static int check_fd_offset(int fd, off_t want, const char *what) {
@@ -545,7 +545,7 @@ static void write_verdict(unsigned seq, int ok) {
 }
 
 int main(int argc, char **argv) {
-  int tcp_socket = 0, thread = 0, efd = 0;
+  int tcp_socket = 0, thread = 0, netlink = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--dir") && i + 1 < argc)
       dir = argv[++i];
@@ -561,8 +561,8 @@ int main(int argc, char **argv) {
       tcp_socket = 1;
     else if (!strcmp(argv[i], "--thread"))
       thread = 1;
-    else if (!strcmp(argv[i], "--eventfd"))
-      efd = 1;
+    else if (!strcmp(argv[i], "--netlink"))
+      netlink = 1;
     else if (!strcmp(argv[i], "--layout-events"))
       layout_events = 1;
     else {
@@ -574,7 +574,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: wl_state --dir DIR --ready FILE --verdict FILE [--mem MIB]\n");
     return 2;
   }
-  setup(tcp_socket, thread, efd);
+  setup(tcp_socket, thread, netlink);
   char stack_pattern[4096];
   fill((unsigned char *)stack_pattern, sizeof stack_pattern, 8);
 
