@@ -62,6 +62,37 @@ TEST_P(Facets, MovesIntact) {
   EXPECT_EQ(v.substr(0, 4), "PASS") << v;
 }
 
+// Capture reads every facet (peeking at queues, reading timers and file
+// contents); when the target then fails, the source must go on exactly as
+// before. Here the target lacks the files the process has open (its
+// directory is hidden under an empty tmpfs in lmigd's own mount namespace).
+class FacetsOnFailure : public ::testing::TestWithParam<Facet> {};
+
+TEST_P(FacetsOnFailure, SourceKeepsItWhenTheTargetFails) {
+  const Facet &facet = GetParam();
+  if (facet.refused)
+    GTEST_SKIP() << "refused before capture";
+  Workload w(Workload::Program{facet.path});
+  Lmigd d({}, {"unshare", "-m", "--propagation", "private", "sh", "-c",
+               "mount -t tmpfs none \"$0\" && exec \"$@\"", w.dir().path()});
+  pid_t src = w.pid();
+  std::string v = w.check(src, 1);
+  ASSERT_EQ(v.substr(0, 4), "PASS") << "the facet must hold before moving: " << v;
+  CmdResult r = run({bin("LMIG"), "--stop-copy", std::to_string(src), d.address()});
+  ASSERT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("target: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cannot be used"), std::string::npos) << r.err;
+  v = w.check(src, 2);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+  v = w.check(src, 3);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+}
+
+INSTANTIATE_TEST_SUITE_P(All, FacetsOnFailure, ::testing::ValuesIn(facets()),
+                         [](const ::testing::TestParamInfo<Facet> &info) {
+                           return info.param.name();
+                         });
+
 INSTANTIATE_TEST_SUITE_P(
     All, Facets,
     ::testing::Combine(::testing::ValuesIn(facets()),

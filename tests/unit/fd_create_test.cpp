@@ -78,17 +78,18 @@ TEST(MakeTimerfd, CountsThePeriodsTheMoveTook) {
   t.clockid = CLOCK_MONOTONIC;
   t.ticks = 2;
   t.value_ns = 100 * kMs;
-  t.interval_ns = 50 * kMs;
+  t.interval_ns = 500 * kMs;
   t.captured_ns = now_ns(CLOCK_REALTIME) - 1000 * kMs; // captured a second ago
   UniqueFd fd = made(child::make_timerfd(t, kFloor));
   auto info = parse_timerfd_fdinfo(fdinfo(fd.get()));
   ASSERT_TRUE(info.ok());
-  // Due 900 ms ago, then every 50 ms: 1 + 18 expirations missed, plus the 2
-  // that were waiting; the next one where the period puts it.
-  EXPECT_EQ(info->ticks, 2u + 19u);
-  EXPECT_EQ(info->interval_ns, 50 * kMs);
-  EXPECT_LE(info->value_ns, 50 * kMs);
-  EXPECT_GT(info->value_ns, 40 * kMs);
+  // Due 900 ms ago, then 400 ms ago: 2 expirations missed, plus the 2 that
+  // were waiting; the next one 100 ms from now, where the period puts it
+  // (less whatever this test took to get here).
+  EXPECT_EQ(info->ticks, 2u + 2u);
+  EXPECT_EQ(info->interval_ns, 500 * kMs);
+  EXPECT_LE(info->value_ns, 100 * kMs);
+  EXPECT_GT(info->value_ns, 50 * kMs);
 }
 
 TEST(MakeTimerfd, OneShotDueDuringTheMoveHasFired) {
@@ -115,7 +116,7 @@ TEST(MakeTimerfd, WhatIsLeftOfTheDeadline) {
   itimerspec cur{};
   ASSERT_EQ(::timerfd_gettime(fd.get(), &cur), 0);
   EXPECT_LE(ns_of(cur.it_value), 9700 * kMs);
-  EXPECT_GT(ns_of(cur.it_value), 9690 * kMs);
+  EXPECT_GT(ns_of(cur.it_value), 9500 * kMs);
   auto info = parse_timerfd_fdinfo(fdinfo(fd.get()));
   EXPECT_EQ(info->ticks, 0u);
 }
@@ -134,7 +135,7 @@ TEST(MakeTimerfd, AbsoluteRealTimeKeepsItsDeadlineAndFlags) {
   itimerspec cur{};
   ASSERT_EQ(::timerfd_gettime(fd.get(), &cur), 0);
   int64_t off = static_cast<int64_t>(now_ns(CLOCK_REALTIME) + ns_of(cur.it_value) - deadline);
-  EXPECT_LT(std::llabs(off), static_cast<int64_t>(5 * kMs));
+  EXPECT_LT(std::llabs(off), static_cast<int64_t>(50 * kMs));
 }
 
 TEST(MakeTimerfd, DisarmedWithTicksWaiting) {

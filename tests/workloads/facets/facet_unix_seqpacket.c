@@ -1,0 +1,3 @@
+/* A seqpacket socketpair keeps its queued messages and their boundaries. */
+#define FACET_SOCK_TYPE SOCK_SEQPACKET
+#include "facet_unix_msgs.h"
