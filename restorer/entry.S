@@ -24,6 +24,30 @@ restorer_sigreturn:
 	syscall
 	ud2
 
+/* long restorer_clone_thread(struct clone_args *ca, size_t size, args, thread):
+ * clone3; the new thread starts on ca's stack and runs
+ * restorer_thread_main(args, thread), never returning. The parent gets the
+ * new TID (or -errno). r8/r9 carry the arguments across: the kernel gives
+ * the child the parent's registers. */
+	.globl restorer_clone_thread
+	.hidden restorer_clone_thread
+	.type restorer_clone_thread, @function
+restorer_clone_thread:
+	movq %rdx, %r8
+	movq %rcx, %r9
+	movl $435, %eax
+	syscall
+	testq %rax, %rax
+	jnz 1f
+	movq %r8, %rdi
+	movq %r9, %rsi
+	xorl %ebp, %ebp
+	andq $-16, %rsp
+	call restorer_thread_main
+	ud2
+1:
+	ret
+
 /* lmigd points rip here (with rax = munmap and the region in rdi/rsi) while
  * the thread sits in its sigreturn exit stop; it never returns into here. */
 	.globl restorer_self_unmap

@@ -13,6 +13,7 @@
 #include "restorer/restorer_args.h"
 #include "restorer/sys.h"
 #include <linux/ioctl.h>
+#include <linux/sched.h>
 #include <linux/userfaultfd.h>
 
 extern char __restorer_image_end[];
@@ -20,6 +21,10 @@ void restorer_entry(void);
 void restorer_self_unmap(void);
 void restorer_sigreturn(void *uc) __attribute__((noreturn));
 void restorer_main(struct lmig_rst_args *a) __attribute__((noreturn, used));
+void restorer_thread_main(struct lmig_rst_args *a, struct lmig_rst_thread *t)
+    __attribute__((noreturn, used));
+long restorer_clone_thread(struct clone_args *ca, uint64_t size, struct lmig_rst_args *a,
+                           struct lmig_rst_thread *t);
 
 __attribute__((section(".lmig_header"), used)) static const struct lmig_restorer_header header = {
     .magic = LMIG_RST_HEADER_MAGIC,
@@ -317,8 +322,17 @@ _Static_assert(sizeof(struct ucontext_abi) == 304, "ucontext layout");
 #define FP_XSTATE_MAGIC1 0x46505853u
 #define FP_XSTATE_MAGIC2 0x46505845u
 
-__attribute__((noreturn)) static void enter_saved_context(struct lmig_rst_args *a) {
-  struct lmig_rst_thread *t = &a->thread;
+static struct lmig_rst_thread *thread_at(struct lmig_rst_args *a, uint32_t i) {
+  return AT(a, a->threads_off, struct lmig_rst_thread *) + i;
+}
+
+/* Builds the thread's rt_sigframe in its scratch, sets what the frame does
+ * not carry (thread pointer, rseq, robust list, clear_child_tid, name) and
+ * enters the saved context. The leader goes last: it closes the control
+ * socket once every other thread stands at its int3 (lmigd follows each
+ * through rt_sigreturn before the region goes). */
+__attribute__((noreturn)) static void enter_saved_context(struct lmig_rst_args *a,
+                                                          struct lmig_rst_thread *t) {
   struct lmig_rst_regs *g = &t->regs;
   char *base = AT(a, t->frame_off, char *);
   /* fpstate first (64-byte aligned), the frame below it */
@@ -380,13 +394,58 @@ __attribute__((noreturn)) static void enter_saved_context(struct lmig_rst_args *
   r = rsys2(NR_arch_prctl, R_ARCH_SET_GS, g->gs_base);
   if (r < 0)
     fail(a, LMIG_RST_STEP_TLS, r, 1);
+  uint32_t index = (uint32_t)(t - thread_at(a, 0));
   if (t->rseq_len) {
     r = rsys4(NR_rseq, t->rseq_addr, t->rseq_len, 0, t->rseq_sig);
     if (r < 0)
-      fail(a, LMIG_RST_STEP_RSEQ, r, 0);
+      fail(a, LMIG_RST_STEP_RSEQ, r, index);
   }
-  rsys1(NR_close, a->ctl_fd);
+  if (t->robust_list) {
+    r = rsys2(NR_set_robust_list, t->robust_list, t->robust_len);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_ROBUST, r, index);
+  }
+  rsys1(NR_set_tid_address, t->clear_child_tid);
+  if (t->comm[0])
+    rsys2(NR_prctl, R_PR_SET_NAME, t->comm);
+  if (index == 0) {
+    /* the leader: wait for the others, then let go of lmigd's socket */
+    for (;;) {
+      uint32_t ready = __atomic_load_n(&a->threads_ready, __ATOMIC_ACQUIRE);
+      if (ready + 1 >= a->nr_threads)
+        break;
+      rsys4(NR_futex, &a->threads_ready, R_FUTEX_WAIT_PRIVATE, ready, 0);
+    }
+    rsys1(NR_close, a->ctl_fd);
+  } else {
+    __atomic_add_fetch(&a->threads_ready, 1, __ATOMIC_RELEASE);
+    rsys3(NR_futex, &a->threads_ready, R_FUTEX_WAKE_PRIVATE, 1);
+  }
   restorer_sigreturn(&f->uc);
+}
+
+void restorer_thread_main(struct lmig_rst_args *a, struct lmig_rst_thread *t) {
+  enter_saved_context(a, t);
+}
+
+/* The other threads, with their TIDs, sharing everything a thread shares;
+ * each starts on its own stack in the region (lmigd sees each clone:
+ * PTRACE_O_TRACECLONE). */
+static void create_threads(struct lmig_rst_args *a) {
+  for (uint32_t i = 1; i < a->nr_threads; i++) {
+    struct lmig_rst_thread *t = thread_at(a, i);
+    int32_t tid = t->tid;
+    struct clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+    ca.stack = t->stack_top - LMIG_RST_THREAD_STACK;
+    ca.stack_size = LMIG_RST_THREAD_STACK;
+    ca.set_tid = (uint64_t)(uintptr_t)&tid;
+    ca.set_tid_size = 1;
+    long r = restorer_clone_thread(&ca, sizeof ca, a, t);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_THREAD, r, i);
+  }
 }
 
 void restorer_main(struct lmig_rst_args *a) {
@@ -406,5 +465,6 @@ void restorer_main(struct lmig_rst_args *a) {
   restore_mm(a);
   restore_signals(a);
   restore_rlimits(a);
-  enter_saved_context(a);
+  create_threads(a);
+  enter_saved_context(a, thread_at(a, 0));
 }

@@ -69,7 +69,11 @@ struct lmig_rst_regs {
 };
 
 #define LMIG_XSAVE_MAX 16384
+#define LMIG_RST_THREAD_STACK 16384 /* restorer stack of each created thread */
+#define LMIG_RST_MAX_THREADS 4096
 
+/* One thread of the process; the first of the array is the leader, which
+ * runs the restorer and creates the others with their TIDs (clone3). */
 struct lmig_rst_thread {
   struct lmig_rst_regs regs;
   uint64_t sigmask;
@@ -83,7 +87,12 @@ struct lmig_rst_thread {
   uint32_t rseq_len;       /* 0: no rseq registration */
   uint64_t rseq_addr;
   uint32_t rseq_sig;
-  uint32_t pad;
+  int32_t tid;             /* in the restored PID namespace */
+  uint64_t clear_child_tid; /* set_tid_address */
+  uint64_t robust_list;    /* set_robust_list head, 0: none */
+  uint64_t robust_len;
+  uint64_t stack_top;      /* the restorer stack of a created thread */
+  char comm[16];           /* PR_SET_NAME */
 };
 
 /* prctl(PR_SET_MM_MAP) fields */
@@ -115,9 +124,10 @@ struct lmig_rst_args {
   struct lmig_rst_sigaction sigactions[64];
   struct lmig_rst_rlimit rlimits[16];
   struct lmig_rst_mm mm;
-  struct lmig_rst_thread thread;
+  uint32_t nr_threads;
+  uint32_t threads_off;   /* struct lmig_rst_thread[nr_threads], the leader first */
+  uint32_t threads_ready; /* futex: created threads that reached their last stop */
   uint32_t total_len;
-  uint32_t pad;
 };
 
 /* Messages on the control socket (SOCK_SEQPACKET, one struct per message). */
@@ -145,7 +155,9 @@ enum lmig_rst_step {
   LMIG_RST_STEP_RLIMIT = 13,
   LMIG_RST_STEP_TLS = 14,
   LMIG_RST_STEP_EXE = 15,
-  LMIG_RST_STEP_RSEQ = 16
+  LMIG_RST_STEP_RSEQ = 16,
+  LMIG_RST_STEP_THREAD = 17, /* create a thread (arg: its index) */
+  LMIG_RST_STEP_ROBUST = 18  /* set_robust_list (arg: the thread's index) */
 };
 
 struct lmig_rst_msg {

@@ -43,6 +43,10 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define NR_prlimit64 302
 #define NR_userfaultfd 323
 #define NR_rseq 334
+#define NR_futex 202
+#define NR_set_tid_address 218
+#define NR_set_robust_list 273
+#define NR_clone3 435
 
 /* constants (from the kernel ABI) */
 #define R_PROT_READ 0x1
@@ -64,5 +68,8 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define R_SS_DISABLE 2
 #define R_SCM_RIGHTS 1
 #define R_SOL_SOCKET 1
+#define R_PR_SET_NAME 15
+#define R_FUTEX_WAIT_PRIVATE 128
+#define R_FUTEX_WAKE_PRIVATE 129
 
 #endif

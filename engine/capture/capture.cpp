@@ -14,6 +14,7 @@
 #include "engine/capture/page_inventory.hpp"
 #include "engine/capture/precheck.hpp"
 #include "engine/capture/proc_maps.hpp"
+#include "engine/capture/thread_capture.hpp"
 #include "engine/capture/vma_capture.hpp"
 #include "engine/ptrace/ptrace_ops.hpp"
 #include "engine/ptrace/remote_syscall.hpp"
@@ -62,11 +63,13 @@ Status capture_mm(pid_t pid, ProcessImage &im) {
   return {};
 }
 
-// What only the process itself can tell: sigactions and brk, asked through
-// remote system calls that write into a scratch page mapped for the purpose.
-Status capture_by_remote_syscalls(pid_t tid, ProcessImage &im) {
-  LMIG_ASSIGN_OR_RETURN(uint64_t insn, find_syscall_instruction(tid));
-  LMIG_ASSIGN_OR_RETURN(auto rs, RemoteSyscaller::attach(tid, insn));
+// What only the process itself can tell: sigactions and brk, and of each
+// thread its clear_child_tid and sigaltstack, asked through remote system
+// calls that write into a scratch page mapped for the purpose.
+Status capture_by_remote_syscalls(FrozenProcess &frozen, ProcessImage &im) {
+  const pid_t pid = frozen.pid();
+  LMIG_ASSIGN_OR_RETURN(uint64_t insn, find_syscall_instruction(pid));
+  LMIG_ASSIGN_OR_RETURN(auto rs, RemoteSyscaller::attach(pid, insn));
   LMIG_ASSIGN_OR_RETURN(int64_t scratch,
                         rs.call(SYS_mmap, {0, 4096, PROT_READ | PROT_WRITE,
                                            MAP_PRIVATE | MAP_ANONYMOUS, static_cast<uint64_t>(-1), 0}));
@@ -95,55 +98,32 @@ Status capture_by_remote_syscalls(pid_t tid, ProcessImage &im) {
     iovec local{im.sigactions.data(), sizeof im.sigactions};
     iovec remote{reinterpret_cast<void *>(scratch_addr), sizeof im.sigactions};
     static_assert(sizeof im.sigactions == 64 * 32);
-    if (::process_vm_readv(tid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(local.iov_len))
+    if (::process_vm_readv(pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(local.iov_len))
       st = sys_error("read sigactions from the scratch page");
+  }
+  // Each thread, through the syscaller that already drives the leader or
+  // one of its own.
+  for (size_t i = 0; i < im.threads.size() && st.ok(); i++) {
+    pid_t tid = frozen.tids()[i];
+    if (tid == pid) {
+      st = ask_thread(rs, tid, scratch_addr, im.threads[i]);
+      continue;
+    }
+    auto trs = RemoteSyscaller::attach(tid, insn);
+    if (!trs.ok()) {
+      st = std::move(trs).error();
+      break;
+    }
+    st = ask_thread(*trs, tid, scratch_addr, im.threads[i]);
+    auto fin = trs->finish();
+    if (st.ok())
+      st = std::move(fin);
   }
   auto un = rs.call(SYS_munmap, {scratch_addr, 4096});
   auto fin = rs.finish();
   LMIG_TRY(st);
   LMIG_TRY(un);
   LMIG_TRY(fin);
-  return {};
-}
-
-// A thread stopped inside an rseq critical section would resume in its
-// middle on another CPU: move it to the section's abort handler, as the
-// kernel would on preemption.
-Status fixup_rseq(pid_t tid, ThreadImage &t) {
-  if (!t.rseq_addr)
-    return {};
-  PageReader mem(tid);
-  uint64_t cs_ptr = 0;
-  LMIG_TRY(mem.read(t.rseq_addr + 8, &cs_ptr, sizeof cs_ptr));
-  if (!cs_ptr)
-    return {};
-  struct {
-    uint32_t version, flags;
-    uint64_t start_ip, post_commit_offset, abort_ip;
-  } cs{};
-  LMIG_TRY(mem.read(cs_ptr, &cs, sizeof cs));
-  uint64_t ip = t.regs[kRip];
-  if (ip >= cs.start_ip && ip - cs.start_ip < cs.post_commit_offset)
-    t.regs[kRip] = cs.abort_ip;
-  return {};
-}
-
-Status capture_thread(pid_t tid, ProcessImage &im) {
-  ThreadImage t;
-  t.tid = tid;
-  LMIG_ASSIGN_OR_RETURN(RegsImage regs, ptrace::get_regs(tid));
-  t.regs = ptrace::settle_interrupted_syscall(regs, true);
-  LMIG_ASSIGN_OR_RETURN(auto rseq, ptrace::get_rseq(tid));
-  t.rseq_addr = rseq.addr;
-  t.rseq_len = rseq.len;
-  t.rseq_sig = rseq.sig;
-  LMIG_TRY(fixup_rseq(tid, t));
-  LMIG_ASSIGN_OR_RETURN(t.xsave, ptrace::get_xstate(tid));
-  LMIG_ASSIGN_OR_RETURN(t.sigmask, ptrace::get_sigmask(tid));
-  // The ptrace XSAVE dump keeps XCR0 at offset 464 (software-reserved).
-  if (t.xsave.size() >= 472 && im.xfeatures == 0)
-    std::memcpy(&im.xfeatures, t.xsave.data() + 464, 8);
-  im.threads.push_back(std::move(t));
   return {};
 }
 
@@ -192,9 +172,16 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen,
   std::move(fdt).move_into(im);
   LMIG_TRY(capture_rlimits(pid, im));
   LMIG_TRY(capture_mm(pid, im));
-  for (pid_t tid : frozen.tids())
-    LMIG_TRY(capture_thread(tid, im));
-  LMIG_TRY(capture_by_remote_syscalls(pid, im));
+  for (pid_t tid : frozen.tids()) {
+    auto t = read_thread(pid, tid);
+    if (!t.ok())
+      return std::move(t).error().context("thread " + std::to_string(tid));
+    // The ptrace XSAVE dump keeps XCR0 at offset 464 (software-reserved).
+    if (t->xsave.size() >= 472 && im.xfeatures == 0)
+      std::memcpy(&im.xfeatures, t->xsave.data() + 464, 8);
+    im.threads.push_back(std::move(*t));
+  }
+  LMIG_TRY(capture_by_remote_syscalls(frozen, im));
   if (anon_inventory) {
     LMIG_ASSIGN_OR_RETURN(im.pages, page_inventory(pid, im.vmas));
   } else {

@@ -125,9 +125,11 @@ Status FrozenProcess::kill() {
     return {};
   if (::kill(pid_, SIGKILL) < 0 && errno != ESRCH)
     return sys_error("kill source process " + std::to_string(pid_));
-  // Reap the trace stops so the real parent sees the exit.
-  for (pid_t t : tids_)
-    for (;;) {
+  // Reap the trace stops so the real parent sees the exit: the other
+  // threads first, as the kernel reports the leader's exit only once they
+  // are all gone.
+  for (auto it = tids_.rbegin(); it != tids_.rend(); ++it)
+    for (pid_t t = *it;;) {
       auto s = ptrace::wait_stop(t);
       if (!s.ok() || s->kind == ptrace::StopInfo::exited || s->kind == ptrace::StopInfo::killed)
         break;

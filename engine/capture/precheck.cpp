@@ -51,11 +51,6 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
     return refuse(pid, "is already traced by PID " + std::to_string(st->tracer_pid));
   if (st->nspid.size() > 1 && st->nspid.back() == 1)
     return refuse(pid, "is the init of its PID namespace");
-  if (st->threads > 1)
-    return make_error(LMIG_ERR_UNSUPPORTED, "PID " + std::to_string(pid) + " (" + st->name +
-                                                ") has " + std::to_string(st->threads) +
-                                                " threads; multi-threaded processes are not "
-                                                "supported yet");
   const std::string proc = "/proc/" + std::to_string(pid);
   if (link_deleted(proc + "/exe"))
     return make_error(LMIG_ERR_UNSUPPORTED,

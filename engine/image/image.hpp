@@ -12,7 +12,8 @@ namespace lmig {
 
 // 2: files carry a contents id; sections for memfd/deleted-file contents,
 // eventfd, epoll, signalfd, timerfd, inotify and unix sockets.
-inline constexpr uint32_t kImageVersion = 2;
+// 3: threads carry their name, clear_child_tid, robust list and sigaltstack.
+inline constexpr uint32_t kImageVersion = 3;
 
 // Limits an image keeps to: the decoder enforces them, capture refuses by
 // name what exceeds them.
@@ -213,14 +214,22 @@ struct MmImage {
 // x86-64 user_regs_struct, 27 words, in kernel order.
 using RegsImage = std::array<uint64_t, 27>;
 
+// One thread; the thread-group leader comes first.
 struct ThreadImage {
-  int32_t tid = 0;
+  int32_t tid = 0;             // as the process sees it (innermost PID namespace)
   RegsImage regs{};
   std::vector<uint8_t> xsave;  // PTRACE_GETREGSET NT_X86_XSTATE
   uint64_t sigmask = 0;
   uint64_t rseq_addr = 0; // rseq registration (0: none)
   uint32_t rseq_len = 0;
   uint32_t rseq_sig = 0;
+  std::string comm;             // the thread's own name (PR_SET_NAME), up to 15 bytes
+  uint64_t clear_child_tid = 0; // set_tid_address: cleared and woken when the thread exits
+  uint64_t robust_list = 0;     // set_robust_list head (0: none)
+  uint64_t robust_len = 0;
+  uint64_t altstack_sp = 0;     // sigaltstack
+  uint64_t altstack_size = 0;
+  int32_t altstack_flags = 2;   // SS_DISABLE: none
   bool operator==(const ThreadImage &) const = default;
 };
 

@@ -1,6 +1,7 @@
 #include "engine/image/image_codec.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -184,6 +185,13 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
       w.u64(t.rseq_addr);
       w.u32(t.rseq_len);
       w.u32(t.rseq_sig);
+      w.str(t.comm);
+      w.u64(t.clear_child_tid);
+      w.u64(t.robust_list);
+      w.u64(t.robust_len);
+      w.u64(t.altstack_sp);
+      w.u64(t.altstack_size);
+      w.i32(t.altstack_flags);
     }
   });
   section(w, kTagPages, [&] {
@@ -396,7 +404,7 @@ void read_mm(ByteReader &r, ProcessImage &im) {
 }
 
 void read_threads(ByteReader &r, ProcessImage &im) {
-  uint32_t n = r.count(4 + 27 * 8 + 4 + 8 + 16, 1u << 16);
+  uint32_t n = r.count(4 + 27 * 8 + 4 + 8 + 16 + 4 + 5 * 8 + 4, 1u << 16);
   for (uint32_t i = 0; i < n && !r.failed(); i++) {
     ThreadImage t;
     t.tid = r.i32();
@@ -408,6 +416,13 @@ void read_threads(ByteReader &r, ProcessImage &im) {
     t.rseq_addr = r.u64();
     t.rseq_len = r.u32();
     t.rseq_sig = r.u32();
+    t.comm = r.str(15);
+    t.clear_child_tid = r.u64();
+    t.robust_list = r.u64();
+    t.robust_len = r.u64();
+    t.altstack_sp = r.u64();
+    t.altstack_size = r.u64();
+    t.altstack_flags = r.i32();
     im.threads.push_back(std::move(t));
   }
 }
@@ -609,10 +624,22 @@ Status validate_image(const ProcessImage &im) {
     return bad("pid " + std::to_string(im.pid) + " is not restorable");
   if (im.threads.empty())
     return bad("no threads");
-  for (const auto &t : im.threads)
+  if (im.threads.front().tid != im.pid)
+    return bad("the first thread is " + std::to_string(im.threads.front().tid) +
+               ", not the thread-group leader " + std::to_string(im.pid));
+  std::set<int32_t> tids;
+  for (const auto &t : im.threads) {
+    std::string th = "thread " + std::to_string(t.tid);
+    if (t.tid <= 1 || !tids.insert(t.tid).second)
+      return bad(th + ": TID not valid or not unique");
     if (t.xsave.size() > kMaxXsave || (t.xsave.size() && t.xsave.size() < 576))
-      return bad("thread " + std::to_string(t.tid) + ": xsave area of " +
-                 std::to_string(t.xsave.size()) + " bytes");
+      return bad(th + ": xsave area of " + std::to_string(t.xsave.size()) + " bytes");
+    if (t.robust_list && t.robust_len != 24)
+      return bad(th + ": robust list of " + std::to_string(t.robust_len) + " bytes");
+    constexpr uint32_t kSsAutodisarm = 1u << 31; // not in glibc's headers
+    if (static_cast<uint32_t>(t.altstack_flags) & ~(SS_ONSTACK | SS_DISABLE | kSsAutodisarm))
+      return bad(th + ": sigaltstack flags " + std::to_string(t.altstack_flags));
+  }
   uint64_t prev_end = 0;
   for (size_t i = 0; i < im.vmas.size(); i++) {
     const auto &v = im.vmas[i];

@@ -1,6 +1,7 @@
 #include "engine/restore/restore_plan.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -221,10 +222,35 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   uint32_t vmas_off = ab.add(vmas.data(), vmas.size() * sizeof(lmig_rst_vma));
   uint32_t auxv_off = ab.add(im.mm.auxv.data(), im.mm.auxv.size() * 8);
   uint32_t exe_off = im.mm.exe_path.empty() ? 0 : ab.add_str(im.mm.exe_path);
-  const ThreadImage &t = im.threads.front();
-  uint32_t xsave_off = ab.add(t.xsave.data(), t.xsave.size(), 64);
-  uint32_t frame_len = static_cast<uint32_t>(align64(t.xsave.size()) + 1024);
-  uint32_t frame_off = ab.add(nullptr, frame_len, 64);
+  if (im.threads.size() > LMIG_RST_MAX_THREADS)
+    return make_error(LMIG_ERR_UNSUPPORTED, std::to_string(im.threads.size()) +
+                                                " threads; lmigd restores at most " +
+                                                std::to_string(LMIG_RST_MAX_THREADS));
+  std::vector<lmig_rst_thread> threads;
+  for (const ThreadImage &t : im.threads) {
+    lmig_rst_thread rt{};
+    std::memcpy(&rt.regs, t.regs.data(), sizeof rt.regs);
+    rt.sigmask = t.sigmask;
+    rt.altstack_sp = t.altstack_sp;
+    rt.altstack_size = t.altstack_size;
+    // The frame's uc_stack says where the stack is, not whether the thread
+    // runs on it now.
+    rt.altstack_flags = t.altstack_flags & ~SS_ONSTACK;
+    rt.xsave_size = static_cast<uint32_t>(t.xsave.size());
+    rt.xsave_off = ab.add(t.xsave.data(), t.xsave.size(), 64);
+    rt.frame_len = static_cast<uint32_t>(align64(t.xsave.size()) + 1024);
+    rt.frame_off = ab.add(nullptr, rt.frame_len, 64);
+    rt.rseq_addr = t.rseq_addr;
+    rt.rseq_len = t.rseq_len;
+    rt.rseq_sig = t.rseq_sig;
+    rt.tid = t.tid;
+    rt.clear_child_tid = t.clear_child_tid;
+    rt.robust_list = t.robust_list;
+    rt.robust_len = t.robust_len;
+    std::memcpy(rt.comm, t.comm.data(), std::min<size_t>(t.comm.size(), 15));
+    threads.push_back(rt);
+  }
+  uint32_t threads_off = ab.add(nullptr, threads.size() * sizeof(lmig_rst_thread), 64);
 
   std::vector<uint8_t> args = std::move(ab.bytes());
   lmig_rst_args a{};
@@ -249,16 +275,8 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   a.mm = {m.start_code, m.end_code, m.start_data, m.end_data, m.start_brk, m.brk, m.start_stack,
           m.arg_start,  m.arg_end,  m.env_start,  m.env_end,  auxv_off,
           static_cast<uint32_t>(m.auxv.size() * 8), exe_off, 0};
-  std::memcpy(&a.thread.regs, t.regs.data(), sizeof a.thread.regs);
-  a.thread.sigmask = t.sigmask;
-  a.thread.altstack_flags = 2; // SS_DISABLE
-  a.thread.xsave_size = static_cast<uint32_t>(t.xsave.size());
-  a.thread.xsave_off = xsave_off;
-  a.thread.frame_off = frame_off;
-  a.thread.frame_len = frame_len;
-  a.thread.rseq_addr = t.rseq_addr;
-  a.thread.rseq_len = t.rseq_len;
-  a.thread.rseq_sig = t.rseq_sig;
+  a.nr_threads = static_cast<uint32_t>(threads.size());
+  a.threads_off = threads_off;
   a.total_len = static_cast<uint32_t>(args.size());
 
   // --- the region: blob, args, stack, staging for the special mappings
@@ -268,11 +286,16 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   uint64_t staging_len = 0;
   for (const auto &s : specials)
     staging_len += s.len;
-  plan.region_len = plan.blob_len + args_len + kStackSize + staging_len;
+  const uint64_t thread_stacks = (threads.size() - 1) * LMIG_RST_THREAD_STACK;
+  plan.region_len = plan.blob_len + args_len + kStackSize + thread_stacks + staging_len;
   LMIG_ASSIGN_OR_RETURN(plan.region_start, find_hole(im, local, plan.region_len));
   plan.args_addr = plan.region_start + plan.blob_len;
   plan.stack_top = plan.args_addr + args_len + kStackSize;
-  uint64_t staging = plan.stack_top;
+  for (size_t i = 1; i < threads.size(); i++)
+    threads[i].stack_top = plan.stack_top + i * LMIG_RST_THREAD_STACK;
+  std::memcpy(args.data() + threads_off, threads.data(), threads.size() * sizeof(lmig_rst_thread));
+  plan.threads = threads.size();
+  uint64_t staging = plan.stack_top + thread_stacks;
   for (size_t i = 0; i < specials.size(); i++) {
     specials[i].staging = staging;
     staging += specials[i].len;

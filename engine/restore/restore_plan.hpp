@@ -87,6 +87,7 @@ struct RestorePlan {
   uint64_t entry = 0;          // absolute address of restorer_entry
   uint64_t self_unmap = 0;     // absolute address of the unmapping syscall
   int ctl_fd = 0;              // the control socket's number in the process
+  size_t threads = 1;          // the leader creates threads - 1 others before running
   std::vector<FilePlan> files;
   std::vector<PipePlan> pipes;
   std::vector<ContentsPlan> contents;

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/base/clock.hpp"
@@ -87,7 +88,9 @@ RestoredProcess::RestoredProcess(const ProcessImage &image, RestorePlan plan)
 RestoredProcess::RestoredProcess(RestoredProcess &&o) noexcept
     : image_(o.image_), plan_(std::move(o.plan_)), init_pid_(o.init_pid_),
       init_pidfd_(std::move(o.init_pidfd_)), ctl_(std::move(o.ctl_)), pid_(o.pid_),
-      traced_(o.traced_), running_(o.running_), uffd_(std::move(o.uffd_)), writer_(o.pid_) {
+      traced_(o.traced_), threads_(std::move(o.threads_)),
+      thread_trapped_(std::move(o.thread_trapped_)), running_(o.running_),
+      uffd_(std::move(o.uffd_)), writer_(o.pid_) {
   o.init_pid_ = -1;
   o.pid_ = -1;
   o.traced_ = false;
@@ -100,6 +103,10 @@ void RestoredProcess::abort() {
     return;
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
+    // Traced threads stay zombies until their tracer reaps them, and the
+    // leader until its threads are gone.
+    for (pid_t t : threads_)
+      ::waitpid(t, nullptr, __WALL);
     if (traced_)
       ::waitpid(pid_, nullptr, __WALL);
   }
@@ -141,6 +148,7 @@ Error RestoredProcess::restorer_error(uint32_t step, int64_t err, uint64_t arg) 
 Status RestoredProcess::wait_event(int timeout_ms, uint32_t want_type, bool want_trap,
                                    const std::function<std::optional<Error>()> &abandon) {
   const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
+  bool leader_trapped = false;
   for (;;) {
     if (abandon)
       if (auto e = abandon())
@@ -154,7 +162,8 @@ Status RestoredProcess::wait_event(int timeout_ms, uint32_t want_type, bool want
           return restorer_error(m.step, m.err, m.arg);
         if (m.type == kMsgSpawned && pid_ < 0) {
           LMIG_ASSIGN_OR_RETURN(pid_, child_of(init_pid_));
-          LMIG_TRY(ptrace::seize(pid_, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
+          LMIG_TRY(ptrace::seize(pid_, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL |
+                                           PTRACE_O_TRACECLONE));
           traced_ = true;
           writer_ = PageWriter(pid_);
           lmig_rst_msg begin{LMIG_RST_MSG_BEGIN, 0, 0, 0};
@@ -171,7 +180,19 @@ Status RestoredProcess::wait_event(int timeout_ms, uint32_t want_type, bool want
       if (n == 0 && !want_trap) // every holder closed its end
         ctl_.reset();
     }
-    if (pid_ > 0) {
+    for (size_t i = 0; i < threads_.size(); i++) {
+      int status = 0;
+      pid_t r = ::waitpid(threads_[i], &status, __WALL | WNOHANG);
+      if (r == threads_[i])
+        LMIG_TRY(follow_thread(i, status));
+    }
+    if (leader_trapped) {
+      size_t trapped = static_cast<size_t>(
+          std::count(thread_trapped_.begin(), thread_trapped_.end(), true));
+      if (trapped + 1 == plan_.threads)
+        return {};
+    }
+    if (pid_ > 0 && !leader_trapped) {
       int status = 0;
       pid_t r = ::waitpid(pid_, &status, __WALL | WNOHANG);
       if (r == pid_) {
@@ -186,8 +207,20 @@ Status RestoredProcess::wait_event(int timeout_ms, uint32_t want_type, bool want
                                       std::to_string(WTERMSIG(status)));
         }
         int sig = WSTOPSIG(status);
-        if (want_trap && sig == SIGTRAP && ((status >> 16) & 0xff) == 0)
-          return {};
+        int event = (status >> 16) & 0xff;
+        if (sig == SIGTRAP && event == PTRACE_EVENT_CLONE) {
+          unsigned long tid = 0;
+          if (::ptrace(PTRACE_GETEVENTMSG, pid_, nullptr, &tid) < 0)
+            return sys_error("PTRACE_GETEVENTMSG after a clone of the restorer");
+          threads_.push_back(static_cast<pid_t>(tid));
+          thread_trapped_.push_back(false);
+          LMIG_TRY(ptrace::cont(pid_));
+          continue;
+        }
+        if (want_trap && sig == SIGTRAP && event == 0) {
+          leader_trapped = true;
+          continue;
+        }
         siginfo_t si{};
         ::ptrace(PTRACE_GETSIGINFO, pid_, nullptr, &si);
         auto regs = ptrace::get_regs(pid_);
@@ -216,6 +249,31 @@ Status RestoredProcess::wait_event(int timeout_ms, uint32_t want_type, bool want
     timespec nap{0, 50 * 1000};
     ::ppoll(&p, 1, &nap, nullptr);
   }
+}
+
+Status RestoredProcess::follow_thread(size_t i, int status) {
+  const pid_t tid = threads_[i];
+  const std::string who = "restore failed: thread " + std::to_string(i + 1) + " of " +
+                          std::to_string(plan_.threads);
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    threads_.erase(threads_.begin() + static_cast<long>(i));
+    thread_trapped_.erase(thread_trapped_.begin() + static_cast<long>(i));
+    return make_error(LMIG_ERR_TARGET_FAILED,
+                      who + (WIFEXITED(status)
+                                 ? " exited with status " + std::to_string(WEXITSTATUS(status))
+                                 : " was killed by signal " + std::to_string(WTERMSIG(status))));
+  }
+  int sig = WSTOPSIG(status);
+  int event = (status >> 16) & 0xff;
+  if (event == PTRACE_EVENT_STOP) // the stop it was born in (auto-attached)
+    return ptrace::cont(tid);
+  if (sig == SIGTRAP && event == 0) {
+    thread_trapped_[i] = true;
+    return {};
+  }
+  auto regs = ptrace::get_regs(tid);
+  return make_error(LMIG_ERR_TARGET_FAILED, who + " stopped with " + std::string(strsignal(sig)) +
+                                                " at rip " + (regs.ok() ? hex((*regs)[kRip]) : "?"));
 }
 
 Result<RestoredProcess> RestoredProcess::start(const ProcessImage &image, RestorePlan plan,
@@ -248,9 +306,9 @@ Status RestoredProcess::run(int timeout_ms,
 // run one munmap of the restorer's region from there (the thread never
 // returns into it); put the saved registers back and let go.
 Status RestoredProcess::enter_saved_context() {
-  auto syscall_stop = [&](const char *what) -> Status {
-    LMIG_TRY(ptrace::syscall_step(pid_));
-    LMIG_ASSIGN_OR_RETURN(auto st, ptrace::wait_stop(pid_));
+  auto syscall_stop = [&](pid_t tid, const char *what) -> Status {
+    LMIG_TRY(ptrace::syscall_step(tid));
+    LMIG_ASSIGN_OR_RETURN(auto st, ptrace::wait_stop(tid));
     if (st.kind != ptrace::StopInfo::syscall_stop)
       return make_error(LMIG_ERR_TARGET_FAILED, std::string("restore failed: ") + what +
                                                     ": the process reported a " +
@@ -258,8 +316,17 @@ Status RestoredProcess::enter_saved_context() {
                                                     std::to_string(st.sig) + ")");
     return {};
   };
-  LMIG_TRY(syscall_stop("rt_sigreturn entry"));
-  LMIG_TRY(syscall_stop("rt_sigreturn exit"));
+  // Every created thread through its rt_sigreturn first: none may still be
+  // in the region when it goes.
+  for (pid_t tid : threads_) {
+    LMIG_TRY(syscall_stop(tid, "rt_sigreturn entry of a thread"));
+    LMIG_TRY(syscall_stop(tid, "rt_sigreturn exit of a thread"));
+    LMIG_ASSIGN_OR_RETURN(RegsImage saved, ptrace::get_regs(tid));
+    saved[kOrigRax] = static_cast<uint64_t>(-1);
+    LMIG_TRY(ptrace::set_regs(tid, saved));
+  }
+  LMIG_TRY(syscall_stop(pid_, "rt_sigreturn entry"));
+  LMIG_TRY(syscall_stop(pid_, "rt_sigreturn exit"));
   LMIG_ASSIGN_OR_RETURN(RegsImage saved, ptrace::get_regs(pid_));
   RegsImage r = saved;
   r[kRip] = plan_.self_unmap;
@@ -268,14 +335,16 @@ Status RestoredProcess::enter_saved_context() {
   r[kRdi] = plan_.region_start;
   r[kRsi] = plan_.region_len;
   LMIG_TRY(ptrace::set_regs(pid_, r));
-  LMIG_TRY(syscall_stop("munmap entry"));
-  LMIG_TRY(syscall_stop("munmap exit"));
+  LMIG_TRY(syscall_stop(pid_, "munmap entry"));
+  LMIG_TRY(syscall_stop(pid_, "munmap exit"));
   LMIG_ASSIGN_OR_RETURN(RegsImage after, ptrace::get_regs(pid_));
   if (after[kRax] != 0)
     return make_error(LMIG_ERR_TARGET_FAILED, "restore failed: unmapping the restorer region: " +
                                                   std::string(std::strerror(static_cast<int>(-static_cast<int64_t>(after[kRax])))));
   saved[kOrigRax] = static_cast<uint64_t>(-1);
   LMIG_TRY(ptrace::set_regs(pid_, saved));
+  for (pid_t tid : threads_)
+    LMIG_TRY(ptrace::detach(tid));
   LMIG_TRY(ptrace::detach(pid_));
   traced_ = false;
   return {};

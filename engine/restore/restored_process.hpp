@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include "engine/base/error.hpp"
 #include "engine/base/process_memory.hpp"
@@ -56,6 +57,8 @@ private:
                     const std::function<std::optional<Error>()> &abandon = {});
   Error restorer_error(uint32_t step, int64_t err, uint64_t arg) const;
   Status enter_saved_context();
+  // One state change of a created thread while the restorer finishes.
+  Status follow_thread(size_t i, int status);
 
   const ProcessImage *image_;
   RestorePlan plan_;
@@ -64,6 +67,10 @@ private:
   UniqueFd ctl_;
   pid_t pid_ = -1;
   bool traced_ = false;
+  // The threads the restorer created (lmigd's TIDs), traced since their
+  // clone, and whether each stands at the restorer's int3.
+  std::vector<pid_t> threads_;
+  std::vector<bool> thread_trapped_;
   bool running_ = false;
   UniqueFd uffd_;
   PageWriter writer_{-1};

@@ -75,7 +75,6 @@ TEST_P(RefusalUnsupported, NamesWhatAndLeavesTheProcessRunning) {
 INSTANTIATE_TEST_SUITE_P(
     Fds, RefusalUnsupported,
     ::testing::Values(UnsupportedCase{"--tcp-socket", "TCP socket is not supported yet"},
-                      UnsupportedCase{"--thread", "multi-threaded processes are not supported yet"},
                       UnsupportedCase{"--netlink", "netlink socket is not supported yet"}));
 
 TEST(Refusal, CheckCommandSaysWhy) {

@@ -259,6 +259,11 @@ ProcessImage make_image() {
   t.rseq_addr = kLibc - 0x2f760;
   t.rseq_len = 32;
   t.rseq_sig = 0x53053053;
+  t.comm = "worker";
+  t.clear_child_tid = kStack + 0x1f9d0;
+  t.robust_list = kStack + 0x1f9e0;
+  t.robust_len = 24;
+  t.altstack_flags = SS_DISABLE;
   im.threads = {t};
 
   im.pages = {
@@ -407,6 +412,12 @@ TEST(ImageCodec, RoundTripExtremeValues) {
   im.threads[0].xsave.assign(16384, 0xa5); // the largest XSAVE area accepted
   im.threads[0].regs.fill(~0ull);
   im.threads[0].sigmask = ~0ull;
+  im.threads[0].tid = im.pid;
+  im.threads[0].comm = std::string(15, 'n'); // the longest thread name
+  im.threads[0].clear_child_tid = ~0ull;
+  im.threads[0].altstack_sp = ~0ull;
+  im.threads[0].altstack_size = ~0ull;
+  im.threads[0].altstack_flags = static_cast<int32_t>(SS_ONSTACK | (1u << 31));
   im.threads.push_back(im.threads[0]);
   im.threads.back().tid = 4243;
   im.threads.back().xsave.clear(); // no XSAVE area at all is valid too
@@ -777,6 +788,43 @@ TEST(ValidateImage, NeedsAThread) {
   ProcessImage im = make_image();
   im.threads.clear();
   expect_invalid(im, "no threads");
+}
+
+TEST(ValidateImage, TheLeaderComesFirst) {
+  ProcessImage im = make_image();
+  im.threads.push_back(im.threads[0]);
+  im.threads[0].tid = 4300;
+  expect_invalid(im, "not the thread-group leader");
+}
+
+TEST(ValidateImage, TidsAreUnique) {
+  ProcessImage im = make_image();
+  im.threads.push_back(im.threads[0]);
+  expect_invalid(im, "TID not valid or not unique");
+  im.threads.back().tid = 1;
+  expect_invalid(im, "TID not valid or not unique");
+  im.threads.back().tid = 4300;
+  EXPECT_TRUE(validate_image(im).ok());
+}
+
+TEST(ValidateImage, RobustListHeadSize) {
+  ProcessImage im = make_image();
+  im.threads[0].robust_len = 4096;
+  expect_invalid(im, "robust list of 4096 bytes");
+  im.threads[0].robust_list = 0;
+  EXPECT_TRUE(validate_image(im).ok());
+}
+
+TEST(ValidateImage, SigaltstackFlags) {
+  ProcessImage im = make_image();
+  im.threads[0].altstack_flags = 8;
+  expect_invalid(im, "sigaltstack flags 8");
+}
+
+TEST(ImageCodec, OverlongThreadName) {
+  ProcessImage im = make_image();
+  im.threads[0].comm = std::string(16, 'x');
+  EXPECT_FALSE(decode_image(encode_image(im)).ok());
 }
 
 TEST(ValidateImage, XsaveSize) {
