@@ -114,8 +114,31 @@ void LazyPager::lost(bool demand, const Error &why) {
 // source has not come back in time.
 Status LazyPager::reconnect() {
   uint64_t now = now_ns();
+  // The source dials again when its side of a link broke, which this side
+  // may not have noticed (an RDMA peer's disconnect can go unseen until the
+  // next send): a new link for this session supersedes the old one. Looked
+  // for every few milliseconds only: the fault path stays lean.
+  if (cfg_.take_channel && now - superseded_checked_ > 2000000) {
+    superseded_checked_ = now;
+    if (!demand_lost_at_)
+      if (auto c = cfg_.take_channel(true)) {
+        lost(true, make_error(LMIG_ERR_CONNECTION_LOST, "the source dialled again"));
+        superseding_demand_ = std::move(c);
+      }
+    if (!bulk_lost_at_)
+      if (auto c = cfg_.take_channel(false)) {
+        lost(false, make_error(LMIG_ERR_CONNECTION_LOST, "the source dialled again"));
+        superseding_bulk_ = std::move(c);
+      }
+  }
+  auto take = [&](bool demand) -> std::unique_ptr<Channel> {
+    auto &held = demand ? superseding_demand_ : superseding_bulk_;
+    if (held)
+      return std::move(held);
+    return cfg_.take_channel ? cfg_.take_channel(demand) : nullptr;
+  };
   if (demand_lost_at_) {
-    if (auto c = cfg_.take_channel ? cfg_.take_channel(true) : nullptr) {
+    if (auto c = take(true)) {
       {
         std::lock_guard lock(send_mu_);
         demand_ = std::move(c);
@@ -146,7 +169,7 @@ Status LazyPager::reconnect() {
     }
   }
   if (bulk_lost_at_) {
-    if (auto c = cfg_.take_channel ? cfg_.take_channel(false) : nullptr) {
+    if (auto c = take(false)) {
       held_.reset();
       bulk_ = std::move(c);
       bulk_done_ = false;

@@ -100,6 +100,9 @@ private:
   std::unique_ptr<Channel> demand_;
   std::unique_ptr<Channel> bulk_;
   std::optional<InMessage> held_; // a pushed run set aside while a fault waits
+  // Links the source dialled again while ours still looked fine.
+  std::unique_ptr<Channel> superseding_demand_, superseding_bulk_;
+  uint64_t superseded_checked_ = 0;
   std::thread thread_;
   std::mutex mu_;
   std::mutex send_mu_;

@@ -266,6 +266,8 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     pc.corrupt_every = test_knob("LMIG_TEST_CORRUPT_EVERY");
     pc.corrupt_retries = test_knob("LMIG_TEST_CORRUPT_RETRIES") != 0;
     pc.push_delay_ms = static_cast<uint32_t>(test_knob("LMIG_TEST_PUSH_DELAY_MS"));
+    pc.drop_bulk_after = test_knob("LMIG_TEST_DROP_BULK_AFTER");
+    const bool rdma_redial_fails = test_knob("LMIG_TEST_RDMA_REDIAL_FAILS") != 0;
     pc.reconnect = [&](bool demand) -> Result<std::unique_ptr<Channel>> {
       const uint64_t deadline =
           now_ns() + static_cast<uint64_t>(opts.reconnect_timeout_ms) * 1000000ull;
@@ -277,7 +279,10 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
         // the channel falls back to TCP (the target takes either).
         if (use_rdma && (opts.transport == LMIG_TRANSPORT_RDMA || rdma_attempts < 3)) {
           rdma_attempts++;
-          auto r = dial_rdma(ep, opts, session, demand);
+          auto r = rdma_redial_fails // test-only: as if the RDMA path were gone
+                       ? Result<std::unique_ptr<Channel>>(
+                             make_error(LMIG_ERR_CONNECT, "RDMA re-dial refused (test)"))
+                       : dial_rdma(ep, opts, session, demand);
           if (r.ok())
             return r;
           last = std::move(r).error();
@@ -288,6 +293,7 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
         }
 #endif
         (void)rdma_attempts;
+        (void)rdma_redial_fails;
         auto c = connect_and_greet(ep, opts, session,
                                    demand ? wire::Role::control_reconnect
                                           : wire::Role::bulk_reconnect);

@@ -121,6 +121,10 @@ Status PageServer::relink_bulk() {
 }
 
 Status PageServer::push_frame(uint64_t addr, uint32_t n, PageReader &reader) {
+  if (cfg_.drop_bulk_after && pushed_frames_++ == cfg_.drop_bulk_after) {
+    std::lock_guard lock(bulk_mu_);
+    bulk_->shut_down(); // test-only: the link is lost here
+  }
   Status st = send_pages(*bulk_, addr, n, false, reader);
   if (st.ok() || !link_dropped(st.error()) || !cfg_.reconnect || stop_)
     return st;

@@ -41,6 +41,7 @@ public:
     uint64_t corrupt_every = 0; // test-only: damage every nth frame once
     bool corrupt_retries = false; // test-only: damage the frames sent again too
     uint32_t push_delay_ms = 0; // test-only: hold the push back this long
+    uint64_t drop_bulk_after = 0; // test-only: break the bulk link once after n runs
     // A dropped link is dialled again through this (demand: true for the
     // demand channel), if set.
     std::function<Result<std::unique_ptr<Channel>>(bool demand)> reconnect;
@@ -72,6 +73,7 @@ private:
   Status push_frame(uint64_t addr, uint32_t n, PageReader &reader);
   Status relink_bulk();
   std::mutex bulk_mu_; // guards replacing bulk_ against shutting it down
+  uint64_t pushed_frames_ = 0;
 
   Config cfg_;
   std::unique_ptr<Channel> demand_;

@@ -72,16 +72,27 @@ class Scenario:
         except subprocess.TimeoutExpired:
             kill(self.lmigd.pid)
 
-    def migrate(self, pid, transport, extra_env=None):
+    def migrate(self, pid, transport, extra_env=None, timeout=600):
         env = dict(os.environ, **(extra_env or {}))
-        r = subprocess.run([self.a.lmig, "--postcopy", str(pid), self.dest, "--transport",
-                            transport, "--json"], capture_output=True, text=True,
-                           timeout=600, env=env)
+        try:
+            r = subprocess.run([self.a.lmig, "--postcopy", str(pid), self.dest, "--transport",
+                                transport, "--json"], capture_output=True, text=True,
+                               timeout=timeout, env=env)
+        except subprocess.TimeoutExpired as e:
+            raise RuntimeError(f"lmig --transport {transport} still running after {timeout} s; "
+                               f"its log:\n{(e.stderr or b'').decode(errors='replace')}\n"
+                               f"lmigd's log:\n{self.log_tail()}")
         if r.returncode != 0:
-            raise RuntimeError(f"lmig --transport {transport} failed: {r.stderr.strip()}")
+            raise RuntimeError(f"lmig --transport {transport} failed: {r.stderr.strip()}\n"
+                               f"lmigd's log:\n{self.log_tail()}")
+        if extra_env:
+            print(f"    lmig said: {r.stderr.strip()}", flush=True)
         return json.loads(r.stdout)
 
-    def wl_state(self, mib, transport, name):
+    def log_tail(self, n=15):
+        return "".join(open(self.lmigd_log).readlines()[-n:])
+
+    def wl_state(self, mib, transport, name, env=None, want_transport=None, timeout=600):
         d = tempfile.mkdtemp(dir=self.work)
         p = spawn([self.a.wl_state, "--dir", d, "--ready", f"{d}/ready", "--verdict",
                    f"{d}/verdict", "--mem", str(mib)], stdout=subprocess.DEVNULL,
@@ -89,7 +100,7 @@ class Scenario:
         target = None
         try:
             wait_file(f"{d}/ready", 600, f"{name}: workload")
-            j = self.migrate(p.pid, transport)
+            j = self.migrate(p.pid, transport, env, timeout)
             target = j["target_pid"]
             p.wait(30)
             os.kill(target, signal.SIGUSR1)
@@ -101,7 +112,8 @@ class Scenario:
                     verdict = open(f"{d}/verdict").read().strip()
                 except FileNotFoundError:
                     pass
-            ok = verdict.startswith("PASS") and j.get("transport") == ("rdma" if transport != "tcp" else "tcp")
+            want = want_transport or ("rdma" if transport != "tcp" else "tcp")
+            ok = verdict.startswith("PASS") and j.get("transport") == want
             print(f"  {name}: transport {j.get('transport')}, downtime {j['downtime_ms']:.1f} ms, "
                   f"post-copy {j['postcopy_ms']:.0f} ms, {j['pages_total']} pages, "
                   f"verdict {verdict or 'none'}", flush=True)
@@ -166,6 +178,15 @@ def main():
         print("== post-copy over RDMA, both ends in the guest ==", flush=True)
         s.wl_state(a.acceptance_mib, "rdma", f"{a.acceptance_mib} MiB process, --transport rdma")
         s.wl_state(8, "auto", "8 MiB process, --transport auto")
+        # A lost RDMA link: dialled again, and with auto (RDMA refused, a
+        # test-only switch) the push carries on over TCP.
+        before = open(s.lmigd_log).read().count("bulk connection re-established")
+        s.wl_state(16, "auto", "16 MiB process, bulk RDMA link lost, --transport auto",
+                   env={"LMIG_TEST_DROP_BULK_AFTER": "40", "LMIG_TEST_RDMA_REDIAL_FAILS": "1",
+                        "LMIG_TEST_PUSH_DELAY_MS": "0"}, timeout=180)
+        after = open(s.lmigd_log).read().count("bulk connection re-established")
+        if after <= before:
+            s.failures.append("the lost bulk link was not re-established over TCP")
 
         fl = json.loads(subprocess.run([a.floor, "--only", "uffd_local", "--samples", "500"],
                                        capture_output=True, text=True, timeout=300).stdout)
