@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "restorer/identity.h"
 #include "restorer/restorer_args.h"
 #include "restorer/sys.h"
 #include <linux/ioctl.h>
@@ -284,6 +285,30 @@ static void restore_rlimits(struct lmig_rst_args *a) {
   }
 }
 
+/* Once the layout is final: READ_IMPLIES_EXEC would have widened the
+ * protections of the mappings just made. */
+static void restore_personality(struct lmig_rst_args *a) {
+  long r = rsys1(NR_personality, a->proc.personality);
+  if (r < 0)
+    fail(a, LMIG_RST_STEP_PERSONALITY, r, a->proc.personality);
+}
+
+/* What each thread sets for itself last: credentials (the kernel keeps them
+ * per thread), what their change resets, and seccomp, after which only the
+ * close of the control socket and rt_sigreturn run (lmigd traces the thread
+ * with seccomp suspended until it lets go). */
+static void restore_thread_identity(struct lmig_rst_args *a, struct lmig_rst_thread *t) {
+  uint32_t step = 0;
+  uint64_t arg = 0;
+  long r = lmig_restore_creds(a, &step, &arg);
+  if (r >= 0)
+    r = lmig_restore_cred_dependent(a, t, &step, &arg);
+  if (r >= 0)
+    r = lmig_restore_seccomp(a, t, &step, &arg);
+  if (r < 0)
+    fail(a, step, r, arg);
+}
+
 /* The kernel's rt_sigframe on x86-64, as rt_sigreturn reads it. */
 struct sigcontext_abi {
   uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
@@ -385,6 +410,7 @@ __attribute__((noreturn)) static void enter_saved_context(struct lmig_rst_args *
     if (r < 0)
       fail(a, LMIG_RST_STEP_RSEQ, r, 0);
   }
+  restore_thread_identity(a, t);
   rsys1(NR_close, a->ctl_fd);
   restorer_sigreturn(&f->uc);
 }
@@ -406,5 +432,6 @@ void restorer_main(struct lmig_rst_args *a) {
   restore_mm(a);
   restore_signals(a);
   restore_rlimits(a);
+  restore_personality(a);
   enter_saved_context(a);
 }

@@ -64,7 +64,12 @@ Status FrozenProcess::seize_all() {
     for (pid_t t : now) {
       if (std::find(tids_.begin(), tids_.end(), t) != tids_.end())
         continue;
-      auto st = ptrace::seize(t, PTRACE_O_TRACESYSGOOD);
+      // Seccomp suspended while we hold it: the remote system calls capture
+      // makes (mmap, prctl ...) would otherwise be killed or refused by the
+      // process's own filters. Needs CAP_SYS_ADMIN: without it, seize plainly.
+      auto st = ptrace::seize(t, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP);
+      if (!st.ok() && (st.error().sys_errno == EPERM || st.error().sys_errno == EINVAL))
+        st = ptrace::seize(t, PTRACE_O_TRACESYSGOOD);
       if (!st.ok()) {
         if (st.error().sys_errno == ESRCH && t != pid_)
           continue; // the thread exited meanwhile

@@ -56,6 +56,15 @@ struct Range {
   uint64_t start, end;
 };
 
+// The highest capability this kernel knows.
+Result<uint32_t> cap_last_here() {
+  LMIG_ASSIGN_OR_RETURN(std::string text, read_proc_file("/proc/sys/kernel/cap_last_cap"));
+  long v = std::strtol(text.c_str(), nullptr, 10);
+  if (v <= 0 || v > 63)
+    return target_failed("/proc/sys/kernel/cap_last_cap reads " + text);
+  return static_cast<uint32_t>(v);
+}
+
 // A hole of `len` bytes clear of both the saved layout and ours (the restore
 // child starts as a copy of this process).
 Result<uint64_t> find_hole(const ProcessImage &im, const std::vector<MapsEntry> &local,
@@ -143,6 +152,10 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   plan.cwd = im.cwd;
   plan.comm = im.comm.substr(0, 15);
   plan.umask = im.umask;
+  plan.setsid = im.attrs.session_leader;
+  plan.no_new_privs = im.attrs.no_new_privs;
+  plan.child_subreaper = im.attrs.child_subreaper;
+  LMIG_ASSIGN_OR_RETURN(uint32_t cap_last, cap_last_here());
 
   // --- fds: one FilePlan per open file description, what several share made once
   LMIG_TRY(plan_fds(im, plan));
@@ -225,6 +238,19 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   uint32_t xsave_off = ab.add(t.xsave.data(), t.xsave.size(), 64);
   uint32_t frame_len = static_cast<uint32_t>(align64(t.xsave.size()) + 1024);
   uint32_t frame_off = ab.add(nullptr, frame_len, 64);
+  uint32_t groups_off = ab.add(im.creds.groups.data(), im.creds.groups.size() * 4);
+  // The main thread's seccomp filters, oldest first.
+  std::vector<lmig_rst_seccomp_filter> filters;
+  uint32_t seccomp_mode = 0;
+  for (const auto &s : im.seccomp) {
+    if (s.tid != t.tid)
+      continue;
+    seccomp_mode = s.mode;
+    for (const auto &f : s.filters)
+      filters.push_back({f.flags, static_cast<uint32_t>(f.insns.size()),
+                         ab.add(f.insns.data(), f.insns.size() * 8), 0});
+  }
+  uint32_t seccomp_off = ab.add(filters.data(), filters.size() * sizeof(lmig_rst_seccomp_filter));
 
   std::vector<uint8_t> args = std::move(ab.bytes());
   lmig_rst_args a{};
@@ -259,6 +285,28 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   a.thread.rseq_addr = t.rseq_addr;
   a.thread.rseq_len = t.rseq_len;
   a.thread.rseq_sig = t.rseq_sig;
+  a.thread.pdeath_signal = im.attrs.pdeath_signal;
+  a.thread.seccomp_mode = seccomp_mode;
+  a.thread.nr_seccomp_filters = static_cast<uint32_t>(filters.size());
+  a.thread.seccomp_off = seccomp_off;
+  for (int i = 0; i < 4; i++) {
+    a.creds.uid[i] = im.creds.uid[static_cast<size_t>(i)];
+    a.creds.gid[i] = im.creds.gid[static_cast<size_t>(i)];
+  }
+  a.creds.ngroups = static_cast<uint32_t>(im.creds.groups.size());
+  a.creds.groups_off = groups_off;
+  const CapsImage &caps = im.attrs.caps;
+  a.creds.cap_inh = caps.inheritable;
+  a.creds.cap_prm = caps.permitted;
+  a.creds.cap_eff = caps.effective;
+  a.creds.cap_bnd = caps.bounding;
+  a.creds.cap_amb = caps.ambient;
+  a.creds.cap_last = cap_last;
+  a.creds.securebits = im.attrs.securebits;
+  a.proc.personality = im.attrs.personality;
+  // 2 (suid_dumpable) cannot be set with prctl; the change of credentials
+  // gives the process the value this host's fs.suid_dumpable says.
+  a.proc.dumpable = im.attrs.dumpable <= 1 ? static_cast<int32_t>(im.attrs.dumpable) : -1;
   a.total_len = static_cast<uint32_t>(args.size());
 
   // --- the region: blob, args, stack, staging for the special mappings
