@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "engine/capture/proc_maps.hpp"
+#include "engine/capture/proc_status.hpp"
 #include "engine/restore/fd_plan.hpp"
 #include "engine/restore/restorer_blob.hpp"
 #include "restorer/restorer_args.h"
@@ -43,6 +44,16 @@ Status preflight(const ProcessImage &im) {
       return target_failed("mapped file " + v.path + " differs here: " +
                            std::to_string(st.st_size) + " bytes, the source had " +
                            std::to_string(v.file_size));
+  }
+  // The restorer can only hand the process capabilities lmigd holds.
+  LMIG_ASSIGN_OR_RETURN(auto self, read_status(::getpid()));
+  const CapsImage &caps = im.attrs.caps;
+  uint64_t missing = caps.permitted & ~self.cap_prm;
+  if (missing) {
+    char hex[32];
+    snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(missing));
+    return target_failed(std::string("the process holds capabilities lmigd does not have here (") +
+                         hex + ")");
   }
   struct stat st {};
   if (!im.mm.exe_path.empty() && ::stat(im.mm.exe_path.c_str(), &st) < 0)
