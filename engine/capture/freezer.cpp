@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/base/log.hpp"
+#include "engine/capture/proc_status.hpp"
 #include "engine/ptrace/ptrace_ops.hpp"
 
 namespace lmig {
@@ -66,10 +67,19 @@ Status FrozenProcess::seize_all() {
         continue;
       // Seccomp suspended while we hold it: the remote system calls capture
       // makes (mmap, prctl ...) would otherwise be killed or refused by the
-      // process's own filters. Needs CAP_SYS_ADMIN: without it, seize plainly.
+      // process's own filters. Needs CAP_SYS_ADMIN and no seccomp of our
+      // own: without them, seize plainly, which will do for a thread that
+      // runs without seccomp.
       auto st = ptrace::seize(t, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP);
-      if (!st.ok() && (st.error().sys_errno == EPERM || st.error().sys_errno == EINVAL))
+      if (!st.ok() && (st.error().sys_errno == EPERM || st.error().sys_errno == EINVAL)) {
+        auto status = read_status(t);
+        if (status.ok() && status->seccomp != 0)
+          return make_error(LMIG_ERR_UNSUPPORTED,
+                            "thread " + std::to_string(t) + " runs under seccomp, which lmig "
+                            "cannot suspend here (it needs CAP_SYS_ADMIN and no seccomp of its "
+                            "own); that is not supported yet");
         st = ptrace::seize(t, PTRACE_O_TRACESYSGOOD);
+      }
       if (!st.ok()) {
         if (st.error().sys_errno == ESRCH && t != pid_)
           continue; // the thread exited meanwhile
