@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "restorer/identity.h"
 #include "restorer/restorer_args.h"
 #include "restorer/sys.h"
 #include <linux/ioctl.h>
@@ -289,6 +290,30 @@ static void restore_rlimits(struct lmig_rst_args *a) {
   }
 }
 
+/* Once the layout is final: READ_IMPLIES_EXEC would have widened the
+ * protections of the mappings just made. */
+static void restore_personality(struct lmig_rst_args *a) {
+  long r = rsys1(NR_personality, a->proc.personality);
+  if (r < 0)
+    fail(a, LMIG_RST_STEP_PERSONALITY, r, a->proc.personality);
+}
+
+/* What each thread sets for itself last: credentials (the kernel keeps them
+ * per thread), what their change resets, and seccomp, after which only the
+ * close of the control socket and rt_sigreturn run (lmigd traces the thread
+ * with seccomp suspended until it lets go). */
+static void restore_thread_identity(struct lmig_rst_args *a, struct lmig_rst_thread *t) {
+  uint32_t step = 0;
+  uint64_t arg = 0;
+  long r = lmig_restore_creds(a, &step, &arg);
+  if (r >= 0)
+    r = lmig_restore_cred_dependent(a, t, &step, &arg);
+  if (r >= 0)
+    r = lmig_restore_seccomp(a, t, &step, &arg);
+  if (r < 0)
+    fail(a, step, r, arg);
+}
+
 /* The kernel's rt_sigframe on x86-64, as rt_sigreturn reads it. */
 struct sigcontext_abi {
   uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
@@ -408,6 +433,9 @@ __attribute__((noreturn)) static void enter_saved_context(struct lmig_rst_args *
   rsys1(NR_set_tid_address, t->clear_child_tid);
   if (t->comm[0])
     rsys2(NR_prctl, R_PR_SET_NAME, t->comm);
+  /* Last of what the thread sets itself: credentials, then seccomp (lmigd
+   * traces every thread with seccomp suspended until it lets go). */
+  restore_thread_identity(a, t);
   if (index == 0) {
     /* the leader: wait for the others, then let go of lmigd's socket */
     for (;;) {
@@ -465,6 +493,7 @@ void restorer_main(struct lmig_rst_args *a) {
   restore_mm(a);
   restore_signals(a);
   restore_rlimits(a);
+  restore_personality(a);
   create_threads(a);
   enter_saved_context(a, thread_at(a, 0));
 }

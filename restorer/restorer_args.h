@@ -93,6 +93,36 @@ struct lmig_rst_thread {
   uint64_t robust_len;
   uint64_t stack_top;      /* the restorer stack of a created thread */
   char comm[16];           /* PR_SET_NAME */
+  int32_t pdeath_signal;        /* PR_SET_PDEATHSIG (0: none) */
+  uint32_t seccomp_mode;        /* 0 none, 1 strict, 2 filter */
+  uint32_t nr_seccomp_filters;  /* mode 2: filters at seccomp_off, oldest first */
+  uint32_t seccomp_off;
+};
+
+/* One seccomp filter: len BPF instructions (struct sock_filter) at insns_off. */
+struct lmig_rst_seccomp_filter {
+  uint32_t flags; /* SECCOMP_FILTER_FLAG_* */
+  uint32_t len;
+  uint32_t insns_off;
+  uint32_t pad;
+};
+
+/* Credentials and capabilities: process-wide, applied by every thread (the
+ * kernel keeps them per thread). */
+struct lmig_rst_creds {
+  uint32_t uid[4]; /* real, effective, saved, fs */
+  uint32_t gid[4];
+  uint32_t ngroups; /* supplementary groups: u32s at groups_off */
+  uint32_t groups_off;
+  uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+  uint32_t cap_last;   /* highest capability number this kernel knows */
+  uint32_t securebits; /* PR_SET_SECUREBITS */
+};
+
+/* Process attributes the restorer sets once the layout is final. */
+struct lmig_rst_proc {
+  uint32_t personality;
+  int32_t dumpable; /* PR_SET_DUMPABLE 0 or 1; -1: leave what the kernel chose */
 };
 
 /* prctl(PR_SET_MM_MAP) fields */
@@ -124,6 +154,8 @@ struct lmig_rst_args {
   struct lmig_rst_sigaction sigactions[64];
   struct lmig_rst_rlimit rlimits[16];
   struct lmig_rst_mm mm;
+  struct lmig_rst_creds creds;
+  struct lmig_rst_proc proc;
   uint32_t nr_threads;
   uint32_t threads_off;   /* struct lmig_rst_thread[nr_threads], the leader first */
   uint32_t threads_ready; /* futex: created threads that reached their last stop */
@@ -157,7 +189,29 @@ enum lmig_rst_step {
   LMIG_RST_STEP_EXE = 15,
   LMIG_RST_STEP_RSEQ = 16,
   LMIG_RST_STEP_THREAD = 17, /* create a thread (arg: its index) */
-  LMIG_RST_STEP_ROBUST = 18  /* set_robust_list (arg: the thread's index) */
+  LMIG_RST_STEP_ROBUST = 18, /* set_robust_list (arg: the thread's index) */
+  LMIG_RST_STEP_CREDS = 20,       /* arg: which call (LMIG_RST_CREDS_*) */
+  LMIG_RST_STEP_CAPS = 21,        /* arg: which call, or the capability dropped */
+  LMIG_RST_STEP_PERSONALITY = 22,
+  LMIG_RST_STEP_DUMPABLE = 23,
+  LMIG_RST_STEP_PDEATHSIG = 24,
+  LMIG_RST_STEP_SECCOMP = 25,     /* arg: filter index, or ~0 for strict mode */
+  LMIG_RST_STEP_SESSION = 26,
+  LMIG_RST_STEP_PRCTL = 27        /* arg: the PR_SET_* option */
+};
+
+/* LMIG_RST_STEP_CREDS / _CAPS detail */
+enum lmig_rst_creds_call {
+  LMIG_RST_CREDS_SETGROUPS = 1,
+  LMIG_RST_CREDS_SETRESGID = 2,
+  LMIG_RST_CREDS_SETRESUID = 3,
+  LMIG_RST_CREDS_SETFSGID = 4,
+  LMIG_RST_CREDS_SETFSUID = 5,
+  LMIG_RST_CREDS_KEEPCAPS = 6,
+  LMIG_RST_CREDS_SECUREBITS = 7,
+  LMIG_RST_CREDS_CAPSET = 8,
+  LMIG_RST_CREDS_AMBIENT = 9,
+  LMIG_RST_CREDS_BOUNDING = 10
 };
 
 struct lmig_rst_msg {

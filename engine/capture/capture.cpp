@@ -7,12 +7,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/base/process_memory.hpp"
 #include "engine/capture/fd_capture.hpp"
 #include "engine/capture/page_inventory.hpp"
 #include "engine/capture/precheck.hpp"
+#include "engine/capture/proc_attrs.hpp"
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/thread_capture.hpp"
 #include "engine/capture/vma_capture.hpp"
@@ -30,13 +32,40 @@ Result<std::string> read_link(const std::string &path) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+// Without CAP_SYS_RESOURCE, prlimit on a process of other credentials is
+// refused (EPERM): the limits are then read by the process itself, through
+// capture_rlimits_remote.
 Status capture_rlimits(pid_t pid, ProcessImage &im) {
   for (uint32_t res = 0; res < RLIM_NLIMITS && res < 16; res++) {
     rlimit rl{};
-    if (::prlimit(pid, static_cast<__rlimit_resource>(res), nullptr, &rl) < 0)
+    if (::prlimit(pid, static_cast<__rlimit_resource>(res), nullptr, &rl) < 0) {
+      im.rlimits.clear();
+      if (errno == EPERM)
+        return {};
       return sys_error("prlimit " + std::to_string(res));
+    }
     im.rlimits.push_back({res, rl.rlim_cur, rl.rlim_max});
   }
+  return {};
+}
+
+Status capture_rlimits_remote(RemoteSyscaller &rs, uint64_t scratch, pid_t tid,
+                              ProcessImage &im) {
+  uint64_t lims[16][2] = {};
+  const uint32_t n = std::min<uint32_t>(RLIM_NLIMITS, 16);
+  for (uint32_t res = 0; res < n; res++) {
+    LMIG_ASSIGN_OR_RETURN(int64_t r, rs.call(SYS_prlimit64, {0, res, 0, scratch + res * 16}));
+    if (r < 0)
+      return make_error(LMIG_ERR_SYSTEM, "remote prlimit " + std::to_string(res) + ": " +
+                                             std::strerror(static_cast<int>(-r)),
+                        static_cast<int>(-r));
+  }
+  iovec local{lims, n * 16};
+  iovec remote{reinterpret_cast<void *>(scratch), n * 16};
+  if (::process_vm_readv(tid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n * 16))
+    return sys_error("read rlimits from the scratch page");
+  for (uint32_t res = 0; res < n; res++)
+    im.rlimits.push_back({res, lims[res][0], lims[res][1]});
   return {};
 }
 
@@ -87,6 +116,12 @@ Status capture_by_remote_syscalls(FrozenProcess &frozen, ProcessImage &im) {
       st = make_error(LMIG_ERR_SYSTEM, "remote rt_sigaction(" + std::to_string(sig) + ") failed",
                       static_cast<int>(-*r));
   }
+  // The scratch page: sigactions in its first half, then prctl results,
+  // then rlimits.
+  if (st.ok())
+    st = capture_proc_attrs_remote(rs, scratch_addr + 2048, pid, im);
+  if (st.ok() && im.rlimits.empty())
+    st = capture_rlimits_remote(rs, scratch_addr + 2048 + 64, pid, im);
   if (st.ok()) {
     auto brk = rs.call(SYS_brk, {0});
     if (!brk.ok())
@@ -160,6 +195,8 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen,
   im.creds.gid = status.gid;
   im.creds.groups = status.groups;
   LMIG_ASSIGN_OR_RETURN(im.cwd, read_link("/proc/" + std::to_string(pid) + "/cwd"));
+  LMIG_TRY(precheck_proc_attrs(pid, status));
+  LMIG_TRY(capture_proc_attrs(pid, status, im));
 
   LMIG_ASSIGN_OR_RETURN(auto maps, read_maps(pid));
   if (same_layout(maps, smaps_before)) {
@@ -179,6 +216,7 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen,
     // The ptrace XSAVE dump keeps XCR0 at offset 464 (software-reserved).
     if (t->xsave.size() >= 472 && im.xfeatures == 0)
       std::memcpy(&im.xfeatures, t->xsave.data() + 464, 8);
+    LMIG_TRY(capture_seccomp(tid, t->tid, im));
     im.threads.push_back(std::move(*t));
   }
   LMIG_TRY(capture_by_remote_syscalls(frozen, im));

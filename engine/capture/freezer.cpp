@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/base/log.hpp"
+#include "engine/capture/proc_status.hpp"
 #include "engine/ptrace/ptrace_ops.hpp"
 
 namespace lmig {
@@ -64,7 +65,21 @@ Status FrozenProcess::seize_all() {
     for (pid_t t : now) {
       if (std::find(tids_.begin(), tids_.end(), t) != tids_.end())
         continue;
-      auto st = ptrace::seize(t, PTRACE_O_TRACESYSGOOD);
+      // Seccomp suspended while we hold it: the remote system calls capture
+      // makes (mmap, prctl ...) would otherwise be killed or refused by the
+      // process's own filters. Needs CAP_SYS_ADMIN and no seccomp of our
+      // own: without them, seize plainly, which will do for a thread that
+      // runs without seccomp.
+      auto st = ptrace::seize(t, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP);
+      if (!st.ok() && (st.error().sys_errno == EPERM || st.error().sys_errno == EINVAL)) {
+        auto status = read_status(t);
+        if (status.ok() && status->seccomp != 0)
+          return make_error(LMIG_ERR_UNSUPPORTED,
+                            "thread " + std::to_string(t) + " runs under seccomp, which lmig "
+                            "cannot suspend here (it needs CAP_SYS_ADMIN and no seccomp of its "
+                            "own); that is not supported yet");
+        st = ptrace::seize(t, PTRACE_O_TRACESYSGOOD);
+      }
       if (!st.ok()) {
         if (st.error().sys_errno == ESRCH && t != pid_)
           continue; // the thread exited meanwhile

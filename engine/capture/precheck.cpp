@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "engine/capture/fd_capture.hpp"
+#include "engine/capture/proc_attrs.hpp"
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/vma_capture.hpp"
 
@@ -64,7 +65,8 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
 }
 
 Result<std::vector<MapsEntry>> precheck(pid_t pid) {
-  LMIG_TRY(check_identity(pid));
+  LMIG_ASSIGN_OR_RETURN(auto status, check_identity(pid));
+  LMIG_TRY(precheck_proc_attrs(pid, status));
   LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
   LMIG_TRY(capture_vmas(maps));
   LMIG_TRY(capture_fds(pid, false));

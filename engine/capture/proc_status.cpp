@@ -83,6 +83,22 @@ Result<ProcStatus> parse_status(std::string_view text) {
       ok = num(val, st.sig_ign, 16);
     } else if (key == "SigCgt") {
       ok = num(val, st.sig_cgt, 16);
+    } else if (key == "CapInh") {
+      ok = num(val, st.cap_inh, 16);
+    } else if (key == "CapPrm") {
+      ok = num(val, st.cap_prm, 16);
+    } else if (key == "CapEff") {
+      ok = num(val, st.cap_eff, 16);
+    } else if (key == "CapBnd") {
+      ok = num(val, st.cap_bnd, 16);
+    } else if (key == "CapAmb") {
+      ok = num(val, st.cap_amb, 16);
+    } else if (key == "NoNewPrivs") {
+      int k = 0;
+      ok = num(val, k);
+      st.no_new_privs = k != 0;
+    } else if (key == "Seccomp") {
+      ok = num(val, st.seccomp);
     } else if (key == "Kthread") {
       int k = 0;
       ok = num(val, k);
@@ -136,6 +152,10 @@ Result<ProcStat> parse_stat(std::string_view text) {
   for (auto &w : wanted)
     if (!num(at(w.no), *w.out))
       return malformed("stat", w.name);
+  if (!num(at(5), st.pgrp))
+    return malformed("stat", "pgrp");
+  if (!num(at(6), st.session))
+    return malformed("stat", "session");
   return st;
 }
 

@@ -25,6 +25,9 @@ struct ProcStatus {
   int threads = 0;
   uint64_t sig_blk = 0, sig_ign = 0, sig_cgt = 0;
   bool kthread = false; // "Kthread: 1" (newer kernels)
+  uint64_t cap_inh = 0, cap_prm = 0, cap_eff = 0, cap_bnd = 0, cap_amb = 0;
+  bool no_new_privs = false;
+  uint32_t seccomp = 0; // 0 disabled, 1 strict, 2 filter
 };
 
 struct ProcStat {
@@ -32,6 +35,7 @@ struct ProcStat {
   std::string comm;
   char state = '?';
   uint64_t flags = 0;
+  pid_t pgrp = 0, session = 0; // in the reader's PID namespace
   uint64_t start_code = 0, end_code = 0, start_stack = 0, start_data = 0, end_data = 0,
            start_brk = 0, arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
 };

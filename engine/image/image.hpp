@@ -240,6 +240,44 @@ struct CredsImage {
   bool operator==(const CredsImage &) const = default;
 };
 
+// Capability sets (bit n: capability n), as /proc/PID/status shows them.
+struct CapsImage {
+  uint64_t inheritable = 0, permitted = 0, effective = 0, bounding = 0, ambient = 0;
+  bool operator==(const CapsImage &) const = default;
+};
+
+// Process attributes set with prctl/personality/setsid: restored on the
+// target with the credentials and capabilities.
+struct ProcAttrsImage {
+  uint32_t personality = 0;
+  bool no_new_privs = false;
+  uint32_t dumpable = 1;       // PR_GET_DUMPABLE: 0, 1 or 2 (suid_dumpable)
+  int32_t pdeath_signal = 0;   // of the main thread (PR_GET_PDEATHSIG)
+  bool child_subreaper = false;
+  uint32_t securebits = 0;     // PR_GET_SECUREBITS (SECBIT_KEEP_CAPS ...)
+  bool session_leader = false; // sid == pgid == pid: it called setsid()
+  CapsImage caps;
+  bool operator==(const ProcAttrsImage &) const = default;
+};
+
+// One seccomp filter: its BPF program as the kernel holds it.
+struct SeccompFilterImage {
+  uint32_t flags = 0;         // SECCOMP_FILTER_FLAG_LOG (from PTRACE_SECCOMP_GET_METADATA)
+  std::vector<uint64_t> insns; // struct sock_filter, 8 bytes each
+  bool operator==(const SeccompFilterImage &) const = default;
+};
+
+// The seccomp state of one thread: strict mode, or the filters it runs
+// under, oldest first (the order they are installed in again).
+struct SeccompImage {
+  int32_t tid = 0;
+  uint32_t mode = 0; // SECCOMP_MODE_DISABLED / _STRICT / _FILTER
+  std::vector<SeccompFilterImage> filters;
+  bool operator==(const SeccompImage &) const = default;
+};
+inline constexpr uint32_t kMaxSeccompFilters = 64;   // per thread
+inline constexpr uint32_t kMaxSeccompInsns = 4096;   // BPF_MAXINSNS, per filter
+
 // A run of pages the source has, in page units.
 struct PageRun {
   uint64_t addr = 0;
@@ -270,6 +308,8 @@ struct ProcessImage {
   std::vector<ThreadImage> threads;
   std::vector<PageRun> pages;  // every page the source holds (inventory)
   uint64_t xfeatures = 0;      // XCR0 the source ran with
+  ProcAttrsImage attrs;
+  std::vector<SeccompImage> seccomp; // threads with seccomp on, by tid
   bool operator==(const ProcessImage &) const = default;
 };
 

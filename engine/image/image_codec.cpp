@@ -39,7 +39,9 @@ enum Tag : uint16_t {
   kTagTimerfds = 16,
   kTagInotifies = 17,
   kTagUnixSockets = 18,
-  kLastTag = kTagUnixSockets,
+  kTagProcAttrs = 19,
+  kTagSeccomp = 20,
+  kLastTag = kTagSeccomp,
 };
 
 template <typename F> void section(ByteWriter &w, Tag tag, F &&body) {
@@ -282,6 +284,33 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
       w.u32(static_cast<uint32_t>(u.queue.size()));
       for (const auto &m : u.queue)
         w.bytes(m.data(), m.size());
+    }
+  });
+  section(w, kTagProcAttrs, [&] {
+    const auto &a = im.attrs;
+    w.u32(a.personality);
+    w.u8(a.no_new_privs ? 1 : 0);
+    w.u32(a.dumpable);
+    w.i32(a.pdeath_signal);
+    w.u8(a.child_subreaper ? 1 : 0);
+    w.u32(a.securebits);
+    w.u8(a.session_leader ? 1 : 0);
+    for (uint64_t v : {a.caps.inheritable, a.caps.permitted, a.caps.effective, a.caps.bounding,
+                       a.caps.ambient})
+      w.u64(v);
+  });
+  section(w, kTagSeccomp, [&] {
+    w.u32(static_cast<uint32_t>(im.seccomp.size()));
+    for (const auto &t : im.seccomp) {
+      w.i32(t.tid);
+      w.u32(t.mode);
+      w.u32(static_cast<uint32_t>(t.filters.size()));
+      for (const auto &f : t.filters) {
+        w.u32(f.flags);
+        w.u32(static_cast<uint32_t>(f.insns.size()));
+        for (uint64_t i : f.insns)
+          w.u64(i);
+      }
     }
   });
   return w.take();
@@ -551,6 +580,50 @@ void read_unix_sockets(ByteReader &r, ProcessImage &im) {
   }
 }
 
+void read_proc_attrs(ByteReader &r, ProcessImage &im) {
+  auto &a = im.attrs;
+  a.personality = r.u32();
+  a.no_new_privs = r.boolean();
+  a.dumpable = r.u32();
+  a.pdeath_signal = r.i32();
+  a.child_subreaper = r.boolean();
+  a.securebits = r.u32();
+  a.session_leader = r.boolean();
+  for (uint64_t *v : {&a.caps.inheritable, &a.caps.permitted, &a.caps.effective,
+                      &a.caps.bounding, &a.caps.ambient})
+    *v = r.u64();
+  if (a.dumpable > 2)
+    r.fail("dumpable " + std::to_string(a.dumpable));
+  if (a.pdeath_signal < 0 || a.pdeath_signal > 64)
+    r.fail("parent-death signal " + std::to_string(a.pdeath_signal));
+}
+
+void read_seccomp(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(12, 1u << 16);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    SeccompImage t;
+    t.tid = r.i32();
+    t.mode = r.u32();
+    if (t.mode > 2)
+      r.fail("seccomp mode " + std::to_string(t.mode));
+    uint32_t nf = r.count(8, kMaxSeccompFilters);
+    for (uint32_t k = 0; k < nf && !r.failed(); k++) {
+      SeccompFilterImage f;
+      f.flags = r.u32();
+      uint32_t ni = r.count(8, kMaxSeccompInsns);
+      if (ni == 0)
+        r.fail("an empty seccomp filter");
+      for (uint32_t j = 0; j < ni && !r.failed(); j++)
+        f.insns.push_back(r.u64());
+      t.filters.push_back(std::move(f));
+    }
+    if (!r.failed() && (t.mode == 2) != !t.filters.empty())
+      r.fail("seccomp mode " + std::to_string(t.mode) + " with " +
+             std::to_string(t.filters.size()) + " filters");
+    im.seccomp.push_back(std::move(t));
+  }
+}
+
 } // namespace
 
 Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
@@ -597,6 +670,8 @@ Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
     case kTagTimerfds: read_timerfds(s, im); break;
     case kTagInotifies: read_inotifies(s, im); break;
     case kTagUnixSockets: read_unix_sockets(s, im); break;
+    case kTagProcAttrs: read_proc_attrs(s, im); break;
+    case kTagSeccomp: read_seccomp(s, im); break;
     default: continue; // a newer writer's section: skip it
     }
     if (s.failed())

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "engine/capture/proc_maps.hpp"
+#include "engine/capture/proc_status.hpp"
 #include "engine/restore/fd_plan.hpp"
 #include "engine/restore/restorer_blob.hpp"
 #include "restorer/restorer_args.h"
@@ -45,6 +46,16 @@ Status preflight(const ProcessImage &im) {
                            std::to_string(st.st_size) + " bytes, the source had " +
                            std::to_string(v.file_size));
   }
+  // The restorer can only hand the process capabilities lmigd holds.
+  LMIG_ASSIGN_OR_RETURN(auto self, read_status(::getpid()));
+  const CapsImage &caps = im.attrs.caps;
+  uint64_t missing = caps.permitted & ~self.cap_prm;
+  if (missing) {
+    char hex[32];
+    snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(missing));
+    return target_failed(std::string("the process holds capabilities lmigd does not have here (") +
+                         hex + ")");
+  }
   struct stat st {};
   if (!im.mm.exe_path.empty() && ::stat(im.mm.exe_path.c_str(), &st) < 0)
     return target_failed("executable " + im.mm.exe_path + " cannot be used", errno);
@@ -56,6 +67,15 @@ Status preflight(const ProcessImage &im) {
 struct Range {
   uint64_t start, end;
 };
+
+// The highest capability this kernel knows.
+Result<uint32_t> cap_last_here() {
+  LMIG_ASSIGN_OR_RETURN(std::string text, read_proc_file("/proc/sys/kernel/cap_last_cap"));
+  long v = std::strtol(text.c_str(), nullptr, 10);
+  if (v <= 0 || v > 63)
+    return target_failed("/proc/sys/kernel/cap_last_cap reads " + text);
+  return static_cast<uint32_t>(v);
+}
 
 // A hole of `len` bytes clear of both the saved layout and ours (the restore
 // child starts as a copy of this process).
@@ -144,6 +164,10 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   plan.cwd = im.cwd;
   plan.comm = im.comm.substr(0, 15);
   plan.umask = im.umask;
+  plan.setsid = im.attrs.session_leader;
+  plan.no_new_privs = im.attrs.no_new_privs;
+  plan.child_subreaper = im.attrs.child_subreaper;
+  LMIG_ASSIGN_OR_RETURN(uint32_t cap_last, cap_last_here());
 
   // --- fds: one FilePlan per open file description, what several share made once
   LMIG_TRY(plan_fds(im, plan));
@@ -248,8 +272,22 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
     rt.robust_list = t.robust_list;
     rt.robust_len = t.robust_len;
     std::memcpy(rt.comm, t.comm.data(), std::min<size_t>(t.comm.size(), 15));
+    // Its seccomp filters, oldest first.
+    std::vector<lmig_rst_seccomp_filter> filters;
+    for (const auto &sc : im.seccomp) {
+      if (sc.tid != t.tid)
+        continue;
+      rt.seccomp_mode = sc.mode;
+      for (const auto &f : sc.filters)
+        filters.push_back({f.flags, static_cast<uint32_t>(f.insns.size()),
+                           ab.add(f.insns.data(), f.insns.size() * 8), 0});
+    }
+    rt.nr_seccomp_filters = static_cast<uint32_t>(filters.size());
+    rt.seccomp_off = ab.add(filters.data(), filters.size() * sizeof(lmig_rst_seccomp_filter));
     threads.push_back(rt);
   }
+  threads[0].pdeath_signal = im.attrs.pdeath_signal; // the main thread's
+  uint32_t groups_off = ab.add(im.creds.groups.data(), im.creds.groups.size() * 4);
   uint32_t threads_off = ab.add(nullptr, threads.size() * sizeof(lmig_rst_thread), 64);
 
   std::vector<uint8_t> args = std::move(ab.bytes());
@@ -277,6 +315,24 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
           static_cast<uint32_t>(m.auxv.size() * 8), exe_off, 0};
   a.nr_threads = static_cast<uint32_t>(threads.size());
   a.threads_off = threads_off;
+  for (int i = 0; i < 4; i++) {
+    a.creds.uid[i] = im.creds.uid[static_cast<size_t>(i)];
+    a.creds.gid[i] = im.creds.gid[static_cast<size_t>(i)];
+  }
+  a.creds.ngroups = static_cast<uint32_t>(im.creds.groups.size());
+  a.creds.groups_off = groups_off;
+  const CapsImage &caps = im.attrs.caps;
+  a.creds.cap_inh = caps.inheritable;
+  a.creds.cap_prm = caps.permitted;
+  a.creds.cap_eff = caps.effective;
+  a.creds.cap_bnd = caps.bounding;
+  a.creds.cap_amb = caps.ambient;
+  a.creds.cap_last = cap_last;
+  a.creds.securebits = im.attrs.securebits;
+  a.proc.personality = im.attrs.personality;
+  // 2 (suid_dumpable) cannot be set with prctl; the change of credentials
+  // gives the process the value this host's fs.suid_dumpable says.
+  a.proc.dumpable = im.attrs.dumpable <= 1 ? static_cast<int32_t>(im.attrs.dumpable) : -1;
   a.total_len = static_cast<uint32_t>(args.size());
 
   // --- the region: blob, args, stack, staging for the special mappings

@@ -95,6 +95,9 @@ struct RestorePlan {
   std::string cwd;
   std::string comm;            // thread name (PR_SET_NAME)
   uint32_t umask = 0;
+  bool setsid = false;         // the process led its session and group
+  bool no_new_privs = false;
+  bool child_subreaper = false;
   std::vector<PageRun> eager;  // pages written directly (not through userfaultfd)
   std::vector<AddressRange> uffd_ranges; // registered with userfaultfd, sorted
   std::vector<size_t> vma_index; // restorer VMA i is image VMA vma_index[i] (for errors)

@@ -45,6 +45,14 @@ const char *step_name(uint32_t step) {
   case LMIG_RST_STEP_TLS: return "restore the thread pointer";
   case LMIG_RST_STEP_EXE: return "open the executable";
   case LMIG_RST_STEP_RSEQ: return "register rseq";
+  case LMIG_RST_STEP_CREDS: return "restore the credentials";
+  case LMIG_RST_STEP_CAPS: return "restore the capabilities";
+  case LMIG_RST_STEP_PERSONALITY: return "restore the personality";
+  case LMIG_RST_STEP_DUMPABLE: return "restore the dumpable flag";
+  case LMIG_RST_STEP_PDEATHSIG: return "restore the parent-death signal";
+  case LMIG_RST_STEP_SECCOMP: return "install seccomp";
+  case LMIG_RST_STEP_SESSION: return "start its own session (setsid)";
+  case LMIG_RST_STEP_PRCTL: return "restore a prctl flag";
   case kStepSpawn: return "create the process with its original PID";
   }
   return "restore";
@@ -130,6 +138,16 @@ Error RestoredProcess::restorer_error(uint32_t step, int64_t err, uint64_t arg) 
              " (" + (f.path.empty() ? std::string(file_kind_name(f.kind)) : f.path) + ")";
   } else if (step == LMIG_RST_STEP_SIGACTION || step == LMIG_RST_STEP_RLIMIT) {
     detail = " " + std::to_string(arg);
+  } else if (step == LMIG_RST_STEP_CREDS || step == LMIG_RST_STEP_CAPS) {
+    static const char *const calls[] = {"?",          "setgroups",  "setresgid", "setresuid",
+                                        "setfsgid",   "setfsuid",   "keep caps", "securebits",
+                                        "capset",     "ambient set", "bounding set"};
+    detail = std::string(" (") + (arg < std::size(calls) ? calls[arg] : "?") + ")";
+  } else if (step == LMIG_RST_STEP_SECCOMP) {
+    detail = arg == ~0ull ? " (strict mode)" : " (filter " + std::to_string(arg) + ")";
+  } else if (step == LMIG_RST_STEP_PRCTL || step == LMIG_RST_STEP_PDEATHSIG ||
+             step == LMIG_RST_STEP_PERSONALITY) {
+    detail = " " + std::to_string(arg);
   } else if (step == LMIG_RST_STEP_CWD) {
     detail = " " + plan_.cwd;
   } else if (step == kStepSpawn) {
@@ -162,8 +180,13 @@ Status RestoredProcess::wait_event(int timeout_ms, uint32_t want_type, bool want
           return restorer_error(m.step, m.err, m.arg);
         if (m.type == kMsgSpawned && pid_ < 0) {
           LMIG_ASSIGN_OR_RETURN(pid_, child_of(init_pid_));
+          // Seccomp suspended until we let go: the restorer installs the
+          // saved filters before its rt_sigreturn, and we still run a
+          // munmap in the task after it. Threads it creates are traced
+          // from their clone, with the same options.
           LMIG_TRY(ptrace::seize(pid_, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL |
-                                           PTRACE_O_TRACECLONE));
+                                           PTRACE_O_TRACECLONE |
+                                           (image_->seccomp.empty() ? 0 : PTRACE_O_SUSPEND_SECCOMP)));
           traced_ = true;
           writer_ = PageWriter(pid_);
           lmig_rst_msg begin{LMIG_RST_MSG_BEGIN, 0, 0, 0};

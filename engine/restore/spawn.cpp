@@ -165,6 +165,14 @@ void open_fds(int ctl, RestorePlan &plan) {
   ::umask(plan.umask);
   // The init named itself; the restored thread takes back its own name.
   ::prctl(PR_SET_NAME, plan.comm.c_str());
+  // Its own session and group again, as on the source; the rest of the
+  // process attributes follow in the restorer.
+  if (plan.setsid && ::setsid() < 0)
+    child_fail(ctl, LMIG_RST_STEP_SESSION, errno, 0);
+  if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    child_fail(ctl, LMIG_RST_STEP_PRCTL, errno, PR_SET_NO_NEW_PRIVS);
+  if (plan.child_subreaper && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+    child_fail(ctl, LMIG_RST_STEP_PRCTL, errno, PR_SET_CHILD_SUBREAPER);
 
   // This thread inherited lmigd's rseq registration; its area is about to be
   // unmapped, and the kernel would fault on it. The saved one is registered

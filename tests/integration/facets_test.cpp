@@ -31,6 +31,18 @@ std::vector<Facet> facets() {
   return out;
 }
 
+// A facet that cannot look at its own state (seccomp strict mode allows no
+// open) lists lines that /proc/PID/status must hold in its expect_status.
+std::string status_mismatch(const Workload &w, pid_t pid) {
+  std::stringstream want(read_file(w.dir().file("expect_status")));
+  std::string have = read_file("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(want, line))
+    if (!line.empty() && have.find("\n" + line + "\n") == std::string::npos)
+      return "/proc/" + std::to_string(pid) + "/status lacks '" + line + "'";
+  return "";
+}
+
 using Param = std::tuple<Facet, std::string>;
 
 class Facets : public ::testing::TestWithParam<Param> {};
@@ -42,6 +54,7 @@ TEST_P(Facets, MovesIntact) {
   pid_t src = w.pid();
   std::string v = w.check(src, 1);
   ASSERT_EQ(v.substr(0, 4), "PASS") << "the facet must hold before moving: " << v;
+  ASSERT_EQ(status_mismatch(w, src), "");
   CmdResult r = run({bin("LMIG"), mode, std::to_string(src), d.address(), "--json"});
   if (facet.refused) {
     EXPECT_EQ(r.exit_code, 1);
@@ -58,6 +71,7 @@ TEST_P(Facets, MovesIntact) {
   EXPECT_FALSE(alive(src));
   v = w.check(target, 2);
   EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+  EXPECT_EQ(status_mismatch(w, target), "");
   v = w.check(target, 3);
   EXPECT_EQ(v.substr(0, 4), "PASS") << v;
 }

@@ -54,6 +54,29 @@ TEST(Refusal, BadDestination) {
   EXPECT_EQ(w.check(w.pid(), 1).substr(0, 4), "PASS");
 }
 
+// A shell's background job is in the shell's session and process group,
+// whose leader would not move with it.
+TEST(Refusal, SessionLedByAnotherProcess) {
+  TempDir tmp;
+  pid_t sh = spawn({"/bin/sh", "-c", "sleep 60 & wait"}, tmp.file("out"), tmp.file("err"));
+  std::string children;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        children = read_file("/proc/" + std::to_string(sh) + "/task/" + std::to_string(sh) +
+                             "/children");
+        return !children.empty() && proc_state(std::stoi(children)) == 'S';
+      },
+      std::chrono::seconds(10)));
+  pid_t job = std::stoi(children);
+  CmdResult r = lmig_stop_copy(std::to_string(job), "127.0.0.1:1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is in session " + std::to_string(sh)), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not supported yet"), std::string::npos) << r.err;
+  EXPECT_TRUE(alive(job));
+  kill_and_reap(job);
+  kill_and_reap(sh);
+}
+
 struct UnsupportedCase {
   const char *flag;
   const char *message;

@@ -276,6 +276,22 @@ ProcessImage make_image() {
       {kLibc + 0x1c1000, 2},    // libc .data/.bss
       {kStack + 0x1e000, 3},    // top of the stack
   };
+  // A root process that dropped some capabilities, set a few prctl flags
+  // and runs under two seccomp filters.
+  im.attrs.personality = 0x0040000 | 0x0020000; // ADDR_NO_RANDOMIZE | UNAME26
+  im.attrs.no_new_privs = true;
+  im.attrs.dumpable = 0;
+  im.attrs.pdeath_signal = SIGWINCH;
+  im.attrs.child_subreaper = true;
+  im.attrs.securebits = 0x10;
+  im.attrs.session_leader = true;
+  im.attrs.caps = {0x401, 0x1fffffcffffull, 0x1fffffcdfffull, 0x1ffffbeffffull, 0x400};
+  SeccompImage sc;
+  sc.tid = 4242;
+  sc.mode = 2;
+  sc.filters.push_back({0, {0x0000000400000020ull, 0x000103e800000015ull, 0x0000000000000006ull}});
+  sc.filters.push_back({2, {0x7fff000000000006ull}});
+  im.seccomp.push_back(sc);
   return im;
 }
 
@@ -387,6 +403,8 @@ TEST(ImageCodec, RoundTripRealisticImage) {
   EXPECT_EQ(back->threads, im.threads);
   EXPECT_EQ(back->pages, im.pages);
   EXPECT_EQ(back->xfeatures, im.xfeatures);
+  EXPECT_EQ(back->attrs, im.attrs);
+  EXPECT_EQ(back->seccomp, im.seccomp);
   // Encoding is deterministic: re-encoding the decoded image gives the same bytes.
   EXPECT_EQ(encode_image(*back), bytes);
 }
@@ -527,8 +545,8 @@ TEST(ImageCodec, RandomGarbageAndSplicesNeverCrash) {
 TEST(ImageCodec, SplitJoinIsLossless) {
   const auto bytes = encode_image(make_image());
   auto e = Encoded::split(bytes);
-  EXPECT_EQ(e.sections.size(), 18u);
-  EXPECT_EQ(e.nsections, 18u);
+  EXPECT_EQ(e.sections.size(), 20u);
+  EXPECT_EQ(e.nsections, 20u);
   EXPECT_EQ(e.join(), bytes);
 }
 
@@ -582,7 +600,7 @@ TEST(ImageCodec, DuplicateSection) {
 }
 
 TEST(ImageCodec, EveryRequiredSectionIsRequired) {
-  for (uint16_t tag = 1; tag <= 18; tag++) {
+  for (uint16_t tag = 1; tag <= 20; tag++) {
     auto e = Encoded::split(encode_image(make_image()));
     std::erase_if(e.sections, [&](const auto &s) { return s.tag == tag; });
     e.nsections--;
@@ -598,7 +616,7 @@ TEST(ImageCodec, MissingSectionReplacedByUnknownOne) {
 
 TEST(ImageCodec, SectionCountLargerThanSectionsPresent) {
   auto e = Encoded::split(encode_image(make_image()));
-  e.nsections = 19;
+  e.nsections = 21;
   expect_image_error(e.join(), "truncated");
 }
 
@@ -667,6 +685,7 @@ constexpr CountField kCounts[] = {
     {11, 0, "pages"},   {12, 0, "contents"}, {13, 0, "eventfds"}, {14, 0, "epolls"},
     {14, 8, "epoll watches"}, {15, 0, "signalfds"}, {16, 0, "timerfds"}, {17, 0, "inotifies"},
     {17, 8, "inotify watches"}, {18, 0, "unix sockets"}, {18, 32, "queued messages"},
+    {20, 0, "seccomp threads"}, {20, 12, "seccomp filters"}, {20, 20, "filter instructions"},
 };
 
 TEST(ImageCodec, HugeElementCounts) {
@@ -735,6 +754,72 @@ TEST(ImageCodec, BooleanOutOfRange) {
   auto e = Encoded::split(encode_image(make_image()));
   e.tag(5).body[4 + 8] = 2;
   expect_image_error(e.join(), "boolean out of range");
+}
+
+TEST(ImageCodec, ProcAttrsOutOfRange) {
+  {
+    ProcessImage im = make_image();
+    im.attrs.dumpable = 3;
+    expect_image_error(encode_image(im), "dumpable 3");
+  }
+  {
+    ProcessImage im = make_image();
+    im.attrs.pdeath_signal = 65;
+    expect_image_error(encode_image(im), "parent-death signal 65");
+  }
+  {
+    ProcessImage im = make_image();
+    im.attrs.pdeath_signal = -1;
+    expect_image_error(encode_image(im), "parent-death signal -1");
+  }
+  {
+    // attrs section: personality u32, then no_new_privs u8
+    auto e = Encoded::split(encode_image(make_image()));
+    e.tag(19).body[4] = 7;
+    expect_image_error(e.join(), "boolean out of range");
+  }
+}
+
+TEST(ImageCodec, SeccompStateMustBeConsistent) {
+  {
+    ProcessImage im = make_image();
+    im.seccomp[0].mode = 3;
+    expect_image_error(encode_image(im), "seccomp mode 3");
+  }
+  {
+    ProcessImage im = make_image(); // strict mode has no filters
+    im.seccomp[0].mode = 1;
+    expect_image_error(encode_image(im), "seccomp mode 1 with 2 filters");
+  }
+  {
+    ProcessImage im = make_image();
+    im.seccomp[0].filters.clear();
+    expect_image_error(encode_image(im), "seccomp mode 2 with 0 filters");
+  }
+  {
+    ProcessImage im = make_image();
+    im.seccomp[0].filters[1].insns.clear();
+    expect_image_error(encode_image(im), "an empty seccomp filter");
+  }
+  {
+    ProcessImage im = make_image();
+    im.seccomp[0].filters[0].insns.assign(kMaxSeccompInsns + 1, 6);
+    expect_image_error(encode_image(im), "element count 4097 is implausible");
+  }
+  {
+    ProcessImage im = make_image();
+    im.seccomp[0].filters.assign(kMaxSeccompFilters + 1, im.seccomp[0].filters[1]);
+    expect_image_error(encode_image(im), "element count 65 is implausible");
+  }
+  {
+    ProcessImage im = make_image(); // strict mode alone, and a thread without seccomp
+    im.seccomp[0].mode = 1;
+    im.seccomp[0].filters.clear();
+    im.seccomp.push_back({4243, 0, {}});
+    auto back = decode_image(encode_image(im));
+    ASSERT_TRUE(back.ok()) << error_of(back);
+    EXPECT_EQ(back->seccomp, im.seccomp);
+  }
 }
 
 TEST(ImageCodec, OverlongStrings) {

@@ -139,6 +139,37 @@ TEST(ParseStatus, MalformedPid) {
   EXPECT_NE(r.error().message.find("malformed field Pid"), std::string::npos);
 }
 
+TEST(ParseStatus, CapabilitiesAndSeccomp) {
+  auto r = parse_status("Pid:\t7\n"
+                        "CapInh:\t0000000000000401\n"
+                        "CapPrm:\t000001fffeffffff\n"
+                        "CapEff:\t000001fffefdffff\n"
+                        "CapBnd:\t000001fffebfffff\n"
+                        "CapAmb:\t0000000000000400\n"
+                        "NoNewPrivs:\t1\n"
+                        "Seccomp:\t2\n"
+                        "Seccomp_filters:\t3\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->cap_inh, 0x401u);
+  EXPECT_EQ(r->cap_prm, 0x1fffeffffffull);
+  EXPECT_EQ(r->cap_eff, 0x1fffefdffffull);
+  EXPECT_EQ(r->cap_bnd, 0x1fffebfffffull);
+  EXPECT_EQ(r->cap_amb, 0x400u);
+  EXPECT_TRUE(r->no_new_privs);
+  EXPECT_EQ(r->seccomp, 2u);
+  auto d = parse_status(kStatus); // fields absent: nothing held, nothing set
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->cap_prm, 0u);
+  EXPECT_FALSE(d->no_new_privs);
+  EXPECT_EQ(d->seccomp, 0u);
+  for (const char *bad : {"Pid:\t7\nCapEff:\tzz\n", "Pid:\t7\nNoNewPrivs:\t\n",
+                          "Pid:\t7\nSeccomp:\t-\n"}) {
+    auto b = parse_status(bad);
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.error().message.find("malformed field"), std::string::npos) << b.error().message;
+  }
+}
+
 TEST(ParseStatus, MissingPid) {
   auto r = parse_status("Name:\tx\nTgid:\t5\n");
   ASSERT_FALSE(r.ok());
@@ -174,6 +205,8 @@ TEST(ParseStat, RealLookingStat) {
   EXPECT_EQ(s.env_start, 140726862301852u);
   EXPECT_EQ(s.env_end, 140726862303211u);
   EXPECT_EQ(s.flags & kPfKthread, 0u);
+  EXPECT_EQ(s.pgrp, 4242);
+  EXPECT_EQ(s.session, 4100);
 }
 
 TEST(ParseStat, CommWithSpacesAndParentheses) {
