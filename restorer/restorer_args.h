@@ -84,6 +84,20 @@ struct lmig_rst_thread {
   uint64_t rseq_addr;
   uint32_t rseq_sig;
   uint32_t pad;
+  uint32_t nr_pending;  /* this thread's own queued signals (lmig_rst_siginfo) */
+  uint32_t pending_off;
+};
+
+/* One queued signal, re-queued by the restorer with every signal blocked.
+ * timer_id >= 0: the signal of that POSIX timer, which is made to queue it
+ * itself (so that it stays the timer's one signal, with its overrun):
+ * armed with TIMER_ABSTIME at value_abs_ns, already past, and interval_ns. */
+struct lmig_rst_siginfo {
+  uint8_t info[128]; /* the kernel's siginfo */
+  int32_t timer_id;
+  uint32_t pad;
+  uint64_t value_abs_ns;
+  uint64_t interval_ns;
 };
 
 /* prctl(PR_SET_MM_MAP) fields */
@@ -118,6 +132,8 @@ struct lmig_rst_args {
   struct lmig_rst_thread thread;
   uint32_t total_len;
   uint32_t pad;
+  uint32_t nr_shared_sigs; /* the process-wide signal queue (lmig_rst_siginfo) */
+  uint32_t shared_sigs_off;
 };
 
 /* Messages on the control socket (SOCK_SEQPACKET, one struct per message). */
@@ -145,7 +161,12 @@ enum lmig_rst_step {
   LMIG_RST_STEP_RLIMIT = 13,
   LMIG_RST_STEP_TLS = 14,
   LMIG_RST_STEP_EXE = 15,
-  LMIG_RST_STEP_RSEQ = 16
+  LMIG_RST_STEP_RSEQ = 16,
+  LMIG_RST_STEP_SIGQUEUE = 30,     /* re-queueing a pending signal (arg: its index) */
+  LMIG_RST_STEP_TIMER_SIGNAL = 31, /* a POSIX timer re-queueing its signal (arg: timer id) */
+  LMIG_RST_STEP_ITIMER = 32,       /* setitimer (arg: which) */
+  LMIG_RST_STEP_POSIX_TIMER = 33,  /* re-making a POSIX timer (arg: its id) */
+  LMIG_RST_STEP_SIGMASK = 34       /* blocking every signal for the restore */
 };
 
 struct lmig_rst_msg {

@@ -43,6 +43,14 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define NR_prlimit64 302
 #define NR_userfaultfd 323
 #define NR_rseq 334
+#define NR_rt_sigprocmask 14
+#define NR_nanosleep 35
+#define NR_getpid 39
+#define NR_gettid 186
+#define NR_timer_settime 223
+#define NR_timer_gettime 224
+#define NR_rt_sigqueueinfo 129
+#define NR_rt_tgsigqueueinfo 297
 
 /* constants (from the kernel ABI) */
 #define R_PROT_READ 0x1

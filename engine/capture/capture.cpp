@@ -11,6 +11,8 @@
 
 #include "engine/base/process_memory.hpp"
 #include "engine/capture/fd_capture.hpp"
+#include "engine/capture/pending_signals.hpp"
+#include "engine/capture/timers.hpp"
 #include "engine/capture/page_inventory.hpp"
 #include "engine/capture/precheck.hpp"
 #include "engine/capture/proc_maps.hpp"
@@ -62,7 +64,7 @@ Status capture_mm(pid_t pid, ProcessImage &im) {
   return {};
 }
 
-// What only the process itself can tell: sigactions and brk, asked through
+// What only the process itself can tell: sigactions, brk and timers, asked through
 // remote system calls that write into a scratch page mapped for the purpose.
 Status capture_by_remote_syscalls(pid_t tid, ProcessImage &im) {
   LMIG_ASSIGN_OR_RETURN(uint64_t insn, find_syscall_instruction(tid));
@@ -91,6 +93,8 @@ Status capture_by_remote_syscalls(pid_t tid, ProcessImage &im) {
     else
       im.mm.brk = static_cast<uint64_t>(*brk);
   }
+  if (st.ok())
+    st = capture_timers(rs, scratch_addr, tid, im.pid, im.timers);
   if (st.ok()) {
     iovec local{im.sigactions.data(), sizeof im.sigactions};
     iovec remote{reinterpret_cast<void *>(scratch_addr), sizeof im.sigactions};
@@ -140,6 +144,7 @@ Status capture_thread(pid_t tid, ProcessImage &im) {
   LMIG_TRY(fixup_rseq(tid, t));
   LMIG_ASSIGN_OR_RETURN(t.xsave, ptrace::get_xstate(tid));
   LMIG_ASSIGN_OR_RETURN(t.sigmask, ptrace::get_sigmask(tid));
+  LMIG_ASSIGN_OR_RETURN(t.pending, peek_pending_signals(tid, false));
   // The ptrace XSAVE dump keeps XCR0 at offset 464 (software-reserved).
   if (t.xsave.size() >= 472 && im.xfeatures == 0)
     std::memcpy(&im.xfeatures, t.xsave.data() + 464, 8);
@@ -194,7 +199,9 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen,
   LMIG_TRY(capture_mm(pid, im));
   for (pid_t tid : frozen.tids())
     LMIG_TRY(capture_thread(tid, im));
+  LMIG_ASSIGN_OR_RETURN(im.shared_pending, peek_pending_signals(pid, true));
   LMIG_TRY(capture_by_remote_syscalls(pid, im));
+  mark_pending_timer_signals(im);
   if (anon_inventory) {
     LMIG_ASSIGN_OR_RETURN(im.pages, page_inventory(pid, im.vmas));
   } else {

@@ -11,6 +11,7 @@
 #include "engine/capture/proc_maps.hpp"
 #include "engine/restore/fd_plan.hpp"
 #include "engine/restore/restorer_blob.hpp"
+#include "engine/restore/timers_restore.hpp"
 #include "restorer/restorer_args.h"
 
 namespace lmig {
@@ -225,6 +226,11 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   uint32_t xsave_off = ab.add(t.xsave.data(), t.xsave.size(), 64);
   uint32_t frame_len = static_cast<uint32_t>(align64(t.xsave.size()) + 1024);
   uint32_t frame_off = ab.add(nullptr, frame_len, 64);
+  plan.timers = plan_timers(im);
+  auto shared_sigs = plan_signal_queue(im.shared_pending, plan.timers);
+  auto thread_sigs = plan_signal_queue(t.pending, plan.timers);
+  uint32_t shared_sigs_off = ab.add(shared_sigs.data(), shared_sigs.size() * sizeof(lmig_rst_siginfo));
+  uint32_t thread_sigs_off = ab.add(thread_sigs.data(), thread_sigs.size() * sizeof(lmig_rst_siginfo));
 
   std::vector<uint8_t> args = std::move(ab.bytes());
   lmig_rst_args a{};
@@ -259,6 +265,10 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   a.thread.rseq_addr = t.rseq_addr;
   a.thread.rseq_len = t.rseq_len;
   a.thread.rseq_sig = t.rseq_sig;
+  a.thread.nr_pending = static_cast<uint32_t>(thread_sigs.size());
+  a.thread.pending_off = thread_sigs_off;
+  a.nr_shared_sigs = static_cast<uint32_t>(shared_sigs.size());
+  a.shared_sigs_off = shared_sigs_off;
   a.total_len = static_cast<uint32_t>(args.size());
 
   // --- the region: blob, args, stack, staging for the special mappings

@@ -44,6 +44,11 @@ const char *step_name(uint32_t step) {
   case LMIG_RST_STEP_TLS: return "restore the thread pointer";
   case LMIG_RST_STEP_EXE: return "open the executable";
   case LMIG_RST_STEP_RSEQ: return "register rseq";
+  case LMIG_RST_STEP_SIGQUEUE: return "queue a pending signal again";
+  case LMIG_RST_STEP_TIMER_SIGNAL: return "make a POSIX timer queue its signal again";
+  case LMIG_RST_STEP_ITIMER: return "set an interval timer (setitimer)";
+  case LMIG_RST_STEP_POSIX_TIMER: return "make a POSIX timer again";
+  case LMIG_RST_STEP_SIGMASK: return "block signals for the restore";
   case kStepSpawn: return "create the process with its original PID";
   }
   return "restore";
