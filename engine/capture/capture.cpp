@@ -94,7 +94,7 @@ Status capture_by_remote_syscalls(pid_t tid, ProcessImage &im) {
       im.mm.brk = static_cast<uint64_t>(*brk);
   }
   if (st.ok())
-    st = capture_timers(rs, scratch_addr, tid, im.pid, im.timers);
+    st = capture_timers(rs, scratch_addr + sizeof im.sigactions, tid, im.pid, im.timers);
   if (st.ok()) {
     iovec local{im.sigactions.data(), sizeof im.sigactions};
     iovec remote{reinterpret_cast<void *>(scratch_addr), sizeof im.sigactions};

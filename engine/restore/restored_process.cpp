@@ -266,6 +266,11 @@ Status RestoredProcess::enter_saved_context() {
   LMIG_TRY(syscall_stop("rt_sigreturn entry"));
   LMIG_TRY(syscall_stop("rt_sigreturn exit"));
   LMIG_ASSIGN_OR_RETURN(RegsImage saved, ptrace::get_regs(pid_));
+  // The saved mask is in effect now: a queued signal it lets through would
+  // stop the munmap below. Block everything for it; the signal is delivered
+  // once we let go.
+  LMIG_ASSIGN_OR_RETURN(uint64_t saved_mask, ptrace::get_sigmask(pid_));
+  LMIG_TRY(ptrace::set_sigmask(pid_, ~0ull));
   RegsImage r = saved;
   r[kRip] = plan_.self_unmap;
   r[kRax] = SYS_munmap;
@@ -281,6 +286,7 @@ Status RestoredProcess::enter_saved_context() {
                                                   std::string(std::strerror(static_cast<int>(-static_cast<int64_t>(after[kRax])))));
   saved[kOrigRax] = static_cast<uint64_t>(-1);
   LMIG_TRY(ptrace::set_regs(pid_, saved));
+  LMIG_TRY(ptrace::set_sigmask(pid_, saved_mask));
   LMIG_TRY(ptrace::detach(pid_));
   traced_ = false;
   return {};
