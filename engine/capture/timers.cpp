@@ -76,7 +76,6 @@ Result<std::vector<ProcTimer>> parse_proc_timers(const std::string &text) {
       if (end == line.c_str() + 4 || *end || id < 0 || id > INT32_MAX)
         return bad("bad id");
       t.id = static_cast<int32_t>(id);
-      t.clockid = -1;
       out.push_back(t);
       continue;
     }
@@ -108,13 +107,15 @@ Result<std::vector<ProcTimer>> parse_proc_timers(const std::string &text) {
     } else if (line.rfind("ClockID: ", 0) == 0) {
       char *end = nullptr;
       long c = std::strtol(line.c_str() + 9, &end, 10);
-      if (*end || c < 0 || c > INT32_MAX)
+      // CPU-time clocks are negative (they encode a pid or tid).
+      if (end == line.c_str() + 9 || *end || c < INT32_MIN || c > INT32_MAX)
         return bad("bad clock");
       t.clockid = static_cast<int32_t>(c);
+      t.has_clock = true;
     }
   }
   for (const auto &t : out)
-    if (t.clockid < 0 || t.notify.empty())
+    if (!t.has_clock || t.notify.empty())
       return make_error(LMIG_ERR_SYSTEM,
                         "/proc/PID/timers: timer " + std::to_string(t.id) + " is incomplete");
   return out;

@@ -24,6 +24,7 @@ struct ProcTimer {
   bool to_thread = false; // "tid" rather than "pid": SIGEV_THREAD_ID
   int32_t target = 0;     // that pid or tid, in our PID namespace
   int32_t clockid = 0;
+  bool has_clock = false;
 };
 
 Result<std::vector<ProcTimer>> parse_proc_timers(const std::string &text);

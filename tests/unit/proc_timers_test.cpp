@@ -29,6 +29,12 @@ TEST(ProcTimers, ParsesEveryKind) {
   EXPECT_EQ(c.clockid, 7);
 }
 
+TEST(ProcTimers, CpuClocksAreNegative) {
+  auto r = parse_proc_timers("ID: 0\nsignal: 0/0000000000000000\nnotify: none/pid.9\nClockID: -6\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)[0].clockid, -6);
+}
+
 TEST(ProcTimers, EmptyIsNoTimers) {
   auto r = parse_proc_timers("");
   ASSERT_TRUE(r.ok());
