@@ -314,6 +314,62 @@ static void restore_thread_identity(struct lmig_rst_args *a, struct lmig_rst_thr
     fail(a, step, r, arg);
 }
 
+/* A POSIX timer queues its own signal: armed at an absolute time already
+ * past, it fires at once (every signal is blocked, so the signal stays
+ * queued and the timer keeps counting overruns against it, as on the
+ * source). Firing is asynchronous: wait for it, so that signals re-queued
+ * after this one stay behind it. */
+static void timer_requeue(struct lmig_rst_args *a, struct lmig_rst_siginfo *s) {
+  struct {
+    int64_t isec, insec, vsec, vnsec;
+  } its = {(int64_t)(s->interval_ns / 1000000000ull), (int64_t)(s->interval_ns % 1000000000ull),
+           (int64_t)(s->value_abs_ns / 1000000000ull), (int64_t)(s->value_abs_ns % 1000000000ull)},
+    cur;
+  long r = rsys4(NR_timer_settime, s->timer_id, 1 /* TIMER_ABSTIME */, &its, 0);
+  if (r < 0)
+    fail(a, LMIG_RST_STEP_TIMER_SIGNAL, r, (uint64_t)s->timer_id);
+  for (int i = 0; i < 20000; i++) {
+    r = rsys2(NR_timer_gettime, s->timer_id, &cur);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_TIMER_SIGNAL, r, (uint64_t)s->timer_id);
+    /* Before it fires the overdue timer reads 1 ns; after, a one-shot one
+     * reads disarmed and a periodic one its next period. */
+    int overdue = cur.vsec == 0 && cur.vnsec <= 1;
+    if ((s->interval_ns == 0 && cur.vsec == 0 && cur.vnsec == 0) ||
+        (s->interval_ns != 0 && !overdue))
+      return;
+    struct {
+      int64_t sec, nsec;
+    } pause = {0, 50000};
+    rsys2(NR_nanosleep, &pause, 0);
+  }
+  fail(a, LMIG_RST_STEP_TIMER_SIGNAL, -62 /* ETIME */, (uint64_t)s->timer_id);
+}
+
+/* Re-queues signals oldest first; tid 0: to the process. The process may
+ * queue any siginfo to itself, si_code >= 0 (kill, the kernel) included. */
+static void requeue_signals(struct lmig_rst_args *a, uint32_t off, uint32_t n, long tid) {
+  struct lmig_rst_siginfo *s = AT(a, off, struct lmig_rst_siginfo *);
+  long tgid = rsys0(NR_getpid);
+  for (uint32_t i = 0; i < n; i++, s++) {
+    if (s->timer_id >= 0) {
+      timer_requeue(a, s);
+      continue;
+    }
+    int32_t sig;
+    memcpy(&sig, s->info, 4);
+    long r = tid ? rsys4(NR_rt_tgsigqueueinfo, tgid, tid, sig, s->info)
+                 : rsys3(NR_rt_sigqueueinfo, tgid, sig, s->info);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_SIGQUEUE, r, i);
+  }
+}
+
+/* The thread's own queue (tgkill, rt_tgsigqueueinfo, thread-directed timers). */
+static void restore_thread_pending(struct lmig_rst_args *a, struct lmig_rst_thread *t) {
+  requeue_signals(a, t->pending_off, t->nr_pending, rsys0(NR_gettid));
+}
+
 /* The kernel's rt_sigframe on x86-64, as rt_sigreturn reads it. */
 struct sigcontext_abi {
   uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
@@ -435,6 +491,7 @@ __attribute__((noreturn)) static void enter_saved_context(struct lmig_rst_args *
     rsys2(NR_prctl, R_PR_SET_NAME, t->comm);
   /* Last of what the thread sets itself: credentials, then seccomp (lmigd
    * traces every thread with seccomp suspended until it lets go). */
+  restore_thread_pending(a, t);
   restore_thread_identity(a, t);
   if (index == 0) {
     /* the leader: wait for the others, then let go of lmigd's socket */
@@ -479,6 +536,12 @@ static void create_threads(struct lmig_rst_args *a) {
 void restorer_main(struct lmig_rst_args *a) {
   if (a->magic != LMIG_RST_MAGIC)
     rsys1(NR_exit_group, 99);
+  /* Every signal stays blocked until rt_sigreturn puts the saved mask back:
+   * the re-queued ones must wait for the process's own handlers. */
+  uint64_t all = ~0ull;
+  long r = rsys4(NR_rt_sigprocmask, 2 /* SIG_SETMASK */, &all, 0, 8);
+  if (r < 0)
+    fail(a, LMIG_RST_STEP_SIGMASK, r, 0);
   unmap_foreign(a);
   move_special(a);
   map_vmas(a);
@@ -492,6 +555,8 @@ void restorer_main(struct lmig_rst_args *a) {
   final_protections(a);
   restore_mm(a);
   restore_signals(a);
+  /* After the dispositions: a signal the process ignores would be dropped. */
+  requeue_signals(a, a->shared_sigs_off, a->nr_shared_sigs, 0);
   restore_rlimits(a);
   restore_personality(a);
   create_threads(a);

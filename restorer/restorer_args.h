@@ -97,6 +97,8 @@ struct lmig_rst_thread {
   uint32_t seccomp_mode;        /* 0 none, 1 strict, 2 filter */
   uint32_t nr_seccomp_filters;  /* mode 2: filters at seccomp_off, oldest first */
   uint32_t seccomp_off;
+  uint32_t nr_pending;  /* this thread's own queued signals (lmig_rst_siginfo) */
+  uint32_t pending_off;
 };
 
 /* One seccomp filter: len BPF instructions (struct sock_filter) at insns_off. */
@@ -105,6 +107,18 @@ struct lmig_rst_seccomp_filter {
   uint32_t len;
   uint32_t insns_off;
   uint32_t pad;
+};
+
+/* One queued signal, re-queued by the restorer with every signal blocked.
+ * timer_id >= 0: the signal of that POSIX timer, which is made to queue it
+ * itself (so that it stays the timer's one signal, with its overrun):
+ * armed with TIMER_ABSTIME at value_abs_ns, already past, and interval_ns. */
+struct lmig_rst_siginfo {
+  uint8_t info[128]; /* the kernel's siginfo */
+  int32_t timer_id;
+  uint32_t pad;
+  uint64_t value_abs_ns;
+  uint64_t interval_ns;
 };
 
 /* Credentials and capabilities: process-wide, applied by every thread (the
@@ -160,6 +174,9 @@ struct lmig_rst_args {
   uint32_t threads_off;   /* struct lmig_rst_thread[nr_threads], the leader first */
   uint32_t threads_ready; /* futex: created threads that reached their last stop */
   uint32_t total_len;
+  uint32_t nr_shared_sigs; /* the process-wide signal queue (lmig_rst_siginfo) */
+  uint32_t shared_sigs_off;
+  uint32_t pad;
 };
 
 /* Messages on the control socket (SOCK_SEQPACKET, one struct per message). */
@@ -197,7 +214,12 @@ enum lmig_rst_step {
   LMIG_RST_STEP_PDEATHSIG = 24,
   LMIG_RST_STEP_SECCOMP = 25,     /* arg: filter index, or ~0 for strict mode */
   LMIG_RST_STEP_SESSION = 26,
-  LMIG_RST_STEP_PRCTL = 27        /* arg: the PR_SET_* option */
+  LMIG_RST_STEP_PRCTL = 27,       /* arg: the PR_SET_* option */
+  LMIG_RST_STEP_SIGQUEUE = 30,     /* re-queueing a pending signal (arg: its index) */
+  LMIG_RST_STEP_TIMER_SIGNAL = 31, /* a POSIX timer re-queueing its signal (arg: timer id) */
+  LMIG_RST_STEP_ITIMER = 32,       /* setitimer (arg: which) */
+  LMIG_RST_STEP_POSIX_TIMER = 33,  /* re-making a POSIX timer (arg: its id) */
+  LMIG_RST_STEP_SIGMASK = 34       /* blocking every signal for the restore */
 };
 
 /* LMIG_RST_STEP_CREDS / _CAPS detail */

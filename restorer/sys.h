@@ -48,6 +48,14 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define NR_set_tid_address 218
 #define NR_set_robust_list 273
 #define NR_clone3 435
+#define NR_rt_sigprocmask 14
+#define NR_nanosleep 35
+#define NR_getpid 39
+#define NR_gettid 186
+#define NR_timer_settime 223
+#define NR_timer_gettime 224
+#define NR_rt_sigqueueinfo 129
+#define NR_rt_tgsigqueueinfo 297
 
 /* constants (from the kernel ABI) */
 #define R_PROT_READ 0x1

@@ -12,6 +12,8 @@
 
 #include "engine/base/process_memory.hpp"
 #include "engine/capture/fd_capture.hpp"
+#include "engine/capture/pending_signals.hpp"
+#include "engine/capture/timers.hpp"
 #include "engine/capture/page_inventory.hpp"
 #include "engine/capture/precheck.hpp"
 #include "engine/capture/proc_attrs.hpp"
@@ -129,6 +131,8 @@ Status capture_by_remote_syscalls(FrozenProcess &frozen, ProcessImage &im) {
     else
       im.mm.brk = static_cast<uint64_t>(*brk);
   }
+  if (st.ok())
+    st = capture_timers(rs, scratch_addr + sizeof im.sigactions, pid, im.pid, im.timers);
   if (st.ok()) {
     iovec local{im.sigactions.data(), sizeof im.sigactions};
     iovec remote{reinterpret_cast<void *>(scratch_addr), sizeof im.sigactions};
@@ -217,9 +221,12 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen,
     if (t->xsave.size() >= 472 && im.xfeatures == 0)
       std::memcpy(&im.xfeatures, t->xsave.data() + 464, 8);
     LMIG_TRY(capture_seccomp(tid, t->tid, im));
+    LMIG_ASSIGN_OR_RETURN(t->pending, peek_pending_signals(tid, false));
     im.threads.push_back(std::move(*t));
   }
+  LMIG_ASSIGN_OR_RETURN(im.shared_pending, peek_pending_signals(pid, true));
   LMIG_TRY(capture_by_remote_syscalls(frozen, im));
+  mark_pending_timer_signals(im);
   if (anon_inventory) {
     LMIG_ASSIGN_OR_RETURN(im.pages, page_inventory(pid, im.vmas));
   } else {

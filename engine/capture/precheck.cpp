@@ -5,6 +5,7 @@
 #include "engine/capture/fd_capture.hpp"
 #include "engine/capture/proc_attrs.hpp"
 #include "engine/capture/proc_maps.hpp"
+#include "engine/capture/timers.hpp"
 #include "engine/capture/vma_capture.hpp"
 
 namespace lmig {
@@ -70,6 +71,7 @@ Result<std::vector<MapsEntry>> precheck(pid_t pid) {
   LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
   LMIG_TRY(capture_vmas(maps));
   LMIG_TRY(capture_fds(pid, false));
+  LMIG_TRY(precheck_timers(pid));
   return maps;
 }
 

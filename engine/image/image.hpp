@@ -211,6 +211,18 @@ struct MmImage {
   bool operator==(const MmImage &) const = default;
 };
 
+// One queued signal as PTRACE_PEEKSIGINFO shows it: the kernel's 128-byte
+// siginfo (si_signo, si_errno, si_code, then the union: si_pid/si_uid,
+// si_value, si_timerid ...), re-queued as it is on the target.
+struct SiginfoImage {
+  std::array<uint8_t, 128> raw{};
+  int32_t signo() const;
+  int32_t code() const;
+  bool operator==(const SiginfoImage &) const = default;
+};
+inline constexpr uint32_t kMaxQueuedSignals = 65536; // per queue, enforced by the decoder
+inline constexpr int32_t kSiTimer = -2;               // SI_TIMER: a POSIX timer's own signal
+
 // x86-64 user_regs_struct, 27 words, in kernel order.
 using RegsImage = std::array<uint64_t, 27>;
 
@@ -230,6 +242,7 @@ struct ThreadImage {
   uint64_t altstack_sp = 0;     // sigaltstack
   uint64_t altstack_size = 0;
   int32_t altstack_flags = 2;   // SS_DISABLE: none
+  std::vector<SiginfoImage> pending; // this thread's own queue (tgkill ...), oldest first
   bool operator==(const ThreadImage &) const = default;
 };
 
@@ -278,6 +291,39 @@ struct SeccompImage {
 inline constexpr uint32_t kMaxSeccompFilters = 64;   // per thread
 inline constexpr uint32_t kMaxSeccompInsns = 4096;   // BPF_MAXINSNS, per filter
 
+// setitimer: ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF in that order.
+// The real one is kept against a wall-clock reading like a timerfd; the
+// CPU-time ones keep what was left of them.
+struct ItimerImage {
+  uint64_t value_ns = 0; // left to the next expiration (0: disarmed)
+  uint64_t interval_ns = 0;
+  bool operator==(const ItimerImage &) const = default;
+};
+
+// A POSIX timer (timer_create). Its deadline is value_ns after captured_ns
+// (CLOCK_REALTIME); the target re-arms it on the same clock with the same
+// id, sigevent and interval.
+struct PosixTimerImage {
+  int32_t id = 0;
+  int32_t clockid = 0;
+  int32_t notify = 0;     // SIGEV_SIGNAL, SIGEV_NONE, or SIGEV_SIGNAL|SIGEV_THREAD_ID
+  int32_t signo = 0;
+  int32_t tid = 0;        // SIGEV_THREAD_ID: the thread (as the process sees it)
+  uint64_t sigval = 0;    // sigev_value
+  uint64_t value_ns = 0;  // left to the next expiration (0: disarmed)
+  uint64_t interval_ns = 0;
+  int32_t overrun_last = 0; // timer_getoverrun: overruns of the last signal delivered
+  bool signal_pending = false; // its signal is queued (the siginfo sits in a queue)
+  bool operator==(const PosixTimerImage &) const = default;
+};
+
+struct TimersImage {
+  uint64_t captured_ns = 0; // CLOCK_REALTIME when the timers were read
+  std::array<ItimerImage, 3> itimers{};
+  std::vector<PosixTimerImage> posix; // sorted by id
+  bool operator==(const TimersImage &) const = default;
+};
+
 // A run of pages the source has, in page units.
 struct PageRun {
   uint64_t addr = 0;
@@ -306,6 +352,8 @@ struct ProcessImage {
   std::vector<RlimitImage> rlimits;
   MmImage mm;
   std::vector<ThreadImage> threads;
+  std::vector<SiginfoImage> shared_pending; // the process-wide queue, oldest first
+  TimersImage timers;
   std::vector<PageRun> pages;  // every page the source holds (inventory)
   uint64_t xfeatures = 0;      // XCR0 the source ran with
   ProcAttrsImage attrs;

@@ -9,6 +9,7 @@
 
 #include "engine/image/byte_codec.hpp"
 #include "engine/image/fd_validation.hpp"
+#include "engine/image/timer_validation.hpp"
 
 namespace lmig {
 namespace {
@@ -41,8 +42,40 @@ enum Tag : uint16_t {
   kTagUnixSockets = 18,
   kTagProcAttrs = 19,
   kTagSeccomp = 20,
-  kLastTag = kTagSeccomp,
+  kTagPendingSignals = 21,
+  kTagTimers = 22,
+  kLastTag = kTagTimers,
 };
+
+// Every section a writer emits and a reader requires (tag numbers are
+// handed out in blocks, so the list may have gaps).
+constexpr Tag kAllTags[] = {kTagProcess,   kTagCreds,     kTagVmas,        kTagFiles,
+                            kTagFds,       kTagPipes,     kTagSignals,     kTagRlimits,
+                            kTagMm,        kTagThreads,   kTagPages,       kTagContents,
+                            kTagEventfds,  kTagEpolls,    kTagSignalfds,   kTagTimerfds,
+                            kTagInotifies, kTagUnixSockets, kTagProcAttrs,   kTagSeccomp,
+                            kTagPendingSignals, kTagTimers};
+constexpr size_t kMaxPosixTimers = 1u << 16;
+
+void put_siginfos(ByteWriter &w, const std::vector<SiginfoImage> &q) {
+  w.u32(static_cast<uint32_t>(q.size()));
+  for (const auto &i : q)
+    w.raw(i.raw.data(), i.raw.size());
+}
+
+void read_siginfos(ByteReader &r, std::vector<SiginfoImage> &q) {
+  uint32_t n = r.count(128, kMaxQueuedSignals);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    SiginfoImage s;
+    auto b = r.take(s.raw.size());
+    if (r.failed())
+      break;
+    std::memcpy(s.raw.data(), b.data(), s.raw.size());
+    if (s.signo() < 1 || s.signo() > 64 || s.signo() == 9 || s.signo() == 19)
+      r.fail("queued signal " + std::to_string(s.signo()) + " cannot be queued");
+    q.push_back(s);
+  }
+}
 
 template <typename F> void section(ByteWriter &w, Tag tag, F &&body) {
   w.u16(tag);
@@ -79,6 +112,17 @@ const char *file_kind_name(FileKind kind) {
   return "file of an unknown kind";
 }
 
+int32_t SiginfoImage::signo() const {
+  int32_t v;
+  std::memcpy(&v, raw.data(), sizeof v);
+  return v;
+}
+int32_t SiginfoImage::code() const {
+  int32_t v;
+  std::memcpy(&v, raw.data() + 8, sizeof v);
+  return v;
+}
+
 uint64_t total_pages(const std::vector<PageRun> &runs) {
   uint64_t n = 0;
   for (const auto &r : runs)
@@ -90,7 +134,7 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
   ByteWriter w;
   w.raw(kMagic, sizeof kMagic);
   w.u32(kImageVersion);
-  w.u32(kLastTag); // sections that follow
+  w.u32(static_cast<uint32_t>(std::size(kAllTags))); // sections that follow
 
   section(w, kTagProcess, [&] {
     w.i32(im.pid);
@@ -311,6 +355,35 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
         for (uint64_t i : f.insns)
           w.u64(i);
       }
+    }
+  });
+  section(w, kTagPendingSignals, [&] {
+    put_siginfos(w, im.shared_pending);
+    w.u32(static_cast<uint32_t>(im.threads.size()));
+    for (const auto &t : im.threads) {
+      w.i32(t.tid);
+      put_siginfos(w, t.pending);
+    }
+  });
+  section(w, kTagTimers, [&] {
+    const auto &t = im.timers;
+    w.u64(t.captured_ns);
+    for (const auto &i : t.itimers) {
+      w.u64(i.value_ns);
+      w.u64(i.interval_ns);
+    }
+    w.u32(static_cast<uint32_t>(t.posix.size()));
+    for (const auto &p : t.posix) {
+      w.i32(p.id);
+      w.i32(p.clockid);
+      w.i32(p.notify);
+      w.i32(p.signo);
+      w.i32(p.tid);
+      w.u64(p.sigval);
+      w.u64(p.value_ns);
+      w.u64(p.interval_ns);
+      w.i32(p.overrun_last);
+      w.u8(p.signal_pending ? 1 : 0);
     }
   });
   return w.take();
@@ -624,6 +697,62 @@ void read_seccomp(ByteReader &r, ProcessImage &im) {
   }
 }
 
+// Per-thread queues name their thread: the threads section may come later,
+// so they are attached to their ThreadImage once every section is read.
+struct ThreadQueues {
+  std::vector<std::pair<int32_t, std::vector<SiginfoImage>>> queues;
+};
+
+void read_pending_signals(ByteReader &r, ProcessImage &im, ThreadQueues &tq) {
+  read_siginfos(r, im.shared_pending);
+  uint32_t n = r.count(8, 1u << 16);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    int32_t tid = r.i32();
+    std::vector<SiginfoImage> q;
+    read_siginfos(r, q);
+    tq.queues.emplace_back(tid, std::move(q));
+  }
+}
+
+void read_timers(ByteReader &r, ProcessImage &im) {
+  auto &t = im.timers;
+  t.captured_ns = r.u64();
+  for (auto &i : t.itimers) {
+    i.value_ns = r.u64();
+    i.interval_ns = r.u64();
+  }
+  uint32_t n = r.count(49, kMaxPosixTimers);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    PosixTimerImage p;
+    p.id = r.i32();
+    p.clockid = r.i32();
+    p.notify = r.i32();
+    p.signo = r.i32();
+    p.tid = r.i32();
+    p.sigval = r.u64();
+    p.value_ns = r.u64();
+    p.interval_ns = r.u64();
+    p.overrun_last = r.i32();
+    p.signal_pending = r.boolean();
+    t.posix.push_back(p);
+  }
+}
+
+Status attach_thread_queues(ProcessImage &im, ThreadQueues &tq) {
+  for (auto &[tid, q] : tq.queues) {
+    auto it = std::find_if(im.threads.begin(), im.threads.end(),
+                           [&](const ThreadImage &t) { return t.tid == tid; });
+    if (it == im.threads.end())
+      return make_error(LMIG_ERR_IMAGE, "image: signals queued for thread " +
+                                            std::to_string(tid) + ", which it does not have");
+    if (!it->pending.empty())
+      return make_error(LMIG_ERR_IMAGE,
+                        "image: thread " + std::to_string(tid) + " has two signal queues");
+    it->pending = std::move(q);
+  }
+  return {};
+}
+
 } // namespace
 
 Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
@@ -640,6 +769,7 @@ Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
                std::to_string(kImageVersion) + ")");
   uint32_t nsections = r.count(8, 4096);
   ProcessImage im;
+  ThreadQueues thread_queues;
   std::set<uint16_t> seen;
   for (uint32_t i = 0; i < nsections && !r.failed(); i++) {
     uint16_t tag = r.u16();
@@ -672,6 +802,8 @@ Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
     case kTagUnixSockets: read_unix_sockets(s, im); break;
     case kTagProcAttrs: read_proc_attrs(s, im); break;
     case kTagSeccomp: read_seccomp(s, im); break;
+    case kTagPendingSignals: read_pending_signals(s, im, thread_queues); break;
+    case kTagTimers: read_timers(s, im); break;
     default: continue; // a newer writer's section: skip it
     }
     if (s.failed())
@@ -684,9 +816,10 @@ Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
     return bad(r.why());
   if (r.remaining())
     return bad(std::to_string(r.remaining()) + " bytes after the last section");
-  for (uint16_t t = kTagProcess; t <= kLastTag; t++)
+  for (uint16_t t : kAllTags)
     if (!seen.count(t))
       return bad("required section " + std::to_string(t) + " is missing");
+  LMIG_TRY(attach_thread_queues(im, thread_queues));
   LMIG_TRY(validate_image(im));
   return im;
 }
@@ -733,6 +866,7 @@ Status validate_image(const ProcessImage &im) {
     prev_end = v.end;
   }
   LMIG_TRY(validate_fd_state(im));
+  LMIG_TRY(validate_timers(im));
   // Page runs must lie inside anonymous or private file VMAs.
   size_t vi = 0;
   uint64_t last = 0;

@@ -13,6 +13,7 @@
 #include "engine/capture/proc_status.hpp"
 #include "engine/restore/fd_plan.hpp"
 #include "engine/restore/restorer_blob.hpp"
+#include "engine/restore/timers_restore.hpp"
 #include "restorer/restorer_args.h"
 
 namespace lmig {
@@ -250,6 +251,9 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
     return make_error(LMIG_ERR_UNSUPPORTED, std::to_string(im.threads.size()) +
                                                 " threads; lmigd restores at most " +
                                                 std::to_string(LMIG_RST_MAX_THREADS));
+  plan.timers = plan_timers(im);
+  auto shared_sigs = plan_signal_queue(im.shared_pending, plan.timers);
+  uint32_t shared_sigs_off = ab.add(shared_sigs.data(), shared_sigs.size() * sizeof(lmig_rst_siginfo));
   std::vector<lmig_rst_thread> threads;
   for (const ThreadImage &t : im.threads) {
     lmig_rst_thread rt{};
@@ -284,6 +288,9 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
     }
     rt.nr_seccomp_filters = static_cast<uint32_t>(filters.size());
     rt.seccomp_off = ab.add(filters.data(), filters.size() * sizeof(lmig_rst_seccomp_filter));
+    auto thread_sigs = plan_signal_queue(t.pending, plan.timers);
+    rt.nr_pending = static_cast<uint32_t>(thread_sigs.size());
+    rt.pending_off = ab.add(thread_sigs.data(), thread_sigs.size() * sizeof(lmig_rst_siginfo));
     threads.push_back(rt);
   }
   threads[0].pdeath_signal = im.attrs.pdeath_signal; // the main thread's
@@ -333,6 +340,8 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   // 2 (suid_dumpable) cannot be set with prctl; the change of credentials
   // gives the process the value this host's fs.suid_dumpable says.
   a.proc.dumpable = im.attrs.dumpable <= 1 ? static_cast<int32_t>(im.attrs.dumpable) : -1;
+  a.nr_shared_sigs = static_cast<uint32_t>(shared_sigs.size());
+  a.shared_sigs_off = shared_sigs_off;
   a.total_len = static_cast<uint32_t>(args.size());
 
   // --- the region: blob, args, stack, staging for the special mappings

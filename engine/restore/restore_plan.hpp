@@ -75,6 +75,25 @@ struct SocketPairPlan {
   size_t first_file = kNoFile;
 };
 
+// A POSIX timer to make again with its id. Deadlines are absolute on its
+// own clock (0: disarmed), worked out on this host when the plan is made.
+struct PosixTimerPlan {
+  int32_t id, clockid, notify, signo, tid;
+  uint64_t sigval;
+  uint64_t deadline_ns;
+  uint64_t interval_ns;
+  // Overruns of its last signal, made again by letting it fire that many
+  // times behind its first expiry and taking the signal (periodic, armed).
+  int32_t overrun_last;
+  bool armed_by_restorer; // its signal was queued: the restorer arms it to queue it again
+};
+
+struct TimersPlan {
+  uint64_t captured_ns = 0; // CLOCK_REALTIME when the itimers were read
+  std::array<ItimerImage, 3> itimers{};
+  std::vector<PosixTimerPlan> posix;
+};
+
 struct RestorePlan {
   pid_t vpid = 0;
   bool postcopy = false;
@@ -101,6 +120,7 @@ struct RestorePlan {
   std::vector<PageRun> eager;  // pages written directly (not through userfaultfd)
   std::vector<AddressRange> uffd_ranges; // registered with userfaultfd, sorted
   std::vector<size_t> vma_index; // restorer VMA i is image VMA vma_index[i] (for errors)
+  TimersPlan timers;
 };
 
 // Anonymous memory with pages is registered with userfaultfd and installed

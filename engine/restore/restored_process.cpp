@@ -53,6 +53,11 @@ const char *step_name(uint32_t step) {
   case LMIG_RST_STEP_SECCOMP: return "install seccomp";
   case LMIG_RST_STEP_SESSION: return "start its own session (setsid)";
   case LMIG_RST_STEP_PRCTL: return "restore a prctl flag";
+  case LMIG_RST_STEP_SIGQUEUE: return "queue a pending signal again";
+  case LMIG_RST_STEP_TIMER_SIGNAL: return "make a POSIX timer queue its signal again";
+  case LMIG_RST_STEP_ITIMER: return "set an interval timer (setitimer)";
+  case LMIG_RST_STEP_POSIX_TIMER: return "make a POSIX timer again";
+  case LMIG_RST_STEP_SIGMASK: return "block signals for the restore";
   case kStepSpawn: return "create the process with its original PID";
   }
   return "restore";
@@ -351,6 +356,11 @@ Status RestoredProcess::enter_saved_context() {
   LMIG_TRY(syscall_stop(pid_, "rt_sigreturn entry"));
   LMIG_TRY(syscall_stop(pid_, "rt_sigreturn exit"));
   LMIG_ASSIGN_OR_RETURN(RegsImage saved, ptrace::get_regs(pid_));
+  // The saved mask is in effect now: a queued signal it lets through would
+  // stop the munmap below. Block everything for it; the signal is delivered
+  // once we let go.
+  LMIG_ASSIGN_OR_RETURN(uint64_t saved_mask, ptrace::get_sigmask(pid_));
+  LMIG_TRY(ptrace::set_sigmask(pid_, ~0ull));
   RegsImage r = saved;
   r[kRip] = plan_.self_unmap;
   r[kRax] = SYS_munmap;
@@ -366,6 +376,7 @@ Status RestoredProcess::enter_saved_context() {
                                                   std::string(std::strerror(static_cast<int>(-static_cast<int64_t>(after[kRax])))));
   saved[kOrigRax] = static_cast<uint64_t>(-1);
   LMIG_TRY(ptrace::set_regs(pid_, saved));
+  LMIG_TRY(ptrace::set_sigmask(pid_, saved_mask));
   for (pid_t tid : threads_)
     LMIG_TRY(ptrace::detach(tid));
   LMIG_TRY(ptrace::detach(pid_));

@@ -19,6 +19,7 @@
 
 #include "engine/restore/fd_create.hpp"
 #include "engine/restore/restorer_blob.hpp"
+#include "engine/restore/timers_restore.hpp"
 #include "restorer/restorer_args.h"
 
 namespace lmig {
@@ -142,6 +143,13 @@ void open_fds(int ctl, RestorePlan &plan) {
   lmig_rst_msg m{};
   if (::recv(ctl, &m, sizeof m, 0) != sizeof m || m.type != LMIG_RST_MSG_BEGIN)
     ::_exit(100 + LMIG_RST_STEP_CTL);
+  // Every signal stays blocked until the restorer enters the saved context
+  // with the saved mask: timers made here and signals re-queued later must
+  // wait for the process's own handlers.
+  sigset_t all;
+  ::sigfillset(&all);
+  if (::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, 8) < 0)
+    child_fail(ctl, LMIG_RST_STEP_SIGMASK, errno, 0);
 
   // Only the control socket survives, at a number the process does not use.
   rlimit nofile{};
@@ -163,6 +171,9 @@ void open_fds(int ctl, RestorePlan &plan) {
   if (::chdir(plan.cwd.c_str()) < 0)
     child_fail(ctl, LMIG_RST_STEP_CWD, errno, 0);
   ::umask(plan.umask);
+  child::TimerFailure tf;
+  if (!child::restore_timers(plan.timers, tf))
+    child_fail(ctl, tf.step, tf.err, tf.arg);
   // The init named itself; the restored thread takes back its own name.
   ::prctl(PR_SET_NAME, plan.comm.c_str());
   // Its own session and group again, as on the source; the rest of the

@@ -292,6 +292,27 @@ ProcessImage make_image() {
   sc.filters.push_back({0, {0x0000000400000020ull, 0x000103e800000015ull, 0x0000000000000006ull}});
   sc.filters.push_back({2, {0x7fff000000000006ull}});
   im.seccomp.push_back(sc);
+  // Queued signals: a sigqueue()d RT signal, a kill()ed one, a timer's own,
+  // and one in the thread's own queue.
+  auto siginfo = [](int32_t sig, int32_t code, int32_t a, int32_t b, uint64_t value) {
+    SiginfoImage s;
+    std::memcpy(s.raw.data(), &sig, 4);
+    std::memcpy(s.raw.data() + 8, &code, 4);
+    std::memcpy(s.raw.data() + 16, &a, 4);
+    std::memcpy(s.raw.data() + 20, &b, 4);
+    std::memcpy(s.raw.data() + 24, &value, 8);
+    return s;
+  };
+  im.shared_pending = {siginfo(35, -1, 777, 0, 101), siginfo(12, 0, 777, 0, 0),
+                       siginfo(44, kSiTimer, 3, 0, 0x1234)};
+  im.threads.front().pending = {siginfo(37, -6, im.pid, 0, 0)};
+  im.timers.captured_ns = 1700000000123456789ull;
+  im.timers.itimers[0] = {30000000000ull, 7250000000ull};
+  im.timers.itimers[2] = {50000000000ull, 0};
+  im.timers.posix = {{0, CLOCK_MONOTONIC, SIGEV_NONE, 0, 0, 0, 35000000000ull, 0, 0, false},
+                     {3, CLOCK_REALTIME, SIGEV_SIGNAL, 44, 0, 0x1234, 999, 20000000000ull, 3, true},
+                     {7, CLOCK_BOOTTIME, SIGEV_SIGNAL | SIGEV_THREAD_ID, 45, im.threads.front().tid,
+                      0xffffffffffffffffull, 0, 0, 0, false}};
   return im;
 }
 
@@ -431,6 +452,9 @@ TEST(ImageCodec, RoundTripExtremeValues) {
   im.threads[0].regs.fill(~0ull);
   im.threads[0].sigmask = ~0ull;
   im.threads[0].tid = im.pid;
+  for (auto &t : im.timers.posix)
+    if (t.tid)
+      t.tid = im.pid;
   im.threads[0].comm = std::string(15, 'n'); // the longest thread name
   im.threads[0].clear_child_tid = ~0ull;
   im.threads[0].altstack_sp = ~0ull;
@@ -545,8 +569,8 @@ TEST(ImageCodec, RandomGarbageAndSplicesNeverCrash) {
 TEST(ImageCodec, SplitJoinIsLossless) {
   const auto bytes = encode_image(make_image());
   auto e = Encoded::split(bytes);
-  EXPECT_EQ(e.sections.size(), 20u);
-  EXPECT_EQ(e.nsections, 20u);
+  EXPECT_EQ(e.sections.size(), 22u);
+  EXPECT_EQ(e.nsections, 22u);
   EXPECT_EQ(e.join(), bytes);
 }
 
@@ -600,7 +624,7 @@ TEST(ImageCodec, DuplicateSection) {
 }
 
 TEST(ImageCodec, EveryRequiredSectionIsRequired) {
-  for (uint16_t tag = 1; tag <= 20; tag++) {
+  for (uint16_t tag : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22}) {
     auto e = Encoded::split(encode_image(make_image()));
     std::erase_if(e.sections, [&](const auto &s) { return s.tag == tag; });
     e.nsections--;
@@ -616,7 +640,7 @@ TEST(ImageCodec, MissingSectionReplacedByUnknownOne) {
 
 TEST(ImageCodec, SectionCountLargerThanSectionsPresent) {
   auto e = Encoded::split(encode_image(make_image()));
-  e.nsections = 21;
+  e.nsections = 23;
   expect_image_error(e.join(), "truncated");
 }
 
@@ -884,6 +908,7 @@ TEST(ValidateImage, TheLeaderComesFirst) {
 
 TEST(ValidateImage, TidsAreUnique) {
   ProcessImage im = make_image();
+  im.threads[0].pending.clear(); // the decoder would see two queues for one TID first
   im.threads.push_back(im.threads[0]);
   expect_invalid(im, "TID not valid or not unique");
   im.threads.back().tid = 1;
@@ -1340,6 +1365,63 @@ TEST(ValidateImage, UnixSocketPairs) {
   im = make_image();
   im.unix_sockets[3].queue.push_back({}); // a zero-length message is fine
   EXPECT_TRUE(validate_image(im).ok()) << error_of(validate_image(im));
+}
+
+
+// --- pending signals and timers ----------------------------------------------
+
+TEST(ImageCodec, PendingSignalsAndTimersRoundTrip) {
+  const ProcessImage im = make_image();
+  ASSERT_FALSE(im.shared_pending.empty());
+  auto back = decode_image(encode_image(im));
+  ASSERT_TRUE(back.ok()) << error_of(back);
+  EXPECT_TRUE(back->shared_pending == im.shared_pending);
+  EXPECT_TRUE(back->threads.front().pending == im.threads.front().pending);
+  EXPECT_TRUE(back->timers == im.timers);
+}
+
+TEST(ImageCodec, QueuedSignalOutOfRangeIsRejected) {
+  for (int32_t sig : {0, 9, 19, 65, -1}) {
+    ProcessImage im = make_image();
+    std::memcpy(im.shared_pending[0].raw.data(), &sig, 4);
+    expect_image_error(encode_image(im), "cannot be queued");
+  }
+}
+
+TEST(ImageCodec, SignalsQueuedForAnUnknownThreadAreRejected) {
+  ProcessImage im = make_image();
+  im.threads.front().pending.clear();
+  auto e = Encoded::split(encode_image(im));
+  // the thread queue count and tid come after the shared queue
+  auto &body = e.tag(21).body;
+  size_t at = 4 + im.shared_pending.size() * 128 + 4;
+  put_u32(body, at, 999999);
+  expect_image_error(e.join(), "which it does not have");
+}
+
+TEST(ImageCodec, HostileTimersAreRejected) {
+  auto with = [](auto change, const std::string &needle) {
+    ProcessImage im = make_image();
+    change(im.timers.posix);
+    expect_image_error(encode_image(im), needle);
+  };
+  with([](auto &p) { p[1].clockid = CLOCK_PROCESS_CPUTIME_ID; }, "cannot be restored");
+  with([](auto &p) { p[1].id = 0; }, "out of order");
+  with([](auto &p) { p[1].notify = SIGEV_THREAD; }, "cannot be restored");
+  with([](auto &p) { p[1].signo = 9; }, "signal 9");
+  with([](auto &p) { p[2].tid = 1; }, "which it does not have");
+  with([](auto &p) { p[0].signal_pending = true; }, "SIGEV_NONE");
+  with([](auto &p) { p[1].overrun_last = -1; }, "negative overrun");
+  with([](auto &p) { p[1].value_ns = ~0ull; }, "century");
+  ProcessImage im = make_image();
+  im.timers.itimers[1].interval_ns = ~0ull;
+  expect_image_error(encode_image(im), "century");
+}
+
+TEST(ImageCodec, QueuedSignalCountIsBounded) {
+  auto e = Encoded::split(encode_image(make_image()));
+  put_u32(e.tag(21).body, 0, 0xffffffffu);
+  expect_image_error(e.join(), "implausible");
 }
 
 } // namespace
