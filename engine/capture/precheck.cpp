@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "engine/capture/fd_capture.hpp"
+#include "engine/capture/freezer.hpp"
 #include "engine/capture/proc_attrs.hpp"
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/timers.hpp"
@@ -54,6 +55,20 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
   if (st->nspid.size() > 1 && st->nspid.back() == 1)
     return refuse(pid, "is the init of its PID namespace");
   const std::string proc = "/proc/" + std::to_string(pid);
+  // Children (zombies included) would be left behind: trees move as one or
+  // not at all.
+  if (auto tids = list_threads(pid); tids.ok()) {
+    std::string children;
+    for (pid_t t : *tids)
+      if (auto c = read_proc_file(proc + "/task/" + std::to_string(t) + "/children"); c.ok())
+        children += *c;
+    while (!children.empty() && children.back() == ' ')
+      children.pop_back();
+    if (!children.empty())
+      return make_error(LMIG_ERR_UNSUPPORTED,
+                        "PID " + std::to_string(pid) + " (" + st->name + ") has child processes (" +
+                            children + "); process trees are not supported yet");
+  }
   if (link_deleted(proc + "/exe"))
     return make_error(LMIG_ERR_UNSUPPORTED,
                       "PID " + std::to_string(pid) + ": its executable was deleted; that is not "
