@@ -27,6 +27,14 @@ struct lmig_restorer_header {
 #define LMIG_VMA_FILL 0x8u      /* lmigd writes its content before GO: map writable until then */
 #define LMIG_VMA_LAZY 0x10u     /* register with userfaultfd: lmigd installs its pages */
 #define LMIG_VMA_NORESERVE 0x20u
+#define LMIG_VMA_MAPFD 0x40u      /* map the inode open at map_fd (shmem) instead of a path */
+#define LMIG_VMA_HUGEPAGE 0x80u   /* madvise(MADV_HUGEPAGE) right after mapping */
+#define LMIG_VMA_NOHUGEPAGE 0x100u
+#define LMIG_VMA_DONTFORK 0x200u
+#define LMIG_VMA_WIPEONFORK 0x400u
+#define LMIG_VMA_DONTDUMP 0x800u
+#define LMIG_VMA_LOCKED 0x1000u   /* mlock once its pages are in (after GO) */
+#define LMIG_VMA_LOCKONFAULT 0x2000u /* with LOCKED: mlock2(MLOCK_ONFAULT) */
 
 struct lmig_rst_vma {
   uint64_t start;
@@ -36,6 +44,8 @@ struct lmig_rst_vma {
   uint32_t flags;      /* LMIG_VMA_* */
   uint32_t path_off;   /* offset of a NUL-terminated path in the args block, 0 for none */
   uint32_t open_flags; /* O_RDONLY or O_RDWR for file mappings */
+  int32_t map_fd;      /* MAPFD: an fd of the inode, set by the restore child; closed after mapping */
+  uint32_t pad;
 };
 
 /* The kernel's special mappings, moved from where the restore child has
@@ -145,7 +155,10 @@ enum lmig_rst_step {
   LMIG_RST_STEP_RLIMIT = 13,
   LMIG_RST_STEP_TLS = 14,
   LMIG_RST_STEP_EXE = 15,
-  LMIG_RST_STEP_RSEQ = 16
+  LMIG_RST_STEP_RSEQ = 16,
+  LMIG_RST_STEP_MADVISE = 40, /* remake a VMA's madvise state */
+  LMIG_RST_STEP_MLOCK = 41,   /* lock a VMA that was locked */
+  LMIG_RST_STEP_SHMEM = 42    /* make shared anonymous memory (restore child) */
 };
 
 struct lmig_rst_msg {

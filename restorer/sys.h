@@ -43,6 +43,9 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define NR_prlimit64 302
 #define NR_userfaultfd 323
 #define NR_rseq 334
+#define NR_madvise 28
+#define NR_mlock 149
+#define NR_mlock2 325
 
 /* constants (from the kernel ABI) */
 #define R_PROT_READ 0x1
@@ -64,5 +67,11 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define R_SS_DISABLE 2
 #define R_SCM_RIGHTS 1
 #define R_SOL_SOCKET 1
+#define R_MADV_DONTFORK 10
+#define R_MADV_HUGEPAGE 14
+#define R_MADV_NOHUGEPAGE 15
+#define R_MADV_DONTDUMP 16
+#define R_MADV_WIPEONFORK 18
+#define R_MLOCK_ONFAULT 1
 
 #endif

@@ -14,6 +14,7 @@
 #include "engine/capture/page_inventory.hpp"
 #include "engine/capture/precheck.hpp"
 #include "engine/capture/proc_maps.hpp"
+#include "engine/capture/shmem_capture.hpp"
 #include "engine/capture/vma_capture.hpp"
 #include "engine/ptrace/ptrace_ops.hpp"
 #include "engine/ptrace/remote_syscall.hpp"
@@ -189,6 +190,7 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen,
   }
   LMIG_ASSIGN_OR_RETURN(im.vmas, capture_vmas(maps));
   LMIG_ASSIGN_OR_RETURN(auto fdt, capture_fds(pid, true));
+  LMIG_ASSIGN_OR_RETURN(im.shmem_maps, capture_shmem(pid, maps, im.vmas, fdt, true));
   std::move(fdt).move_into(im);
   LMIG_TRY(capture_rlimits(pid, im));
   LMIG_TRY(capture_mm(pid, im));

@@ -4,6 +4,7 @@
 
 #include "engine/capture/fd_capture.hpp"
 #include "engine/capture/proc_maps.hpp"
+#include "engine/capture/shmem_capture.hpp"
 #include "engine/capture/vma_capture.hpp"
 
 namespace lmig {
@@ -71,8 +72,9 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
 Result<std::vector<MapsEntry>> precheck(pid_t pid) {
   LMIG_TRY(check_identity(pid));
   LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
-  LMIG_TRY(capture_vmas(maps));
-  LMIG_TRY(capture_fds(pid, false));
+  LMIG_ASSIGN_OR_RETURN(auto vmas, capture_vmas(maps));
+  LMIG_ASSIGN_OR_RETURN(auto fds, capture_fds(pid, false));
+  LMIG_TRY(capture_shmem(pid, maps, vmas, fds, false));
   return maps;
 }
 

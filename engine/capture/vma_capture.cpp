@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <utility>
+
 namespace lmig {
 namespace {
 
@@ -38,6 +40,14 @@ Result<std::vector<VmaImage>> capture_vmas(const std::vector<MapsEntry> &maps) {
       v.vm_flags |= kVmaNoReserve;
     if (m.has_flag("lo"))
       v.vm_flags |= kVmaLocked;
+    // madvise state the process set and relies on (fork behaviour, core
+    // dumps, huge pages), remade on the target.
+    static constexpr std::pair<const char *, uint32_t> kAdvice[] = {
+        {"hg", kVmaHugePage},  {"nh", kVmaNoHugePage}, {"dc", kVmaDontFork},
+        {"wf", kVmaWipeOnFork}, {"dd", kVmaDontDump},  {"lf", kVmaLockOnFault}};
+    for (const auto &[flag, bit] : kAdvice)
+      if (m.has_flag(flag))
+        v.vm_flags |= bit;
     const bool special = m.path == "[vdso]" || m.path == "[vvar]" || m.path == "[vvar_vclock]";
     if (m.has_flag("ht"))
       return unsupported(m, "hugetlbfs memory");
@@ -62,10 +72,20 @@ Result<std::vector<VmaImage>> capture_vmas(const std::vector<MapsEntry> &maps) {
       return unsupported(m, "special mapping " + m.path);
     } else if (m.path[0] == '/') {
       if (m.deleted) {
-        if (m.path == "/dev/zero" || m.path.starts_with("/SYSV"))
-          return unsupported(m, "shared anonymous or System V memory");
+        if (m.path.starts_with("/SYSV"))
+          return unsupported(m, "System V shared memory");
+        // Shared anonymous memory (and MAP_SHARED of /dev/zero) and memfds
+        // are shmem inodes: their contents travel (see shmem_capture).
+        if ((m.path == "/dev/zero" || m.path.starts_with("/memfd:")) && m.shared) {
+          v.kind = VmaKind::shmem;
+          v.path = m.path;
+          out.push_back(std::move(v));
+          continue;
+        }
         if (m.path.starts_with("/memfd:"))
-          return unsupported(m, "memfd memory");
+          return unsupported(m, "a private mapping of a memfd");
+        if (m.path == "/dev/zero")
+          return unsupported(m, "a private mapping of shared anonymous memory");
         return unsupported(m, "a mapping of a deleted file");
       }
       struct stat st {};

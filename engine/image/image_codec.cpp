@@ -4,6 +4,8 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <iterator>
+#include <map>
 #include <set>
 
 #include "engine/image/byte_codec.hpp"
@@ -38,8 +40,17 @@ enum Tag : uint16_t {
   kTagTimerfds = 16,
   kTagInotifies = 17,
   kTagUnixSockets = 18,
-  kLastTag = kTagUnixSockets,
+  kTagShmemMaps = 23,
+  kLastTag = kTagShmemMaps,
 };
+
+// Every section this build writes, all required when reading. (Tags need
+// not be contiguous: numbers are handed out to work going on in parallel.)
+constexpr Tag kKnownTags[] = {kTagProcess,   kTagCreds,      kTagVmas,       kTagFiles,
+                              kTagFds,       kTagPipes,      kTagSignals,    kTagRlimits,
+                              kTagMm,        kTagThreads,    kTagPages,      kTagContents,
+                              kTagEventfds,  kTagEpolls,     kTagSignalfds,  kTagTimerfds,
+                              kTagInotifies, kTagUnixSockets, kTagShmemMaps};
 
 template <typename F> void section(ByteWriter &w, Tag tag, F &&body) {
   w.u16(tag);
@@ -87,7 +98,7 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
   ByteWriter w;
   w.raw(kMagic, sizeof kMagic);
   w.u32(kImageVersion);
-  w.u32(kLastTag); // sections that follow
+  w.u32(static_cast<uint32_t>(std::size(kKnownTags))); // sections that follow
 
   section(w, kTagProcess, [&] {
     w.i32(im.pid);
@@ -276,6 +287,14 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
         w.bytes(m.data(), m.size());
     }
   });
+  section(w, kTagShmemMaps, [&] {
+    w.u32(static_cast<uint32_t>(im.shmem_maps.size()));
+    for (const auto &m : im.shmem_maps) {
+      w.u64(m.start);
+      w.u64(m.contents_id);
+      w.u8(m.anon ? 1 : 0);
+    }
+  });
   return w.take();
 }
 
@@ -310,7 +329,7 @@ void read_vmas(ByteReader &r, ProcessImage &im) {
     v.prot = r.u32();
     v.vm_flags = r.u32();
     uint8_t kind = r.u8();
-    if (kind > static_cast<uint8_t>(VmaKind::vsyscall))
+    if (kind > kLastVmaKind)
       r.fail("unknown VMA kind " + std::to_string(kind));
     v.kind = static_cast<VmaKind>(kind);
     v.path = r.str(kMaxPath);
@@ -536,6 +555,17 @@ void read_unix_sockets(ByteReader &r, ProcessImage &im) {
   }
 }
 
+void read_shmem_maps(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(17, 1u << 20);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    ShmemMapImage m;
+    m.start = r.u64();
+    m.contents_id = r.u64();
+    m.anon = r.boolean();
+    im.shmem_maps.push_back(m);
+  }
+}
+
 } // namespace
 
 Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
@@ -582,6 +612,7 @@ Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
     case kTagTimerfds: read_timerfds(s, im); break;
     case kTagInotifies: read_inotifies(s, im); break;
     case kTagUnixSockets: read_unix_sockets(s, im); break;
+    case kTagShmemMaps: read_shmem_maps(s, im); break;
     default: continue; // a newer writer's section: skip it
     }
     if (s.failed())
@@ -594,12 +625,55 @@ Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
     return bad(r.why());
   if (r.remaining())
     return bad(std::to_string(r.remaining()) + " bytes after the last section");
-  for (uint16_t t = kTagProcess; t <= kLastTag; t++)
+  for (uint16_t t : kKnownTags)
     if (!seen.count(t))
       return bad("required section " + std::to_string(t) + " is missing");
   LMIG_TRY(validate_image(im));
   return im;
 }
+
+namespace {
+
+// Each shmem VMA has exactly one ShmemMapImage, in VMA order, naming
+// contents that exist; shared anonymous memory is no file's, a memfd's
+// contents no deleted file's.
+Status validate_shmem_maps(const ProcessImage &im) {
+  auto bad = [](const std::string &why) {
+    return make_error(LMIG_ERR_IMAGE, "image: " + why);
+  };
+  std::map<uint64_t, const ContentsImage *> contents;
+  for (const auto &c : im.contents)
+    contents[c.id] = &c;
+  std::map<uint64_t, FileKind> used_by;
+  for (const auto &f : im.files)
+    if (f.kind == FileKind::memfd || f.kind == FileKind::deleted)
+      used_by[f.contents_id] = f.kind;
+  std::map<uint64_t, bool> anon_of;
+  size_t k = 0;
+  for (const auto &v : im.vmas) {
+    if (v.kind != VmaKind::shmem)
+      continue;
+    const std::string where = "shmem mapping at " + std::to_string(v.start);
+    if (k >= im.shmem_maps.size() || im.shmem_maps[k].start != v.start)
+      return bad(where + " does not say which memory it maps");
+    const ShmemMapImage &m = im.shmem_maps[k++];
+    if (!contents.count(m.contents_id))
+      return bad(where + " names unknown contents");
+    if (v.pgoff % kPage)
+      return bad(where + " has an unaligned offset");
+    auto u = used_by.find(m.contents_id);
+    if (u != used_by.end() && (m.anon || u->second != FileKind::memfd))
+      return bad(where + " maps the contents of a file of another kind");
+    auto [it, fresh] = anon_of.emplace(m.contents_id, m.anon);
+    if (!fresh && it->second != m.anon)
+      return bad(where + " maps contents both as a memfd and as shared anonymous memory");
+  }
+  if (k != im.shmem_maps.size())
+    return bad("a shmem mapping record names no shmem VMA");
+  return {};
+}
+
+} // namespace
 
 Status validate_image(const ProcessImage &im) {
   auto bad = [](const std::string &why) {
@@ -628,9 +702,12 @@ Status validate_image(const ProcessImage &im) {
     if ((v.kind == VmaKind::file_private || v.kind == VmaKind::file_shared) &&
         (v.path.empty() || v.path[0] != '/' || v.pgoff % kPage))
       return bad(where + ": file mapping without an absolute path or with an unaligned offset");
+    if (v.vm_flags & ~kVmaAllFlags)
+      return bad(where + ": unknown flags");
     prev_end = v.end;
   }
   LMIG_TRY(validate_fd_state(im));
+  LMIG_TRY(validate_shmem_maps(im));
   // Page runs must lie inside anonymous or private file VMAs.
   size_t vi = 0;
   uint64_t last = 0;

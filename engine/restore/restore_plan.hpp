@@ -65,6 +65,15 @@ struct ContentsPlan {
   std::string name;   // memfd_create's name
   int fd = -1;        // filled in by the restore child
   size_t first_file = kNoFile;
+  bool anon_shmem = false; // shared anonymous memory: made by mmap, not memfd_create
+  bool mapped = false;     // a VMA maps it: its fd stays open for the restorer
+};
+
+// Where the restore child writes the fd of a mapped shmem inode into the
+// args block (lmig_rst_vma.map_fd), once it has made it.
+struct MapFdPatch {
+  uint32_t args_off;
+  int contents_index;
 };
 
 // A pair of connected unix sockets; ends[i] says what waits at fds[i].
@@ -97,6 +106,10 @@ struct RestorePlan {
   std::vector<PageRun> eager;  // pages written directly (not through userfaultfd)
   std::vector<AddressRange> uffd_ranges; // registered with userfaultfd, sorted
   std::vector<size_t> vma_index; // restorer VMA i is image VMA vma_index[i] (for errors)
+  std::vector<MapFdPatch> map_fds;
+  // Post-copy: MADV_HUGEPAGE ranges (2 MiB aligned) to collapse into huge
+  // pages once every page is in (userfaultfd installs small pages).
+  std::vector<AddressRange> huge_ranges;
 };
 
 // Anonymous memory with pages is registered with userfaultfd and installed

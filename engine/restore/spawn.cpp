@@ -132,7 +132,11 @@ void open_fds(int ctl, RestorePlan &plan) {
       if (fd >= 0)
         ::close(fd);
   for (auto &c : plan.contents)
-    ::close(c.fd);
+    if (!c.mapped) // a mapped one stays open until the restorer has mapped it
+      ::close(c.fd);
+  for (const auto &m : plan.map_fds)
+    std::memcpy(plan.args.data() + m.args_off,
+                &plan.contents[static_cast<size_t>(m.contents_index)].fd, sizeof(int32_t));
   for (auto &s : plan.socket_pairs)
     for (int fd : s.fds)
       ::close(fd);
