@@ -70,10 +70,10 @@ Result<std::vector<VmaImage>> capture_vmas(const std::vector<MapsEntry> &maps) {
       v.pgoff = 0;
     } else if (m.path[0] == '[') {
       return unsupported(m, "special mapping " + m.path);
+    } else if (m.path.starts_with("/SYSV") && m.inode != 0) {
+      return unsupported(m, "System V shared memory");
     } else if (m.path[0] == '/') {
       if (m.deleted) {
-        if (m.path.starts_with("/SYSV"))
-          return unsupported(m, "System V shared memory");
         // Shared anonymous memory (and MAP_SHARED of /dev/zero) and memfds
         // are shmem inodes: their contents travel (see shmem_capture).
         if ((m.path == "/dev/zero" || m.path.starts_with("/memfd:")) && m.shared) {
