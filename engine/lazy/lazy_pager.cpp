@@ -519,8 +519,12 @@ void LazyPager::collapse_huge() {
   if (!pidfd)
     return;
   constexpr int kMadvCollapse = 25;
+  // Bounded: the source waits for our Done meanwhile.
+  const uint64_t deadline = now_ns() + 2000000000ull;
   size_t collapsed = 0;
   for (const auto &r : cfg_.huge_ranges) {
+    if (now_ns() > deadline)
+      break;
     iovec iov{reinterpret_cast<void *>(r.start), r.end - r.start};
     if (::syscall(SYS_process_madvise, pidfd.get(), &iov, 1, kMadvCollapse, 0) >= 0)
       collapsed++;
