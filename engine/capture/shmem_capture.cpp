@@ -1,5 +1,7 @@
 #include "engine/capture/shmem_capture.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/sysmacros.h>
 
 #include <cstdio>
@@ -45,6 +47,18 @@ Result<std::vector<ShmemMapImage>> capture_shmem(pid_t pid, const std::vector<Ma
       fds.contents.push_back(std::move(c));
     }
     s.contents_id = it->second;
+    // The target seals a memfd before mapping it: a writable mapping made
+    // before F_SEAL_FUTURE_WRITE could not be made again.
+    if (!s.anon && (v.prot & PROT_WRITE))
+      for (const auto &c : fds.contents)
+        if (c.id == s.contents_id && (c.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) {
+          char range[64];
+          snprintf(range, sizeof range, "%llx-%llx", static_cast<unsigned long long>(m.start),
+                   static_cast<unsigned long long>(m.end));
+          return make_error(LMIG_ERR_UNSUPPORTED,
+                            std::string("mapping ") + range +
+                                ": a writable mapping of a write-sealed memfd is not supported yet");
+        }
     out.push_back(s);
   }
   return out;
