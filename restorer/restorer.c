@@ -218,6 +218,13 @@ static void lock_vmas(struct lmig_rst_args *a) {
     if (r < 0)
       fail(a, LMIG_RST_STEP_MLOCK, r, i);
   }
+  /* Only now: mappings made from here on are locked (none of the restored
+   * ones is, unless it was). */
+  if (a->mlockall_flags) {
+    long r = rsys1(NR_mlockall, a->mlockall_flags);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_MLOCK, r, a->nr_vmas);
+  }
 }
 
 /* One userfaultfd with every LAZY range registered for MISSING faults;

@@ -127,7 +127,7 @@ struct lmig_rst_args {
   struct lmig_rst_mm mm;
   struct lmig_rst_thread thread;
   uint32_t total_len;
-  uint32_t pad;
+  uint32_t mlockall_flags; /* MCL_FUTURE | MCL_ONFAULT, set after the layout is built */
 };
 
 /* Messages on the control socket (SOCK_SEQPACKET, one struct per message). */

@@ -46,6 +46,7 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define NR_madvise 28
 #define NR_mlock 149
 #define NR_mlock2 325
+#define NR_mlockall 151
 
 /* constants (from the kernel ABI) */
 #define R_PROT_READ 0x1

@@ -76,6 +76,10 @@ Status capture_by_remote_syscalls(pid_t tid, ProcessImage &im) {
                       static_cast<int>(-scratch));
   auto scratch_addr = static_cast<uint64_t>(scratch);
   Status st;
+  if (auto fl = future_lock_flags(tid, scratch_addr); fl.ok())
+    im.mlockall_flags = *fl;
+  else
+    st = std::move(fl).error();
   for (int sig = 1; sig <= 64 && st.ok(); sig++) {
     auto r = rs.call(SYS_rt_sigaction, {static_cast<uint64_t>(sig), 0,
                                         scratch_addr + static_cast<uint64_t>(sig - 1) * 32, 8});

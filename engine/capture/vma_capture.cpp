@@ -1,5 +1,6 @@
 #include "engine/capture/vma_capture.hpp"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <utility>
@@ -104,6 +105,17 @@ Result<std::vector<VmaImage>> capture_vmas(const std::vector<MapsEntry> &maps) {
     out.push_back(std::move(v));
   }
   return out;
+}
+
+Result<uint32_t> future_lock_flags(pid_t pid, uint64_t fresh_mapping) {
+  LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
+  for (const auto &m : maps)
+    if (fresh_mapping >= m.start && fresh_mapping < m.end) {
+      if (!m.has_flag("lo"))
+        return 0u;
+      return static_cast<uint32_t>(MCL_FUTURE | (m.has_flag("lf") ? MCL_ONFAULT : 0));
+    }
+  return make_error(LMIG_ERR_SYSTEM, "the capture's scratch page is not in the maps");
 }
 
 } // namespace lmig

@@ -275,6 +275,7 @@ struct ProcessImage {
   std::vector<InotifyImage> inotifies;
   std::vector<UnixSocketImage> unix_sockets;
   std::vector<ShmemMapImage> shmem_maps; // one per shmem VMA, in VMA order
+  uint32_t mlockall_flags = 0; // MCL_FUTURE (| MCL_ONFAULT): mappings made later are locked
   std::array<SigactionImage, 64> sigactions{};
   std::vector<RlimitImage> rlimits;
   MmImage mm;

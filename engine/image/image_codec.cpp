@@ -41,7 +41,8 @@ enum Tag : uint16_t {
   kTagInotifies = 17,
   kTagUnixSockets = 18,
   kTagShmemMaps = 23,
-  kLastTag = kTagShmemMaps,
+  kTagMlockall = 24,
+  kLastTag = kTagMlockall,
 };
 
 // Every section this build writes, all required when reading. (Tags need
@@ -50,7 +51,7 @@ constexpr Tag kKnownTags[] = {kTagProcess,   kTagCreds,      kTagVmas,       kTa
                               kTagFds,       kTagPipes,      kTagSignals,    kTagRlimits,
                               kTagMm,        kTagThreads,    kTagPages,      kTagContents,
                               kTagEventfds,  kTagEpolls,     kTagSignalfds,  kTagTimerfds,
-                              kTagInotifies, kTagUnixSockets, kTagShmemMaps};
+                              kTagInotifies, kTagUnixSockets, kTagShmemMaps, kTagMlockall};
 
 template <typename F> void section(ByteWriter &w, Tag tag, F &&body) {
   w.u16(tag);
@@ -295,6 +296,7 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
       w.u8(m.anon ? 1 : 0);
     }
   });
+  section(w, kTagMlockall, [&] { w.u32(im.mlockall_flags); });
   return w.take();
 }
 
@@ -613,6 +615,7 @@ Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
     case kTagInotifies: read_inotifies(s, im); break;
     case kTagUnixSockets: read_unix_sockets(s, im); break;
     case kTagShmemMaps: read_shmem_maps(s, im); break;
+    case kTagMlockall: im.mlockall_flags = s.u32(); break;
     default: continue; // a newer writer's section: skip it
     }
     if (s.failed())
@@ -708,6 +711,8 @@ Status validate_image(const ProcessImage &im) {
   }
   LMIG_TRY(validate_fd_state(im));
   LMIG_TRY(validate_shmem_maps(im));
+  if (im.mlockall_flags & ~static_cast<uint32_t>(MCL_FUTURE | MCL_ONFAULT))
+    return bad("mlockall flags 0x" + std::to_string(im.mlockall_flags) + " are not MCL_FUTURE or MCL_ONFAULT");
   // Page runs must lie inside anonymous or private file VMAs.
   size_t vi = 0;
   uint64_t last = 0;

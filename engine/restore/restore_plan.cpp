@@ -312,6 +312,7 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   a.thread.rseq_len = t.rseq_len;
   a.thread.rseq_sig = t.rseq_sig;
   a.total_len = static_cast<uint32_t>(args.size());
+  a.mlockall_flags = im.mlockall_flags;
 
   // --- the region: blob, args, stack, staging for the special mappings
   const auto &hdr = restorer_header();

@@ -193,6 +193,7 @@ ProcessImage make_image() {
   zero.extents = {{0x1000, std::vector<uint8_t>(4096, 0x5a)}};
   im.contents = {scratch, shm, zero};
   im.shmem_maps = {{kShared + 0x10000, 502, false}, {kShared + 0x20000, 503, true}};
+  im.mlockall_flags = MCL_FUTURE | MCL_ONFAULT;
   im.eventfds = {{13, (1ull << 32) + 5, true}};
   im.epolls = {{14,
                 {{13, EPOLLIN | EPOLLET, 0xdeadbeefcafef00dull},
@@ -392,6 +393,7 @@ TEST(ImageCodec, RoundTripRealisticImage) {
   EXPECT_EQ(back->inotifies, im.inotifies);
   EXPECT_EQ(back->unix_sockets, im.unix_sockets);
   EXPECT_EQ(back->shmem_maps, im.shmem_maps);
+  EXPECT_EQ(back->mlockall_flags, im.mlockall_flags);
   EXPECT_EQ(back->sigactions, im.sigactions);
   EXPECT_EQ(back->rlimits, im.rlimits);
   EXPECT_EQ(back->mm, im.mm);
@@ -532,8 +534,8 @@ TEST(ImageCodec, RandomGarbageAndSplicesNeverCrash) {
 TEST(ImageCodec, SplitJoinIsLossless) {
   const auto bytes = encode_image(make_image());
   auto e = Encoded::split(bytes);
-  EXPECT_EQ(e.sections.size(), 19u);
-  EXPECT_EQ(e.nsections, 19u);
+  EXPECT_EQ(e.sections.size(), 20u);
+  EXPECT_EQ(e.nsections, 20u);
   EXPECT_EQ(e.join(), bytes);
 }
 
@@ -587,7 +589,7 @@ TEST(ImageCodec, DuplicateSection) {
 }
 
 TEST(ImageCodec, EveryRequiredSectionIsRequired) {
-  for (uint16_t tag : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 23}) {
+  for (uint16_t tag : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 23, 24}) {
     auto e = Encoded::split(encode_image(make_image()));
     std::erase_if(e.sections, [&](const auto &s) { return s.tag == tag; });
     e.nsections--;
@@ -603,7 +605,7 @@ TEST(ImageCodec, MissingSectionReplacedByUnknownOne) {
 
 TEST(ImageCodec, SectionCountLargerThanSectionsPresent) {
   auto e = Encoded::split(encode_image(make_image()));
-  e.nsections = 20;
+  e.nsections = 21;
   expect_image_error(e.join(), "truncated");
 }
 
@@ -1120,6 +1122,14 @@ TEST(ValidateImage, ShmemMaps) {
     im.vmas[4].vm_flags |= 1u << 20;
     expect_invalid(im, "VMA 4: unknown flags");
   }
+}
+
+TEST(ValidateImage, MlockallFlags) {
+  ProcessImage im = make_image();
+  im.mlockall_flags = MCL_CURRENT | MCL_FUTURE; // MCL_CURRENT is the VMAs' own flags
+  expect_invalid(im, "mlockall flags");
+  im.mlockall_flags = MCL_FUTURE;
+  EXPECT_TRUE(validate_image(im).ok());
 }
 
 TEST(ValidateImage, ContentsReferences) {
