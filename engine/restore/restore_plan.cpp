@@ -199,7 +199,12 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   // --- the args block
   ArgsBuilder ab(sizeof(lmig_rst_args));
   std::vector<lmig_rst_vma> vmas;
-  std::vector<std::pair<size_t, int>> map_fd_of; // (restorer VMA, contents plan)
+  struct MapFdOf {
+    size_t vma;      // restorer VMA
+    int contents;    // contents plan
+    bool read_only;
+  };
+  std::vector<MapFdOf> map_fd_of;
   size_t shmem_k = 0;
   for (const auto &v : im.vmas) {
     if (v.kind != VmaKind::anon && v.kind != VmaKind::file_private &&
@@ -233,8 +238,13 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
       auto &cp = plan.contents[static_cast<size_t>(ci)];
       cp.mapped = true;
       cp.anon_shmem = m.anon;
+      // A mapping of a read-only open could never be made writable (no
+      // VM_MAYWRITE): it is made from a read-only open again.
+      const bool read_only = !(v.vm_flags & kVmaMayWrite);
+      cp.mapped_ro |= read_only;
+      cp.mapped_rw |= !read_only;
       r.flags |= LMIG_VMA_MAPFD;
-      map_fd_of.emplace_back(vmas.size(), ci);
+      map_fd_of.push_back({vmas.size(), ci, read_only});
       vmas.push_back(r);
       plan.vma_index.push_back(static_cast<size_t>(&v - im.vmas.data()));
       continue;
@@ -267,10 +277,10 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
     plan.vma_index.push_back(static_cast<size_t>(&v - im.vmas.data()));
   }
   uint32_t vmas_off = ab.add(vmas.data(), vmas.size() * sizeof(lmig_rst_vma));
-  for (const auto &[vi, ci] : map_fd_of)
-    plan.map_fds.push_back(
-        {static_cast<uint32_t>(vmas_off + vi * sizeof(lmig_rst_vma) + offsetof(lmig_rst_vma, map_fd)),
-         ci});
+  for (const auto &m : map_fd_of)
+    plan.map_fds.push_back({static_cast<uint32_t>(vmas_off + m.vma * sizeof(lmig_rst_vma) +
+                                                  offsetof(lmig_rst_vma, map_fd)),
+                            m.contents, m.read_only});
   uint32_t auxv_off = ab.add(im.mm.auxv.data(), im.mm.auxv.size() * 8);
   uint32_t exe_off = im.mm.exe_path.empty() ? 0 : ab.add_str(im.mm.exe_path);
   const ThreadImage &t = im.threads.front();

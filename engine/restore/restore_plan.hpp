@@ -66,7 +66,10 @@ struct ContentsPlan {
   int fd = -1;        // filled in by the restore child
   size_t first_file = kNoFile;
   bool anon_shmem = false; // shared anonymous memory: made by mmap, not memfd_create
-  bool mapped = false;     // a VMA maps it: its fd stays open for the restorer
+  bool mapped = false;     // a VMA maps it: its fd stays open for the restorer...
+  bool mapped_rw = false;  // ...read-write (a VMA with VM_MAYWRITE maps it)
+  bool mapped_ro = false;  // ...and/or read-only (one without: a read-only open too)
+  int ro_fd = -1;          // that open, filled in by the restore child
 };
 
 // Where the restore child writes the fd of a mapped shmem inode into the
@@ -74,6 +77,7 @@ struct ContentsPlan {
 struct MapFdPatch {
   uint32_t args_off;
   int contents_index;
+  bool read_only; // the read-only open (a mapping that could never be made writable)
 };
 
 // A pair of connected unix sockets; ends[i] says what waits at fds[i].

@@ -1,6 +1,7 @@
 /* A memfd both open and mapped (twice, at different offsets, one window
  * read-only): on the target the fd and the mappings are one inode again, so
- * a write through any of them is seen through the others. */
+ * a write through any of them is seen through the others. A third mapping,
+ * of a read-only open, can still never be made writable. */
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -11,7 +12,7 @@
 #define NPAGES 8
 
 static int fd;
-static char *p, *win;
+static char *p, *win, *ro_map;
 
 FACET_SETUP(dir) {
   (void)dir;
@@ -20,7 +21,13 @@ FACET_SETUP(dir) {
     return facet_fail("memfd: %s", strerror(errno)), 1;
   p = mmap(NULL, NPAGES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   win = mmap(NULL, 4 * PAGE, PROT_READ, MAP_SHARED, fd, 4 * PAGE);
-  if (p == MAP_FAILED || win == MAP_FAILED)
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  int ro = open(path, O_RDONLY);
+  ro_map = ro < 0 ? MAP_FAILED : mmap(NULL, PAGE, PROT_READ, MAP_SHARED, ro, 0);
+  if (ro >= 0)
+    close(ro);
+  if (p == MAP_FAILED || win == MAP_FAILED || ro_map == MAP_FAILED)
     return facet_fail("mmap: %s", strerror(errno)), 1;
   facet_fill(p, NPAGES * PAGE, 21);
   lseek(fd, 777, SEEK_SET);
@@ -56,6 +63,16 @@ FACET_CHECK(seq) {
     return 0;
   if (strcmp(v.perms, "r--s") || strcmp(v.path, "/memfd:facet-map (deleted)"))
     return facet_fail("window %s %s", v.perms, v.path);
+  if (!facet_vma_of(ro_map, &v))
+    return 0;
+  if (strcmp(v.perms, "r--s") || facet_vma_flag(&v, "mw") || !facet_vma_of(win, &v))
+    return facet_fail("mapping of a read-only open: %s VmFlags%s", v.perms, v.flags);
+  if (!facet_vma_flag(&v, "mw"))
+    return facet_fail("the read-only window of the read-write open lost VM_MAYWRITE");
+  if (mprotect(ro_map, PAGE, PROT_READ | PROT_WRITE) == 0 || errno != EACCES)
+    return facet_fail("a mapping of a read-only open became writable");
+  if (memcmp(ro_map, p, PAGE))
+    return facet_fail("the read-only open's mapping shows other bytes");
   /* fd -> mapping */
   char c = 'Q', orig = p[4 * PAGE + 100];
   if (pwrite(fd, &c, 1, 4 * PAGE + 100) != 1)

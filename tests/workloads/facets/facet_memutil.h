@@ -6,6 +6,7 @@
 #ifndef LMIG_FACET_MEMUTIL_H
 #define LMIG_FACET_MEMUTIL_H
 
+#include <dirent.h>
 #include <setjmp.h>
 #include <sys/mman.h>
 
@@ -70,6 +71,31 @@ static inline int facet_vma_flag(const struct facet_vma *v, const char *flag) {
   char want[8];
   snprintf(want, sizeof want, " %s ", flag);
   return strstr(v->flags, want) != NULL;
+}
+
+/* Fails if an fd of the process leads to `link` (a restore that left behind
+ * an fd it used to map memory). */
+static inline int facet_no_fd_to(const char *link) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d)
+    return facet_fail("opendir /proc/self/fd: %s", strerror(errno));
+  struct dirent *e;
+  int found = -1;
+  while ((e = readdir(d)))
+    if (e->d_name[0] != '.') {
+      char path[300], target[512];
+      snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+      ssize_t n = readlink(path, target, sizeof target - 1);
+      if (n > 0) {
+        target[n] = 0;
+        if (!strcmp(target, link))
+          found = atoi(e->d_name);
+      }
+    }
+  closedir(d);
+  if (found >= 0)
+    return facet_fail("fd %d leads to %s", found, link);
+  return 1;
 }
 
 /* Whether touching (reading or writing) p faults with SIGSEGV. */
