@@ -154,11 +154,31 @@ static void move_special(struct lmig_rst_args *a) {
   }
 }
 
+/* The madvise state a VMA had: huge-page advice before any page goes in
+ * (so that filling it makes huge pages), fork and dump behaviour. */
+static void advise_vma(struct lmig_rst_args *a, struct lmig_rst_vma *v, uint32_t i) {
+  static const struct {
+    uint32_t flag;
+    int advice;
+  } advice[] = {{LMIG_VMA_HUGEPAGE, R_MADV_HUGEPAGE},   {LMIG_VMA_NOHUGEPAGE, R_MADV_NOHUGEPAGE},
+                {LMIG_VMA_DONTFORK, R_MADV_DONTFORK},   {LMIG_VMA_WIPEONFORK, R_MADV_WIPEONFORK},
+                {LMIG_VMA_DONTDUMP, R_MADV_DONTDUMP}};
+  for (uint32_t k = 0; k < sizeof advice / sizeof advice[0]; k++) {
+    if (!(v->flags & advice[k].flag))
+      continue;
+    long r = rsys3(NR_madvise, v->start, v->end - v->start, advice[k].advice);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_MADVISE, r, i);
+  }
+}
+
 static void map_vmas(struct lmig_rst_args *a) {
   struct lmig_rst_vma *v = AT(a, a->vmas_off, struct lmig_rst_vma *);
   for (uint32_t i = 0; i < a->nr_vmas; i++, v++) {
     int fd = -1;
-    if (!(v->flags & LMIG_VMA_ANON)) {
+    if (v->flags & LMIG_VMA_MAPFD) {
+      fd = v->map_fd;
+    } else if (!(v->flags & LMIG_VMA_ANON)) {
       fd = (int)rsys3(NR_open, AT(a, v->path_off, const char *), v->open_flags | R_O_CLOEXEC, 0);
       if (fd < 0)
         fail(a, LMIG_RST_STEP_OPEN_VMA, fd, i);
@@ -175,12 +195,41 @@ static void map_vmas(struct lmig_rst_args *a) {
       flags |= R_MAP_NORESERVE;
     long r = rsys6(NR_mmap, (long)v->start, (long)(v->end - v->start), prot, flags, fd,
                    (long)((v->flags & LMIG_VMA_ANON) ? 0 : v->pgoff));
-    if (fd >= 0)
+    if (fd >= 0 && !(v->flags & LMIG_VMA_MAPFD))
       rsys1(NR_close, fd);
     if (r < 0)
       fail(a, LMIG_RST_STEP_MAP_VMA, r, i);
     if ((uint64_t)r != v->start)
       fail(a, LMIG_RST_STEP_MAP_VMA, -22, i);
+    advise_vma(a, v, i);
+  }
+  /* The shmem inodes the restore child held open for us: mapped now (several
+   * VMAs may share one fd; closing it again is a harmless EBADF). */
+  v = AT(a, a->vmas_off, struct lmig_rst_vma *);
+  for (uint32_t i = 0; i < a->nr_vmas; i++, v++)
+    if (v->flags & LMIG_VMA_MAPFD)
+      rsys1(NR_close, v->map_fd);
+}
+
+/* Locked VMAs are locked once their pages are in (stop-copy) or while the
+ * pager serves them (post-copy: mlock faults the rest in through it). */
+static void lock_vmas(struct lmig_rst_args *a) {
+  struct lmig_rst_vma *v = AT(a, a->vmas_off, struct lmig_rst_vma *);
+  for (uint32_t i = 0; i < a->nr_vmas; i++, v++) {
+    if (!(v->flags & LMIG_VMA_LOCKED))
+      continue;
+    long r = (v->flags & LMIG_VMA_LOCKONFAULT)
+                 ? rsys3(NR_mlock2, v->start, v->end - v->start, R_MLOCK_ONFAULT)
+                 : rsys2(NR_mlock, v->start, v->end - v->start);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_MLOCK, r, i);
+  }
+  /* Only now: mappings made from here on are locked (none of the restored
+   * ones is, unless it was). */
+  if (a->mlockall_flags) {
+    long r = rsys1(NR_mlockall, a->mlockall_flags);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_MLOCK, r, a->nr_vmas);
   }
 }
 
@@ -553,6 +602,7 @@ void restorer_main(struct lmig_rst_args *a) {
     rsys1(NR_close, uffd);
   wait_go(a);
   final_protections(a);
+  lock_vmas(a);
   restore_mm(a);
   restore_signals(a);
   /* After the dispositions: a signal the process ignores would be dropped. */

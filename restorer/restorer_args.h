@@ -27,6 +27,14 @@ struct lmig_restorer_header {
 #define LMIG_VMA_FILL 0x8u      /* lmigd writes its content before GO: map writable until then */
 #define LMIG_VMA_LAZY 0x10u     /* register with userfaultfd: lmigd installs its pages */
 #define LMIG_VMA_NORESERVE 0x20u
+#define LMIG_VMA_MAPFD 0x40u      /* map the inode open at map_fd (shmem) instead of a path */
+#define LMIG_VMA_HUGEPAGE 0x80u   /* madvise(MADV_HUGEPAGE) right after mapping */
+#define LMIG_VMA_NOHUGEPAGE 0x100u
+#define LMIG_VMA_DONTFORK 0x200u
+#define LMIG_VMA_WIPEONFORK 0x400u
+#define LMIG_VMA_DONTDUMP 0x800u
+#define LMIG_VMA_LOCKED 0x1000u   /* mlock once its pages are in (after GO) */
+#define LMIG_VMA_LOCKONFAULT 0x2000u /* with LOCKED: mlock2(MLOCK_ONFAULT) */
 
 struct lmig_rst_vma {
   uint64_t start;
@@ -36,6 +44,8 @@ struct lmig_rst_vma {
   uint32_t flags;      /* LMIG_VMA_* */
   uint32_t path_off;   /* offset of a NUL-terminated path in the args block, 0 for none */
   uint32_t open_flags; /* O_RDONLY or O_RDWR for file mappings */
+  int32_t map_fd;      /* MAPFD: an fd of the inode, set by the restore child; closed after mapping */
+  uint32_t pad;
 };
 
 /* The kernel's special mappings, moved from where the restore child has
@@ -176,7 +186,7 @@ struct lmig_rst_args {
   uint32_t total_len;
   uint32_t nr_shared_sigs; /* the process-wide signal queue (lmig_rst_siginfo) */
   uint32_t shared_sigs_off;
-  uint32_t pad;
+  uint32_t mlockall_flags; /* MCL_FUTURE | MCL_ONFAULT, set after the layout is built */
 };
 
 /* Messages on the control socket (SOCK_SEQPACKET, one struct per message). */
@@ -219,7 +229,10 @@ enum lmig_rst_step {
   LMIG_RST_STEP_TIMER_SIGNAL = 31, /* a POSIX timer re-queueing its signal (arg: timer id) */
   LMIG_RST_STEP_ITIMER = 32,       /* setitimer (arg: which) */
   LMIG_RST_STEP_POSIX_TIMER = 33,  /* re-making a POSIX timer (arg: its id) */
-  LMIG_RST_STEP_SIGMASK = 34       /* blocking every signal for the restore */
+  LMIG_RST_STEP_SIGMASK = 34,      /* blocking every signal for the restore */
+  LMIG_RST_STEP_MADVISE = 40, /* remake a VMA's madvise state */
+  LMIG_RST_STEP_MLOCK = 41,   /* lock a VMA that was locked */
+  LMIG_RST_STEP_SHMEM = 42    /* make shared anonymous memory (restore child) */
 };
 
 /* LMIG_RST_STEP_CREDS / _CAPS detail */

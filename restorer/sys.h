@@ -56,6 +56,10 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define NR_timer_gettime 224
 #define NR_rt_sigqueueinfo 129
 #define NR_rt_tgsigqueueinfo 297
+#define NR_madvise 28
+#define NR_mlock 149
+#define NR_mlock2 325
+#define NR_mlockall 151
 
 /* constants (from the kernel ABI) */
 #define R_PROT_READ 0x1
@@ -80,5 +84,11 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define R_PR_SET_NAME 15
 #define R_FUTEX_WAIT_PRIVATE 128
 #define R_FUTEX_WAKE_PRIVATE 129
+#define R_MADV_DONTFORK 10
+#define R_MADV_HUGEPAGE 14
+#define R_MADV_NOHUGEPAGE 15
+#define R_MADV_DONTDUMP 16
+#define R_MADV_WIPEONFORK 18
+#define R_MLOCK_ONFAULT 1
 
 #endif

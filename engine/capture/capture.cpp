@@ -19,6 +19,7 @@
 #include "engine/capture/proc_attrs.hpp"
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/thread_capture.hpp"
+#include "engine/capture/shmem_capture.hpp"
 #include "engine/capture/vma_capture.hpp"
 #include "engine/ptrace/ptrace_ops.hpp"
 #include "engine/ptrace/remote_syscall.hpp"
@@ -109,6 +110,10 @@ Status capture_by_remote_syscalls(FrozenProcess &frozen, ProcessImage &im) {
                       static_cast<int>(-scratch));
   auto scratch_addr = static_cast<uint64_t>(scratch);
   Status st;
+  if (auto fl = future_lock_flags(pid, scratch_addr); fl.ok())
+    im.mlockall_flags = *fl;
+  else
+    st = std::move(fl).error();
   for (int sig = 1; sig <= 64 && st.ok(); sig++) {
     auto r = rs.call(SYS_rt_sigaction, {static_cast<uint64_t>(sig), 0,
                                         scratch_addr + static_cast<uint64_t>(sig - 1) * 32, 8});
@@ -210,6 +215,7 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen,
   }
   LMIG_ASSIGN_OR_RETURN(im.vmas, capture_vmas(maps));
   LMIG_ASSIGN_OR_RETURN(auto fdt, capture_fds(pid, true));
+  LMIG_ASSIGN_OR_RETURN(im.shmem_maps, capture_shmem(pid, maps, im.vmas, fdt, true));
   std::move(fdt).move_into(im);
   LMIG_TRY(capture_rlimits(pid, im));
   LMIG_TRY(capture_mm(pid, im));

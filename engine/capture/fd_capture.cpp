@@ -307,6 +307,7 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data) {
     }
     t.fds.push_back({f.fd, file_id, cloexec});
   }
+  t.contents_by_inode = contents;
 
   // 3. What each file holds, by kind.
   std::vector<std::string> search_dirs; // for inotify watches

@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "engine/base/error.hpp"
@@ -26,6 +28,9 @@ struct FdTable {
   std::vector<TimerfdImage> timerfds;
   std::vector<InotifyImage> inotifies;
   std::vector<UnixSocketImage> unix_sockets;
+  // Which contents each memfd / deleted inode became, by (st_dev, st_ino):
+  // a mapping of the same inode names the same contents (shmem_capture).
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> contents_by_inode;
 
   void move_into(ProcessImage &image) &&;
 };

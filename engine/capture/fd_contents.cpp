@@ -63,26 +63,25 @@ Result<std::vector<ExtentImage>> read_extents(int fd, uint64_t size, const std::
 
 } // namespace
 
-Result<ContentsImage> capture_contents(pid_t pid, int fd, FileKind kind, const std::string &link,
-                                       bool read_data) {
-  const std::string proc = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
-  std::string what = link.ends_with(" (deleted)") ? link.substr(0, link.size() - 10) : link;
-  if (kind == FileKind::memfd)
-    what = what.substr(std::string_view("/memfd:").size());
-  const std::string label = (kind == FileKind::memfd ? "memfd " : "deleted file ") + what;
-
-  UniqueFd in(::open(proc.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+Result<ContentsImage> capture_contents_at(const std::string &proc_path, const std::string &who,
+                                          bool memfd, const std::string &label,
+                                          const std::string &name, bool read_data,
+                                          bool must_be_unlinked) {
+  auto refuse = [&](const std::string &what) {
+    return make_error(LMIG_ERR_UNSUPPORTED, who + ": " + what + " is not supported yet");
+  };
+  UniqueFd in(::open(proc_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!in)
-    return sys_error("fd " + std::to_string(fd) + ": open " + label);
+    return sys_error(who + ": open " + label);
   struct stat st {};
   if (::fstat(in.get(), &st) < 0)
-    return sys_error("fd " + std::to_string(fd) + ": stat " + label);
-  if (kind == FileKind::deleted && st.st_nlink > 0)
-    return unsupported_fd(fd, "file " + what + ", deleted but still linked elsewhere");
-  if (kind == FileKind::memfd) {
+    return sys_error(who + ": stat " + label);
+  if (must_be_unlinked && st.st_nlink > 0)
+    return refuse(label + ", deleted but still linked elsewhere");
+  if (memfd) {
     struct statfs fs {};
     if (::fstatfs(in.get(), &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC)
-      return unsupported_fd(fd, "hugetlb " + label);
+      return refuse("hugetlb " + label);
   }
 
   ContentsImage c;
@@ -90,28 +89,39 @@ Result<ContentsImage> capture_contents(pid_t pid, int fd, FileKind kind, const s
   c.mode = st.st_mode & 07777;
   c.uid = st.st_uid;
   c.gid = st.st_gid;
-  if (kind == FileKind::memfd) {
-    c.name = what;
+  if (memfd) {
+    c.name = name;
     int seals = ::fcntl(in.get(), F_GET_SEALS);
     if (seals < 0)
-      return sys_error("fd " + std::to_string(fd) + ": F_GET_SEALS on " + label);
+      return sys_error(who + ": F_GET_SEALS on " + label);
     c.seals = static_cast<uint32_t>(seals);
   }
   if (!read_data) {
     // The dry run: what the data would weigh, from the blocks it occupies.
     uint64_t used = std::min<uint64_t>(c.size, static_cast<uint64_t>(st.st_blocks) * 512);
     if (used > kMaxFileContents)
-      return unsupported_fd(fd, label + " holding more than " + mib(kMaxFileContents));
+      return refuse(label + " holding more than " + mib(kMaxFileContents));
     return c;
   }
   auto extents = read_extents(in.get(), c.size, label);
   if (!extents.ok()) {
     if (extents.error().code == LMIG_ERR_UNSUPPORTED)
-      return unsupported_fd(fd, label + " holding " + extents.error().message);
-    return std::move(extents).error().context("fd " + std::to_string(fd));
+      return refuse(label + " holding " + extents.error().message);
+    return std::move(extents).error().context(who);
   }
   c.extents = std::move(*extents);
   return c;
+}
+
+Result<ContentsImage> capture_contents(pid_t pid, int fd, FileKind kind, const std::string &link,
+                                       bool read_data) {
+  const std::string proc = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  std::string what = link.ends_with(" (deleted)") ? link.substr(0, link.size() - 10) : link;
+  if (kind == FileKind::memfd)
+    what = what.substr(std::string_view("/memfd:").size());
+  const std::string label = (kind == FileKind::memfd ? "memfd " : "deleted file ") + what;
+  return capture_contents_at(proc, "fd " + std::to_string(fd), kind == FileKind::memfd, label,
+                             what, read_data, kind == FileKind::deleted);
 }
 
 } // namespace lmig

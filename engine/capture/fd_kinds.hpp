@@ -50,6 +50,13 @@ Result<InotifyImage> capture_inotify(FdBorrower &borrower, int fd, std::string_v
 // target). Without read_data only its metadata and size are checked.
 Result<ContentsImage> capture_contents(pid_t pid, int fd, FileKind kind, const std::string &link,
                                        bool read_data);
+// The same for a shmem or deleted inode reached through any /proc path (an
+// fd, a /proc/PID/map_files entry). who: what errors start with ("fd 4");
+// label: what it is called in them ("memfd x"); name: a memfd's name.
+Result<ContentsImage> capture_contents_at(const std::string &proc_path, const std::string &who,
+                                          bool memfd, const std::string &label,
+                                          const std::string &name, bool read_data,
+                                          bool must_be_unlinked);
 
 // --- fd_pipe.cpp ---
 // The bytes buffered in a pipe or FIFO, copied with tee() from `reader`,

@@ -7,6 +7,7 @@
 #include "engine/capture/proc_attrs.hpp"
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/timers.hpp"
+#include "engine/capture/shmem_capture.hpp"
 #include "engine/capture/vma_capture.hpp"
 
 namespace lmig {
@@ -84,8 +85,9 @@ Result<std::vector<MapsEntry>> precheck(pid_t pid) {
   LMIG_ASSIGN_OR_RETURN(auto status, check_identity(pid));
   LMIG_TRY(precheck_proc_attrs(pid, status));
   LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
-  LMIG_TRY(capture_vmas(maps));
-  LMIG_TRY(capture_fds(pid, false));
+  LMIG_ASSIGN_OR_RETURN(auto vmas, capture_vmas(maps));
+  LMIG_ASSIGN_OR_RETURN(auto fds, capture_fds(pid, false));
+  LMIG_TRY(capture_shmem(pid, maps, vmas, fds, false));
   LMIG_TRY(precheck_timers(pid));
   return maps;
 }

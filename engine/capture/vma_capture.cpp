@@ -1,6 +1,9 @@
 #include "engine/capture/vma_capture.hpp"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
+
+#include <utility>
 
 namespace lmig {
 namespace {
@@ -38,6 +41,14 @@ Result<std::vector<VmaImage>> capture_vmas(const std::vector<MapsEntry> &maps) {
       v.vm_flags |= kVmaNoReserve;
     if (m.has_flag("lo"))
       v.vm_flags |= kVmaLocked;
+    // madvise state the process set and relies on (fork behaviour, core
+    // dumps, huge pages), remade on the target.
+    static constexpr std::pair<const char *, uint32_t> kAdvice[] = {
+        {"hg", kVmaHugePage},  {"nh", kVmaNoHugePage}, {"dc", kVmaDontFork},
+        {"wf", kVmaWipeOnFork}, {"dd", kVmaDontDump},  {"lf", kVmaLockOnFault}};
+    for (const auto &[flag, bit] : kAdvice)
+      if (m.has_flag(flag))
+        v.vm_flags |= bit;
     const bool special = m.path == "[vdso]" || m.path == "[vvar]" || m.path == "[vvar_vclock]";
     if (m.has_flag("ht"))
       return unsupported(m, "hugetlbfs memory");
@@ -60,12 +71,22 @@ Result<std::vector<VmaImage>> capture_vmas(const std::vector<MapsEntry> &maps) {
       v.pgoff = 0;
     } else if (m.path[0] == '[') {
       return unsupported(m, "special mapping " + m.path);
+    } else if (m.path.starts_with("/SYSV") && m.inode != 0) {
+      return unsupported(m, "System V shared memory");
     } else if (m.path[0] == '/') {
       if (m.deleted) {
-        if (m.path == "/dev/zero" || m.path.starts_with("/SYSV"))
-          return unsupported(m, "shared anonymous or System V memory");
+        // Shared anonymous memory (and MAP_SHARED of /dev/zero) and memfds
+        // are shmem inodes: their contents travel (see shmem_capture).
+        if ((m.path == "/dev/zero" || m.path.starts_with("/memfd:")) && m.shared) {
+          v.kind = VmaKind::shmem;
+          v.path = m.path;
+          out.push_back(std::move(v));
+          continue;
+        }
         if (m.path.starts_with("/memfd:"))
-          return unsupported(m, "memfd memory");
+          return unsupported(m, "a private mapping of a memfd");
+        if (m.path == "/dev/zero")
+          return unsupported(m, "a private mapping of shared anonymous memory");
         return unsupported(m, "a mapping of a deleted file");
       }
       struct stat st {};
@@ -84,6 +105,17 @@ Result<std::vector<VmaImage>> capture_vmas(const std::vector<MapsEntry> &maps) {
     out.push_back(std::move(v));
   }
   return out;
+}
+
+Result<uint32_t> future_lock_flags(pid_t pid, uint64_t fresh_mapping) {
+  LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
+  for (const auto &m : maps)
+    if (fresh_mapping >= m.start && fresh_mapping < m.end) {
+      if (!m.has_flag("lo"))
+        return 0u;
+      return static_cast<uint32_t>(MCL_FUTURE | (m.has_flag("lf") ? MCL_ONFAULT : 0));
+    }
+  return make_error(LMIG_ERR_SYSTEM, "the capture's scratch page is not in the maps");
 }
 
 } // namespace lmig

@@ -14,4 +14,9 @@ namespace lmig {
 
 Result<std::vector<VmaImage>> capture_vmas(const std::vector<MapsEntry> &maps);
 
+// mlockall(MCL_FUTURE [| MCL_ONFAULT]) leaves no trace in /proc but on the
+// mappings made after it: given one just made (the capture's scratch page),
+// the flags that were in force.
+Result<uint32_t> future_lock_flags(pid_t pid, uint64_t fresh_mapping);
+
 } // namespace lmig

@@ -29,7 +29,9 @@ enum class VmaKind : uint8_t {
   vvar = 4,
   vvar_vclock = 5,
   vsyscall = 6,
+  shmem = 7,       // MAP_SHARED of a shmem inode (shared anonymous, memfd): see ShmemMapImage
 };
+inline constexpr uint8_t kLastVmaKind = static_cast<uint8_t>(VmaKind::shmem);
 
 struct VmaImage {
   uint64_t start = 0;
@@ -48,6 +50,23 @@ enum VmaFlag : uint32_t {
   kVmaMayWrite = 1u << 1,
   kVmaNoReserve = 1u << 2,
   kVmaLocked = 1u << 3,
+  kVmaHugePage = 1u << 4,   // MADV_HUGEPAGE
+  kVmaNoHugePage = 1u << 5, // MADV_NOHUGEPAGE
+  kVmaDontFork = 1u << 6,   // MADV_DONTFORK
+  kVmaWipeOnFork = 1u << 7, // MADV_WIPEONFORK
+  kVmaDontDump = 1u << 8,   // MADV_DONTDUMP
+  kVmaLockOnFault = 1u << 9, // mlock2(MLOCK_ONFAULT)
+};
+inline constexpr uint32_t kVmaAllFlags = (1u << 10) - 1;
+
+// A VMA of kind shmem: which inode it maps. Its bytes are a ContentsImage,
+// the same one every other mapping and every fd of that inode names, so
+// that on the target they all share one inode again.
+struct ShmemMapImage {
+  uint64_t start = 0;       // the VMA's start
+  uint64_t contents_id = 0;
+  bool anon = false;        // shared anonymous memory; else a memfd
+  bool operator==(const ShmemMapImage &) const = default;
 };
 
 enum class FileKind : uint8_t {
@@ -348,6 +367,8 @@ struct ProcessImage {
   std::vector<TimerfdImage> timerfds;
   std::vector<InotifyImage> inotifies;
   std::vector<UnixSocketImage> unix_sockets;
+  std::vector<ShmemMapImage> shmem_maps; // one per shmem VMA, in VMA order
+  uint32_t mlockall_flags = 0; // MCL_FUTURE (| MCL_ONFAULT): mappings made later are locked
   std::array<SigactionImage, 64> sigactions{};
   std::vector<RlimitImage> rlimits;
   MmImage mm;

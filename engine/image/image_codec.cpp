@@ -5,6 +5,8 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <iterator>
+#include <map>
 #include <set>
 
 #include "engine/image/byte_codec.hpp"
@@ -44,7 +46,9 @@ enum Tag : uint16_t {
   kTagSeccomp = 20,
   kTagPendingSignals = 21,
   kTagTimers = 22,
-  kLastTag = kTagTimers,
+  kTagShmemMaps = 23,
+  kTagMlockall = 24,
+  kLastTag = kTagMlockall,
 };
 
 // Every section a writer emits and a reader requires (tag numbers are
@@ -54,7 +58,7 @@ constexpr Tag kAllTags[] = {kTagProcess,   kTagCreds,     kTagVmas,        kTagF
                             kTagMm,        kTagThreads,   kTagPages,       kTagContents,
                             kTagEventfds,  kTagEpolls,    kTagSignalfds,   kTagTimerfds,
                             kTagInotifies, kTagUnixSockets, kTagProcAttrs,   kTagSeccomp,
-                            kTagPendingSignals, kTagTimers};
+                            kTagPendingSignals, kTagTimers, kTagShmemMaps, kTagMlockall};
 constexpr size_t kMaxPosixTimers = 1u << 16;
 
 void put_siginfos(ByteWriter &w, const std::vector<SiginfoImage> &q) {
@@ -386,6 +390,15 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
       w.u8(p.signal_pending ? 1 : 0);
     }
   });
+  section(w, kTagShmemMaps, [&] {
+    w.u32(static_cast<uint32_t>(im.shmem_maps.size()));
+    for (const auto &m : im.shmem_maps) {
+      w.u64(m.start);
+      w.u64(m.contents_id);
+      w.u8(m.anon ? 1 : 0);
+    }
+  });
+  section(w, kTagMlockall, [&] { w.u32(im.mlockall_flags); });
   return w.take();
 }
 
@@ -420,7 +433,7 @@ void read_vmas(ByteReader &r, ProcessImage &im) {
     v.prot = r.u32();
     v.vm_flags = r.u32();
     uint8_t kind = r.u8();
-    if (kind > static_cast<uint8_t>(VmaKind::vsyscall))
+    if (kind > kLastVmaKind)
       r.fail("unknown VMA kind " + std::to_string(kind));
     v.kind = static_cast<VmaKind>(kind);
     v.path = r.str(kMaxPath);
@@ -753,6 +766,17 @@ Status attach_thread_queues(ProcessImage &im, ThreadQueues &tq) {
   return {};
 }
 
+void read_shmem_maps(ByteReader &r, ProcessImage &im) {
+  uint32_t n = r.count(17, 1u << 20);
+  for (uint32_t i = 0; i < n && !r.failed(); i++) {
+    ShmemMapImage m;
+    m.start = r.u64();
+    m.contents_id = r.u64();
+    m.anon = r.boolean();
+    im.shmem_maps.push_back(m);
+  }
+}
+
 } // namespace
 
 Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
@@ -804,6 +828,8 @@ Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
     case kTagSeccomp: read_seccomp(s, im); break;
     case kTagPendingSignals: read_pending_signals(s, im, thread_queues); break;
     case kTagTimers: read_timers(s, im); break;
+    case kTagShmemMaps: read_shmem_maps(s, im); break;
+    case kTagMlockall: im.mlockall_flags = s.u32(); break;
     default: continue; // a newer writer's section: skip it
     }
     if (s.failed())
@@ -823,6 +849,49 @@ Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
   LMIG_TRY(validate_image(im));
   return im;
 }
+
+namespace {
+
+// Each shmem VMA has exactly one ShmemMapImage, in VMA order, naming
+// contents that exist; shared anonymous memory is no file's, a memfd's
+// contents no deleted file's.
+Status validate_shmem_maps(const ProcessImage &im) {
+  auto bad = [](const std::string &why) {
+    return make_error(LMIG_ERR_IMAGE, "image: " + why);
+  };
+  std::map<uint64_t, const ContentsImage *> contents;
+  for (const auto &c : im.contents)
+    contents[c.id] = &c;
+  std::map<uint64_t, FileKind> used_by;
+  for (const auto &f : im.files)
+    if (f.kind == FileKind::memfd || f.kind == FileKind::deleted)
+      used_by[f.contents_id] = f.kind;
+  std::map<uint64_t, bool> anon_of;
+  size_t k = 0;
+  for (const auto &v : im.vmas) {
+    if (v.kind != VmaKind::shmem)
+      continue;
+    const std::string where = "shmem mapping at " + std::to_string(v.start);
+    if (k >= im.shmem_maps.size() || im.shmem_maps[k].start != v.start)
+      return bad(where + " does not say which memory it maps");
+    const ShmemMapImage &m = im.shmem_maps[k++];
+    if (!contents.count(m.contents_id))
+      return bad(where + " names unknown contents");
+    if (v.pgoff % kPage)
+      return bad(where + " has an unaligned offset");
+    auto u = used_by.find(m.contents_id);
+    if (u != used_by.end() && (m.anon || u->second != FileKind::memfd))
+      return bad(where + " maps the contents of a file of another kind");
+    auto [it, fresh] = anon_of.emplace(m.contents_id, m.anon);
+    if (!fresh && it->second != m.anon)
+      return bad(where + " maps contents both as a memfd and as shared anonymous memory");
+  }
+  if (k != im.shmem_maps.size())
+    return bad("a shmem mapping record names no shmem VMA");
+  return {};
+}
+
+} // namespace
 
 Status validate_image(const ProcessImage &im) {
   auto bad = [](const std::string &why) {
@@ -863,10 +932,15 @@ Status validate_image(const ProcessImage &im) {
     if ((v.kind == VmaKind::file_private || v.kind == VmaKind::file_shared) &&
         (v.path.empty() || v.path[0] != '/' || v.pgoff % kPage))
       return bad(where + ": file mapping without an absolute path or with an unaligned offset");
+    if (v.vm_flags & ~kVmaAllFlags)
+      return bad(where + ": unknown flags");
     prev_end = v.end;
   }
   LMIG_TRY(validate_fd_state(im));
   LMIG_TRY(validate_timers(im));
+  LMIG_TRY(validate_shmem_maps(im));
+  if (im.mlockall_flags & ~static_cast<uint32_t>(MCL_FUTURE | MCL_ONFAULT))
+    return bad("mlockall flags 0x" + std::to_string(im.mlockall_flags) + " are not MCL_FUTURE or MCL_ONFAULT");
   // Page runs must lie inside anonymous or private file VMAs.
   size_t vi = 0;
   uint64_t last = 0;

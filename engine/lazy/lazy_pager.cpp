@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -530,7 +531,34 @@ Status LazyPager::sweep_missing() {
   return {};
 }
 
+// userfaultfd installs small pages only: where the source had huge-page
+// advice, the pages are gathered into huge pages again (MADV_COLLAPSE, run
+// on the process's behalf). Needs Linux 6.1; a range that cannot be
+// collapsed (pages missing, no memory) stays small, which only costs speed.
+void LazyPager::collapse_huge() {
+  if (cfg_.huge_ranges.empty())
+    return;
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, cfg_.pid, 0)));
+  if (!pidfd)
+    return;
+  constexpr int kMadvCollapse = 25;
+  // Bounded: the source waits for our Done meanwhile.
+  const uint64_t deadline = now_ns() + 2000000000ull;
+  size_t collapsed = 0;
+  for (const auto &r : cfg_.huge_ranges) {
+    if (now_ns() > deadline)
+      break;
+    iovec iov{reinterpret_cast<void *>(r.start), r.end - r.start};
+    if (::syscall(SYS_process_madvise, pidfd.get(), &iov, 1, kMadvCollapse, 0) >= 0)
+      collapsed++;
+  }
+  LMIG_DEBUG("%s: %zu of %zu huge-page ranges collapsed", cfg_.peer.c_str(), collapsed,
+             cfg_.huge_ranges.size());
+}
+
 Result<wire::Done> LazyPager::finish(uint32_t reason) {
+  if (reason == wire::kDoneAllPages)
+    collapse_huge();
   wire::Done d;
   d.reason = reason;
   d.pages_demand = pages_demand_;

@@ -57,6 +57,9 @@ public:
     std::function<std::unique_ptr<Channel>(bool demand)> take_channel;
     int reconnect_timeout_ms = 10000;
     uint64_t spin_ns = 200000; // busy-poll this long while a fault waits
+    // MADV_HUGEPAGE ranges (2 MiB each) collapsed into huge pages once every
+    // page is in, before the source hears so (best effort).
+    std::vector<AddressRange> huge_ranges;
   };
 
   static Result<std::unique_ptr<LazyPager>> start(Config cfg);
@@ -90,6 +93,7 @@ private:
   void set_urgency(bool urgent);
   bool waited_for(uint64_t src, uint32_t npages) const;
   Result<wire::Done> finish(uint32_t reason);
+  void collapse_huge();
   void confirm_done(const std::vector<uint8_t> &payload);
   void lost(bool demand, const Error &why);
   Status reconnect();

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace lmig::child {
@@ -160,7 +161,37 @@ int hold_fifo(PipePlan &p, int floor) {
   return write_all(fd, p.data->data(), p.data->size(), false);
 }
 
+// Shared anonymous memory is an unnamed shmem inode as large as the mapping
+// that made it: make one the same way, fill it, and keep an fd of it (a
+// new open through /proc/self/map_files) for the restorer to map.
+static int make_shared_anon(ContentsPlan &c, int floor) {
+  const ContentsImage &im = *c.image;
+  const size_t len = (im.size + 4095) & ~size_t{4095};
+  if (len == 0)
+    return -EINVAL;
+  void *p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return fail();
+  for (const auto &e : im.extents)
+    std::memcpy(static_cast<char *>(p) + e.offset, e.data.data(), e.data.size());
+  char path[80];
+  snprintf(path, sizeof path, "/proc/self/map_files/%lx-%lx", reinterpret_cast<unsigned long>(p),
+           reinterpret_cast<unsigned long>(p) + len);
+  int fd = ::open(path, O_RDWR | O_CLOEXEC);
+  int err = errno;
+  ::munmap(p, len);
+  if (fd < 0)
+    return -err;
+  fd = lift(fd, floor);
+  if (fd < 0)
+    return fd;
+  c.fd = fd;
+  return 0;
+}
+
 int make_contents(ContentsPlan &c, int floor) {
+  if (c.anon_shmem)
+    return make_shared_anon(c, floor);
   const ContentsImage &im = *c.image;
   int fd;
   if (c.memfd) {

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
+#include <utility>
 
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/proc_status.hpp"
@@ -145,6 +147,21 @@ private:
   std::vector<uint8_t> buf_;
 };
 
+constexpr uint64_t kHuge = 2ull << 20;
+
+uint32_t vma_advice_flags(uint32_t vm_flags) {
+  static constexpr std::pair<uint32_t, uint32_t> kMap[] = {
+      {kVmaHugePage, LMIG_VMA_HUGEPAGE},     {kVmaNoHugePage, LMIG_VMA_NOHUGEPAGE},
+      {kVmaDontFork, LMIG_VMA_DONTFORK},     {kVmaWipeOnFork, LMIG_VMA_WIPEONFORK},
+      {kVmaDontDump, LMIG_VMA_DONTDUMP},     {kVmaLocked, LMIG_VMA_LOCKED},
+      {kVmaLockOnFault, LMIG_VMA_LOCKONFAULT}};
+  uint32_t out = 0;
+  for (const auto &[from, to] : kMap)
+    if (vm_flags & from)
+      out |= to;
+  return out;
+}
+
 bool has_pages_in(const std::vector<PageRun> &pages, uint64_t start, uint64_t end) {
   auto it = std::lower_bound(pages.begin(), pages.end(), start,
                              [](const PageRun &r, uint64_t a) { return r.addr + r.npages * kPage <= a; });
@@ -208,28 +225,69 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   // --- the args block
   ArgsBuilder ab(sizeof(lmig_rst_args));
   std::vector<lmig_rst_vma> vmas;
+  struct MapFdOf {
+    size_t vma;      // restorer VMA
+    int contents;    // contents plan
+    bool read_only;
+  };
+  std::vector<MapFdOf> map_fd_of;
+  size_t shmem_k = 0;
   for (const auto &v : im.vmas) {
     if (v.kind != VmaKind::anon && v.kind != VmaKind::file_private &&
-        v.kind != VmaKind::file_shared)
+        v.kind != VmaKind::file_shared && v.kind != VmaKind::shmem)
       continue;
     lmig_rst_vma r{};
     r.start = v.start;
     r.end = v.end;
     r.pgoff = v.pgoff;
     r.prot = v.prot;
+    r.map_fd = -1;
     if (v.kind == VmaKind::anon)
       r.flags |= LMIG_VMA_ANON;
-    if (v.kind == VmaKind::file_shared)
+    if (v.kind == VmaKind::file_shared || v.kind == VmaKind::shmem)
       r.flags |= LMIG_VMA_SHARED;
     if (v.vm_flags & kVmaGrowsDown)
       r.flags |= LMIG_VMA_GROWSDOWN;
     if (v.vm_flags & kVmaNoReserve)
       r.flags |= LMIG_VMA_NORESERVE;
+    r.flags |= vma_advice_flags(v.vm_flags);
+    if (v.kind == VmaKind::shmem) {
+      // Its bytes are in its inode, made by the restore child from the
+      // image (in both modes, before the switchover); the restorer maps it.
+      const ShmemMapImage &m = im.shmem_maps.at(shmem_k++);
+      int ci = -1;
+      for (size_t c = 0; c < plan.contents.size(); c++)
+        if (plan.contents[c].image->id == m.contents_id)
+          ci = static_cast<int>(c);
+      if (ci < 0)
+        return make_error(LMIG_ERR_IMAGE, "image: a shmem mapping names unknown contents");
+      auto &cp = plan.contents[static_cast<size_t>(ci)];
+      cp.mapped = true;
+      cp.anon_shmem = m.anon;
+      // A mapping of a read-only open could never be made writable (no
+      // VM_MAYWRITE): it is made from a read-only open again.
+      const bool read_only = !(v.vm_flags & kVmaMayWrite);
+      cp.mapped_ro |= read_only;
+      cp.mapped_rw |= !read_only;
+      r.flags |= LMIG_VMA_MAPFD;
+      map_fd_of.push_back({vmas.size(), ci, read_only});
+      vmas.push_back(r);
+      plan.vma_index.push_back(static_cast<size_t>(&v - im.vmas.data()));
+      continue;
+    }
+    // A huge-page VMA keeps its huge pages: in stop-copy it is written
+    // directly, so that the first write to each 2 MiB makes a huge page as
+    // on the source; in post-copy userfaultfd installs small pages, which
+    // are collapsed once all are in.
+    const bool huge = v.kind == VmaKind::anon && (v.vm_flags & kVmaHugePage);
+    if (huge && postcopy)
+      for (uint64_t h = (v.start + kHuge - 1) & ~(kHuge - 1); h + kHuge <= v.end; h += kHuge)
+        plan.huge_ranges.push_back({h, h + kHuge});
     // Post-copy: anonymous memory is inventoried after the switchover, so
     // every anonymous VMA is lazy. Stop-copy: those with pages.
     bool pages = has_pages_in(im.pages, v.start, v.end);
     if (pages || (postcopy && v.kind == VmaKind::anon)) {
-      if (uffd_available && v.kind == VmaKind::anon) {
+      if (uffd_available && v.kind == VmaKind::anon && !(huge && !postcopy)) {
         r.flags |= LMIG_VMA_LAZY;
         plan.uffd_ranges.push_back({v.start, v.end});
       } else {
@@ -245,6 +303,10 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
     plan.vma_index.push_back(static_cast<size_t>(&v - im.vmas.data()));
   }
   uint32_t vmas_off = ab.add(vmas.data(), vmas.size() * sizeof(lmig_rst_vma));
+  for (const auto &m : map_fd_of)
+    plan.map_fds.push_back({static_cast<uint32_t>(vmas_off + m.vma * sizeof(lmig_rst_vma) +
+                                                  offsetof(lmig_rst_vma, map_fd)),
+                            m.contents, m.read_only});
   uint32_t auxv_off = ab.add(im.mm.auxv.data(), im.mm.auxv.size() * 8);
   uint32_t exe_off = im.mm.exe_path.empty() ? 0 : ab.add_str(im.mm.exe_path);
   if (im.threads.size() > LMIG_RST_MAX_THREADS)
@@ -343,6 +405,7 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   a.nr_shared_sigs = static_cast<uint32_t>(shared_sigs.size());
   a.shared_sigs_off = shared_sigs_off;
   a.total_len = static_cast<uint32_t>(args.size());
+  a.mlockall_flags = im.mlockall_flags;
 
   // --- the region: blob, args, stack, staging for the special mappings
   const auto &hdr = restorer_header();

@@ -65,6 +65,19 @@ struct ContentsPlan {
   std::string name;   // memfd_create's name
   int fd = -1;        // filled in by the restore child
   size_t first_file = kNoFile;
+  bool anon_shmem = false; // shared anonymous memory: made by mmap, not memfd_create
+  bool mapped = false;     // a VMA maps it: its fd stays open for the restorer...
+  bool mapped_rw = false;  // ...read-write (a VMA with VM_MAYWRITE maps it)
+  bool mapped_ro = false;  // ...and/or read-only (one without: a read-only open too)
+  int ro_fd = -1;          // that open, filled in by the restore child
+};
+
+// Where the restore child writes the fd of a mapped shmem inode into the
+// args block (lmig_rst_vma.map_fd), once it has made it.
+struct MapFdPatch {
+  uint32_t args_off;
+  int contents_index;
+  bool read_only; // the read-only open (a mapping that could never be made writable)
 };
 
 // A pair of connected unix sockets; ends[i] says what waits at fds[i].
@@ -121,6 +134,10 @@ struct RestorePlan {
   std::vector<AddressRange> uffd_ranges; // registered with userfaultfd, sorted
   std::vector<size_t> vma_index; // restorer VMA i is image VMA vma_index[i] (for errors)
   TimersPlan timers;
+  std::vector<MapFdPatch> map_fds;
+  // Post-copy: MADV_HUGEPAGE ranges (2 MiB aligned) to collapse into huge
+  // pages once every page is in (userfaultfd installs small pages).
+  std::vector<AddressRange> huge_ranges;
 };
 
 // Anonymous memory with pages is registered with userfaultfd and installed

@@ -58,6 +58,9 @@ const char *step_name(uint32_t step) {
   case LMIG_RST_STEP_ITIMER: return "set an interval timer (setitimer)";
   case LMIG_RST_STEP_POSIX_TIMER: return "make a POSIX timer again";
   case LMIG_RST_STEP_SIGMASK: return "block signals for the restore";
+  case LMIG_RST_STEP_MADVISE: return "remake madvise state";
+  case LMIG_RST_STEP_MLOCK: return "lock memory";
+  case LMIG_RST_STEP_SHMEM: return "make shared memory";
   case kStepSpawn: return "create the process with its original PID";
   }
   return "restore";
@@ -133,7 +136,8 @@ void RestoredProcess::abort() {
 Error RestoredProcess::restorer_error(uint32_t step, int64_t err, uint64_t arg) const {
   std::string detail;
   if ((step == LMIG_RST_STEP_OPEN_VMA || step == LMIG_RST_STEP_MAP_VMA ||
-       step == LMIG_RST_STEP_PROTECT) &&
+       step == LMIG_RST_STEP_PROTECT || step == LMIG_RST_STEP_MADVISE ||
+       step == LMIG_RST_STEP_MLOCK) &&
       arg < plan_.vma_index.size()) {
     const VmaImage &v = image_->vmas[plan_.vma_index[arg]];
     detail = " " + hex(v.start) + "-" + hex(v.end) + (v.path.empty() ? "" : " (" + v.path + ")");

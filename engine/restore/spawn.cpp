@@ -103,8 +103,13 @@ void open_fds(int ctl, RestorePlan &plan) {
   for (auto &p : plan.pipes)
     check(ctl, p.fifo_path.empty() ? child::make_pipe(p, floor) : child::hold_fifo(p, floor),
           p.first_file);
-  for (auto &c : plan.contents)
-    check(ctl, child::make_contents(c, floor), c.first_file);
+  for (size_t i = 0; i < plan.contents.size(); i++) {
+    auto &c = plan.contents[i];
+    int r = child::make_contents(c, floor);
+    if (r < 0 && c.first_file == kNoFile) // only mappings reach it
+      child_fail(ctl, LMIG_RST_STEP_SHMEM, -r, i);
+    check(ctl, r, c.first_file);
+  }
   for (auto &s : plan.socket_pairs)
     check(ctl, child::make_socket_pair(s, floor), s.first_file);
 
@@ -132,8 +137,19 @@ void open_fds(int ctl, RestorePlan &plan) {
     for (int fd : p.fds)
       if (fd >= 0)
         ::close(fd);
-  for (auto &c : plan.contents)
-    ::close(c.fd);
+  // A mapped inode stays open until the restorer has mapped it.
+  for (size_t i = 0; i < plan.contents.size(); i++) {
+    auto &c = plan.contents[i];
+    if (c.mapped_ro)
+      c.ro_fd = check(ctl, child::reopen(c.fd, O_RDONLY, floor), c.first_file);
+    if (!c.mapped_rw) // the restorer closes what it maps; nothing else may stay
+      ::close(c.fd);
+  }
+  for (const auto &m : plan.map_fds) {
+    const auto &c = plan.contents[static_cast<size_t>(m.contents_index)];
+    const int32_t fd = m.read_only ? c.ro_fd : c.fd;
+    std::memcpy(plan.args.data() + m.args_off, &fd, sizeof fd);
+  }
   for (auto &s : plan.socket_pairs)
     for (int fd : s.fds)
       ::close(fd);

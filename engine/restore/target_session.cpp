@@ -242,6 +242,7 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   pc.demand = std::move(demand).value();
   pc.bulk = std::move(bulk);
   pc.regions = rp->plan().uffd_ranges;
+  pc.huge_ranges = rp->plan().huge_ranges;
   pc.pid = rp->pid();
   pc.io_timeout_ms = opts.io_timeout_ms;
   pc.reconnect_timeout_ms = opts.reconnect_timeout_ms;

@@ -65,6 +65,7 @@ constexpr uint64_t kHeap = 0x555555580000ull;
 constexpr uint64_t kMmapAnon = 0x7f1234500000ull;
 constexpr uint64_t kShm = 0x7f1234600000ull;
 constexpr uint64_t kLibc = 0x7f1234700000ull;
+constexpr uint64_t kShared = 0x7f1234a00000ull;
 constexpr uint64_t kStack = 0x7ffc12340000ull;
 constexpr uint64_t kVvar = 0x7ffc12400000ull;
 constexpr uint64_t kVsyscall = 0xffffffffff600000ull;
@@ -104,6 +105,14 @@ ProcessImage make_image() {
           "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x1bc000, 0, 1922136),
       vma(kLibc + 0x1c1000, kLibc + 0x1c3000, rw, VmaKind::file_private,
           "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x1c0000, kVmaMayWrite, 1922136),
+      // a memfd the process also holds (file 12), and shared anonymous memory
+      vma(kShared + 0x10000, kShared + 0x12000, rw, VmaKind::shmem, "/memfd:worker: shared state", 0,
+          kVmaMayWrite | kVmaDontDump),
+      vma(kShared + 0x20000, kShared + 0x24000, r, VmaKind::shmem, "/dev/zero", 0x1000,
+          kVmaMayWrite | kVmaHugePage | kVmaDontFork | kVmaLocked | kVmaLockOnFault),
+      vma(kShared + 0x80000, kShared + 0xc0000, rw, VmaKind::anon, "", 0,
+          kVmaMayWrite | kVmaHugePage | kVmaWipeOnFork),
+      vma(kShared + 0xc0000, kShared + 0xc1000, rw, VmaKind::anon, "", 0, kVmaNoHugePage),
       vma(kStack, kStack + 0x21000, rw, VmaKind::anon, "[stack]", 0, kVmaGrowsDown | kVmaMayWrite),
       vma(kVvar, kVvar + 0x4000, r, VmaKind::vvar, "[vvar]"),
       vma(kVvar + 0x4000, kVvar + 0x6000, r, VmaKind::vvar_vclock, "[vvar_vclock]"),
@@ -177,7 +186,14 @@ ProcessImage make_image() {
   shm.mode = 0777;
   shm.seals = 0x0f;
   shm.extents = {{0, {'s', 'e', 'a', 'l', 'e', 'd', ' ', 'b', 'y', 't', 'e', 's'}}};
-  im.contents = {scratch, shm};
+  ContentsImage zero; // shared anonymous memory
+  zero.id = 503;
+  zero.size = 0x5000;
+  zero.mode = 0777;
+  zero.extents = {{0x1000, std::vector<uint8_t>(4096, 0x5a)}};
+  im.contents = {scratch, shm, zero};
+  im.shmem_maps = {{kShared + 0x10000, 502, false}, {kShared + 0x20000, 503, true}};
+  im.mlockall_flags = MCL_FUTURE | MCL_ONFAULT;
   im.eventfds = {{13, (1ull << 32) + 5, true}};
   im.epolls = {{14,
                 {{13, EPOLLIN | EPOLLET, 0xdeadbeefcafef00dull},
@@ -418,6 +434,8 @@ TEST(ImageCodec, RoundTripRealisticImage) {
   EXPECT_EQ(back->timerfds, im.timerfds);
   EXPECT_EQ(back->inotifies, im.inotifies);
   EXPECT_EQ(back->unix_sockets, im.unix_sockets);
+  EXPECT_EQ(back->shmem_maps, im.shmem_maps);
+  EXPECT_EQ(back->mlockall_flags, im.mlockall_flags);
   EXPECT_EQ(back->sigactions, im.sigactions);
   EXPECT_EQ(back->rlimits, im.rlimits);
   EXPECT_EQ(back->mm, im.mm);
@@ -569,8 +587,8 @@ TEST(ImageCodec, RandomGarbageAndSplicesNeverCrash) {
 TEST(ImageCodec, SplitJoinIsLossless) {
   const auto bytes = encode_image(make_image());
   auto e = Encoded::split(bytes);
-  EXPECT_EQ(e.sections.size(), 22u);
-  EXPECT_EQ(e.nsections, 22u);
+  EXPECT_EQ(e.sections.size(), 24u);
+  EXPECT_EQ(e.nsections, 24u);
   EXPECT_EQ(e.join(), bytes);
 }
 
@@ -624,7 +642,7 @@ TEST(ImageCodec, DuplicateSection) {
 }
 
 TEST(ImageCodec, EveryRequiredSectionIsRequired) {
-  for (uint16_t tag : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22}) {
+  for (uint16_t tag : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24}) {
     auto e = Encoded::split(encode_image(make_image()));
     std::erase_if(e.sections, [&](const auto &s) { return s.tag == tag; });
     e.nsections--;
@@ -640,7 +658,7 @@ TEST(ImageCodec, MissingSectionReplacedByUnknownOne) {
 
 TEST(ImageCodec, SectionCountLargerThanSectionsPresent) {
   auto e = Encoded::split(encode_image(make_image()));
-  e.nsections = 23;
+  e.nsections = 25;
   expect_image_error(e.join(), "truncated");
 }
 
@@ -710,6 +728,7 @@ constexpr CountField kCounts[] = {
     {14, 8, "epoll watches"}, {15, 0, "signalfds"}, {16, 0, "timerfds"}, {17, 0, "inotifies"},
     {17, 8, "inotify watches"}, {18, 0, "unix sockets"}, {18, 32, "queued messages"},
     {20, 0, "seccomp threads"}, {20, 12, "seccomp filters"}, {20, 20, "filter instructions"},
+    {23, 0, "shmem maps"},
 };
 
 TEST(ImageCodec, HugeElementCounts) {
@@ -763,8 +782,8 @@ TEST(ImageCodec, RlimitResourceOutOfRange) {
 
 TEST(ImageCodec, UnknownVmaKind) {
   ProcessImage im = make_image();
-  im.vmas[4].kind = static_cast<VmaKind>(7);
-  expect_image_error(encode_image(im), "unknown VMA kind 7");
+  im.vmas[4].kind = static_cast<VmaKind>(8);
+  expect_image_error(encode_image(im), "unknown VMA kind 8");
 }
 
 TEST(ImageCodec, UnknownFileKind) {
@@ -844,6 +863,13 @@ TEST(ImageCodec, SeccompStateMustBeConsistent) {
     ASSERT_TRUE(back.ok()) << error_of(back);
     EXPECT_EQ(back->seccomp, im.seccomp);
   }
+}
+
+TEST(ImageCodec, ShmemMapFlagOutOfRange) {
+  // shmem maps section: count, then u64 start, u64 contents id, u8 anon
+  auto e = Encoded::split(encode_image(make_image()));
+  e.tag(23).body[4 + 16] = 2;
+  expect_image_error(e.join(), "boolean out of range");
 }
 
 TEST(ImageCodec, OverlongStrings) {
@@ -1201,10 +1227,73 @@ TEST(ValidateImage, FifoNeedsAPath) {
   expect_invalid(im, "file 8 has no absolute path");
 }
 
+TEST(ValidateImage, ShmemMaps) {
+  auto shmem_vma = [](const ProcessImage &im) {
+    for (size_t i = 0; i < im.vmas.size(); i++)
+      if (im.vmas[i].kind == VmaKind::shmem)
+        return i;
+    return im.vmas.size();
+  };
+  {
+    ProcessImage im = make_image();
+    im.shmem_maps.pop_back();
+    expect_invalid(im, "does not say which memory it maps");
+  }
+  {
+    ProcessImage im = make_image();
+    std::swap(im.shmem_maps[0], im.shmem_maps[1]); // out of VMA order
+    expect_invalid(im, "does not say which memory it maps");
+  }
+  {
+    ProcessImage im = make_image();
+    im.shmem_maps.push_back({kHeap, 503, true});
+    expect_invalid(im, "a shmem mapping record names no shmem VMA");
+  }
+  {
+    ProcessImage im = make_image();
+    im.shmem_maps[1].contents_id = 999;
+    expect_invalid(im, "names unknown contents");
+  }
+  {
+    ProcessImage im = make_image();
+    im.shmem_maps[1].contents_id = 501; // a deleted file's inode
+    expect_invalid(im, "maps the contents of a file of another kind");
+  }
+  {
+    ProcessImage im = make_image();
+    im.shmem_maps[0].anon = true; // a memfd's inode taken for shared anonymous memory
+    expect_invalid(im, "maps the contents of a file of another kind");
+  }
+  {
+    ProcessImage im = make_image();
+    im.shmem_maps[0].contents_id = 503;
+    im.shmem_maps[0].anon = false; // one inode, two natures
+    expect_invalid(im, "both as a memfd and as shared anonymous memory");
+  }
+  {
+    ProcessImage im = make_image();
+    im.vmas[shmem_vma(im)].pgoff = 100;
+    expect_invalid(im, "unaligned offset");
+  }
+  {
+    ProcessImage im = make_image();
+    im.vmas[4].vm_flags |= 1u << 20;
+    expect_invalid(im, "VMA 4: unknown flags");
+  }
+}
+
+TEST(ValidateImage, MlockallFlags) {
+  ProcessImage im = make_image();
+  im.mlockall_flags = MCL_CURRENT | MCL_FUTURE; // MCL_CURRENT is the VMAs' own flags
+  expect_invalid(im, "mlockall flags");
+  im.mlockall_flags = MCL_FUTURE;
+  EXPECT_TRUE(validate_image(im).ok());
+}
+
 TEST(ValidateImage, ContentsReferences) {
   {
     ProcessImage im = make_image();
-    im.files[9].contents_id = 503;
+    im.files[9].contents_id = 599;
     expect_invalid(im, "file 10 names unknown contents");
   }
   {

@@ -1,6 +1,7 @@
 // parse_maps on crafted /proc/PID/maps and smaps text, and read_smaps on the
 // live test process.
 #include "engine/capture/proc_maps.hpp"
+#include "engine/capture/vma_capture.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -354,4 +355,61 @@ TEST(ReadProcFile, ReadsPastTheReportedSize) {
 }
 
 } // namespace
+
+// --- capture_vmas: what each kind of mapping becomes ------------------------
+
+namespace {
+Result<std::vector<VmaImage>> vmas_of(const char *smaps) {
+  auto m = parse_maps(smaps);
+  EXPECT_TRUE(m.ok());
+  return capture_vmas(*m);
+}
+} // namespace
+
+TEST(CaptureVmas, SharedMemoryAndMadviseState) {
+  auto r = vmas_of("7f0000000000-7f0000004000 rw-s 00000000 00:01 1234 /dev/zero (deleted)\n"
+                   "VmFlags: rd wr sh mr mw me ms dc \n"
+                   "7f0000004000-7f0000006000 r--s 00002000 00:01 1235 /memfd:state (deleted)\n"
+                   "VmFlags: rd sh mr me ms dd \n"
+                   "7f0000200000-7f0000600000 rw-p 00000000 00:00 0 \n"
+                   "VmFlags: rd wr mr mw me ac hg wf lo lf \n"
+                   "7f0000600000-7f0000601000 rw-p 00000000 00:00 0 \n"
+                   "VmFlags: rd wr mr mw me ac nh \n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto &v = *r;
+  ASSERT_EQ(v.size(), 4u);
+  EXPECT_EQ(v[0].kind, VmaKind::shmem);
+  EXPECT_EQ(v[0].path, "/dev/zero");
+  EXPECT_EQ(v[0].vm_flags, kVmaMayWrite | kVmaDontFork);
+  EXPECT_EQ(v[1].kind, VmaKind::shmem);
+  EXPECT_EQ(v[1].path, "/memfd:state");
+  EXPECT_EQ(v[1].pgoff, 0x2000u);
+  EXPECT_EQ(v[1].vm_flags, kVmaDontDump);
+  EXPECT_EQ(v[2].kind, VmaKind::anon);
+  EXPECT_EQ(v[2].vm_flags,
+            kVmaMayWrite | kVmaHugePage | kVmaWipeOnFork | kVmaLocked | kVmaLockOnFault);
+  EXPECT_EQ(v[3].vm_flags, kVmaMayWrite | kVmaNoHugePage);
+}
+
+TEST(CaptureVmas, RefusedByName) {
+  struct Case {
+    const char *smaps;
+    const char *why;
+  } cases[] = {
+      {"7f0000000000-7f0000004000 rw-p 00000000 00:01 1235 /memfd:x (deleted)\n",
+       "a private mapping of a memfd is not supported yet"},
+      {"7f0000000000-7f0000004000 rw-s 00000000 00:01 32768 /SYSV00000000 (deleted)\n",
+       "System V shared memory is not supported yet"},
+      {"7f0000000000-7f0000004000 rw-s 00000000 00:01 32768 /SYSV00000000\n",
+       "System V shared memory is not supported yet"},
+      {"7f0000000000-7f0000004000 rw-s 00000000 00:01 99 /var/tmp/gone (deleted)\n",
+       "a mapping of a deleted file is not supported yet"},
+  };
+  for (const auto &c : cases) {
+    auto r = vmas_of(c.smaps);
+    ASSERT_FALSE(r.ok()) << c.smaps;
+    EXPECT_EQ(r.error().code, LMIG_ERR_UNSUPPORTED);
+    EXPECT_NE(r.error().message.find(c.why), std::string::npos) << r.error().message;
+  }
+}
 } // namespace lmig
