@@ -1,3 +1,4 @@
+#include "engine/base/clock.hpp"
 #include "engine/capture/timers.hpp"
 
 #include <signal.h>
@@ -19,11 +20,6 @@ namespace {
 
 constexpr uint64_t kNs = 1000000000ull;
 
-uint64_t now_ns(clockid_t c) {
-  timespec ts{};
-  ::clock_gettime(c, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * kNs + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 uint64_t ts_ns(int64_t sec, int64_t nsec) {
   return sec < 0 || nsec < 0 ? 0 : static_cast<uint64_t>(sec) * kNs + static_cast<uint64_t>(nsec);

@@ -1,3 +1,4 @@
+#include "engine/base/clock.hpp"
 #include "engine/restore/fd_create.hpp"
 
 #include <fcntl.h>
@@ -104,15 +105,7 @@ void proc_fd_path(int fd, char (&out)[40]) {
   out[at] = '\0';
 }
 
-uint64_t now_ns(clockid_t clock) {
-  timespec ts{};
-  ::clock_gettime(clock, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * kNs + static_cast<uint64_t>(ts.tv_nsec);
-}
 
-timespec to_timespec(uint64_t ns) {
-  return {static_cast<time_t>(ns / kNs), static_cast<long>(ns % kNs)};
-}
 
 // Reads and drops every queued inotify event.
 void drain(int fd) {

@@ -1,3 +1,4 @@
+#include "engine/base/clock.hpp"
 #include "engine/restore/timers_restore.hpp"
 
 #include <signal.h>
@@ -21,15 +22,7 @@ constexpr uint64_t kNs = 1000000000ull;
 #define PR_TIMER_CREATE_RESTORE_IDS_ON 1
 #endif
 
-uint64_t now_ns(clockid_t c) {
-  timespec ts{};
-  ::clock_gettime(c, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * kNs + static_cast<uint64_t>(ts.tv_nsec);
-}
 
-timespec to_ts(uint64_t ns) {
-  return {static_cast<time_t>(ns / kNs), static_cast<long>(ns % kNs)};
-}
 
 } // namespace
 
@@ -131,7 +124,7 @@ int make_overrun(const PosixTimerPlan &p) {
   uint64_t back = (static_cast<uint64_t>(p.overrun_last) + 1) * p.interval_ns;
   if (p.deadline_ns <= back)
     return 0; // the clock has not run that long: keep it simply armed
-  itimerspec its{to_ts(p.interval_ns), to_ts(p.deadline_ns - back)};
+  itimerspec its{to_timespec(p.interval_ns), to_timespec(p.deadline_ns - back)};
   if (::syscall(SYS_timer_settime, p.id, TIMER_ABSTIME, &its, nullptr) < 0)
     return -errno;
   sigset_t set;
@@ -168,7 +161,7 @@ bool restore_timers(const TimersPlan &t, TimerFailure &why) {
         return failed(why, LMIG_RST_STEP_POSIX_TIMER, -r, static_cast<uint64_t>(p.id));
       continue;
     }
-    itimerspec its{to_ts(p.interval_ns), to_ts(p.deadline_ns)};
+    itimerspec its{to_timespec(p.interval_ns), to_timespec(p.deadline_ns)};
     if (::syscall(SYS_timer_settime, p.id, TIMER_ABSTIME, &its, nullptr) < 0)
       return failed(why, LMIG_RST_STEP_POSIX_TIMER, errno, static_cast<uint64_t>(p.id));
   }

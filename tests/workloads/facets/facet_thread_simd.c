@@ -1,19 +1,4 @@
 /* A thread computing with every vector register (AVX-512 or AVX2) keeps their contents through the move. */
 #include "facet_threads.h"
 
-static struct facet_worker workers[1];
-
-FACET_SETUP(dir) {
-  (void)dir;
-  if (fw_start(&workers[0], FW_SIMD))
-    return 1;
-  return 0;
-}
-
-FACET_CHECK(seq) {
-  (void)seq;
-  for (int i = 0; i < 1; i++)
-    if (!fw_check(&workers[i]))
-      return 0;
-  return facet_pass();
-}
+FW_WORKERS_FACET(FW_SIMD)

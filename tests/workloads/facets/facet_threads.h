@@ -260,10 +260,36 @@ static int fw_check(struct facet_worker *w) {
   switch (w->kind) {
   case FW_FUTEX:
   case FW_PIPE: return fw_kick(w);
-  case FW_SLEEPER: return fw_progress(w, 2); /* one whole sleep at least */
+  case FW_SLEEPER:
+    if (!fw_progress(w, 2)) /* one whole sleep at least */
+      return 0;
+    /* late by the time the move took at most (and a noisy machine) */
+    if (w->max_late_ns > 2000ll * 1000000)
+      return facet_fail("a 300 ms nanosleep ended %lld ms late", w->max_late_ns / 1000000);
+    return 1;
   case FW_SIMD: return fw_progress(w, 1);
   }
   return 0;
 }
+
+/* A facet made of these workers only: started in the setup, each checked
+ * by every check. */
+#define FW_WORKERS_FACET(...)                                                    \
+  static const enum fw_kind fw_kinds[] = {__VA_ARGS__};                         \
+  static struct facet_worker fw_workers[sizeof fw_kinds / sizeof fw_kinds[0]];  \
+  FACET_SETUP(dir) {                                                             \
+    (void)dir;                                                                   \
+    for (size_t i = 0; i < sizeof fw_kinds / sizeof fw_kinds[0]; i++)            \
+      if (fw_start(&fw_workers[i], fw_kinds[i]))                                 \
+        return 1;                                                                \
+    return 0;                                                                    \
+  }                                                                              \
+  FACET_CHECK(seq) {                                                             \
+    (void)seq;                                                                   \
+    for (size_t i = 0; i < sizeof fw_kinds / sizeof fw_kinds[0]; i++)            \
+      if (!fw_check(&fw_workers[i]))                                             \
+        return 0;                                                                \
+    return facet_pass();                                                         \
+  }
 
 #endif
