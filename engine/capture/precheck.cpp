@@ -9,6 +9,7 @@
 #include "engine/capture/timers.hpp"
 #include "engine/capture/shmem_capture.hpp"
 #include "engine/capture/vma_capture.hpp"
+#include "restorer/restorer_args.h"
 
 namespace lmig {
 namespace {
@@ -56,6 +57,12 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
   if (st->nspid.size() > 1 && st->nspid.back() == 1)
     return refuse(pid, "is the init of its PID namespace");
   const std::string proc = "/proc/" + std::to_string(pid);
+  if (st->threads > LMIG_RST_MAX_THREADS)
+    return make_error(LMIG_ERR_UNSUPPORTED, "PID " + std::to_string(pid) + " (" + st->name +
+                                                ") has " + std::to_string(st->threads) +
+                                                " threads; more than " +
+                                                std::to_string(LMIG_RST_MAX_THREADS) +
+                                                " is not supported yet");
   // Children (zombies included) would be left behind: trees move as one or
   // not at all.
   if (auto tids = list_threads(pid); tids.ok()) {
