@@ -77,10 +77,11 @@ def read_status_field(pid: int, field: str) -> str | None:
 
 
 def spawn_detached(argv: list[str], stderr=subprocess.DEVNULL, cwd: str = "/") -> subprocess.Popen:
+    # A session of its own (lmig moves a session leader, not a shell job);
     # stdio on /dev/null (or a log file), every other descriptor closed
     # (close_fds: close_range(3, ~0U) in the child before exec).
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=stderr, close_fds=True, cwd=cwd)
+                            stderr=stderr, close_fds=True, cwd=cwd, start_new_session=True)
 
 
 def wait_for(cond, timeout_s: float, what: str, alive=None, step: float = 0.005):
