@@ -20,9 +20,12 @@ UringSender::UringSender(int fd, std::string peer, Uring ring, Mapping pool, siz
 Result<std::unique_ptr<UringSender>> UringSender::create(int fd, std::string peer,
                                                          uint32_t max_pages, unsigned nbuf,
                                                          unsigned batch) {
-  // Page data starts page-aligned; the headers sit just before it.
+  // Page data starts page-aligned; the headers sit just before it. Not
+  // populated here: tens of MiB touched up front would sit in the
+  // switchover's path (the first demand waits for the page server); the
+  // sender's first fill of each slot faults it in instead.
   size_t slot_bytes = 4096 + static_cast<size_t>(max_pages) * 4096;
-  LMIG_ASSIGN_OR_RETURN(Mapping pool, Mapping::anonymous(slot_bytes * nbuf, MAP_POPULATE));
+  LMIG_ASSIGN_OR_RETURN(Mapping pool, Mapping::anonymous(slot_bytes * nbuf));
   LMIG_ASSIGN_OR_RETURN(Uring ring, Uring::create(std::max(8u, 2 * nbuf)));
   return std::unique_ptr<UringSender>(new UringSender(fd, std::move(peer), std::move(ring),
                                                       std::move(pool), slot_bytes, nbuf, batch));

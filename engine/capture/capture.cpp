@@ -102,6 +102,7 @@ Status capture_by_remote_syscalls(FrozenProcess &frozen, ProcessImage &im) {
   const pid_t pid = frozen.pid();
   LMIG_ASSIGN_OR_RETURN(uint64_t insn, find_syscall_instruction(pid));
   LMIG_ASSIGN_OR_RETURN(auto rs, RemoteSyscaller::attach(pid, insn));
+  LMIG_ASSIGN_OR_RETURN(uint64_t locked_before, locked_kib(pid));
   LMIG_ASSIGN_OR_RETURN(int64_t scratch,
                         rs.call(SYS_mmap, {0, 4096, PROT_READ | PROT_WRITE,
                                            MAP_PRIVATE | MAP_ANONYMOUS, static_cast<uint64_t>(-1), 0}));
@@ -110,7 +111,7 @@ Status capture_by_remote_syscalls(FrozenProcess &frozen, ProcessImage &im) {
                       static_cast<int>(-scratch));
   auto scratch_addr = static_cast<uint64_t>(scratch);
   Status st;
-  if (auto fl = future_lock_flags(pid, scratch_addr); fl.ok())
+  if (auto fl = future_lock_flags(pid, scratch_addr, locked_before); fl.ok())
     im.mlockall_flags = *fl;
   else
     st = std::move(fl).error();

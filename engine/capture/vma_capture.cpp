@@ -1,9 +1,14 @@
 #include "engine/capture/vma_capture.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <utility>
+
+#include "engine/base/unique_fd.hpp"
 
 namespace lmig {
 namespace {
@@ -107,15 +112,32 @@ Result<std::vector<VmaImage>> capture_vmas(const std::vector<MapsEntry> &maps) {
   return out;
 }
 
-Result<uint32_t> future_lock_flags(pid_t pid, uint64_t fresh_mapping) {
-  LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
-  for (const auto &m : maps)
-    if (fresh_mapping >= m.start && fresh_mapping < m.end) {
-      if (!m.has_flag("lo"))
-        return 0u;
-      return static_cast<uint32_t>(MCL_FUTURE | (m.has_flag("lf") ? MCL_ONFAULT : 0));
-    }
-  return make_error(LMIG_ERR_SYSTEM, "the capture's scratch page is not in the maps");
+Result<uint64_t> locked_kib(pid_t pid) {
+  LMIG_ASSIGN_OR_RETURN(std::string status,
+                        read_proc_file("/proc/" + std::to_string(pid) + "/status"));
+  auto at = status.find("\nVmLck:");
+  if (at == std::string::npos)
+    return make_error(LMIG_ERR_SYSTEM, "/proc/" + std::to_string(pid) + "/status has no VmLck");
+  return std::strtoull(status.c_str() + at + 7, nullptr, 10);
+}
+
+// Cheap on purpose (this runs while the process is frozen): the counters
+// and one pagemap entry, not smaps, whose cost grows with resident memory.
+Result<uint32_t> future_lock_flags(pid_t pid, uint64_t fresh_mapping, uint64_t locked_before_kib) {
+  LMIG_ASSIGN_OR_RETURN(uint64_t locked_after, locked_kib(pid));
+  if (locked_after <= locked_before_kib)
+    return 0u; // the new mapping was not locked: no MCL_FUTURE
+  // MCL_FUTURE alone populates what it locks at once; with MCL_ONFAULT
+  // the untouched page is not there yet.
+  UniqueFd pm(::open(("/proc/" + std::to_string(pid) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!pm)
+    return sys_error("open /proc/" + std::to_string(pid) + "/pagemap");
+  uint64_t entry = 0;
+  if (::pread(pm.get(), &entry, sizeof entry, static_cast<off_t>(fresh_mapping / 4096 * 8)) !=
+      sizeof entry)
+    return sys_error("read the pagemap entry of the capture's scratch page");
+  const bool present = entry >> 63;
+  return static_cast<uint32_t>(MCL_FUTURE | (present ? 0 : MCL_ONFAULT));
 }
 
 } // namespace lmig

@@ -184,6 +184,11 @@ void PageServer::push_loop() {
       LMIG_TRY(run_range(h, 1024 * kPage)); // stay ahead of faults walking forward
     }
   };
+  // Nothing is pushed (nor the inventory walked) until the process runs:
+  // before that the push only takes CPU from the restore, and the
+  // downtime is what the process feels. Faults meanwhile go on demand.
+  while (!saw_running_ && !stop_)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
   Status st = send_inventory();
   for (uint32_t waited = 0; waited < cfg_.push_delay_ms && !stop_; waited += 10)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -92,7 +92,7 @@ private:
   std::atomic<uint64_t> pushed_{0}, served_{0};
   std::mutex push_error_mu_;
   Status push_error_;
-  bool saw_running_ = false;
+  std::atomic<bool> saw_running_{false};
   PageReader demand_reader_;
 };
 
