@@ -133,8 +133,12 @@ def run_tcp_floor(exe: str, mib: int, chunk_kib: int, reps: int) -> dict:
         doc = json.loads(r.stdout)
     except json.JSONDecodeError as e:
         raise BenchError(f"tcp_floor printed no JSON ({e}): {r.stdout[:300]!r}") from e
-    iters = [b for b in doc.get("benchmarks", []) if b.get("run_type", "iteration") == "iteration"]
-    bad = [b.get("error_message", "?") for b in iters if b.get("error_occurred")]
+    all_iters = [b for b in doc.get("benchmarks", [])
+                 if b.get("run_type", "iteration") == "iteration"]
+    iters = [b for b in all_iters if b.get("name", "").startswith("loopback_tcp_stream")]
+    fresh = [float(b["bytes_per_second"]) for b in all_iters
+             if b.get("name", "").startswith("fresh_memory_write") and not b.get("error_occurred")]
+    bad = [b.get("error_message", "?") for b in all_iters if b.get("error_occurred")]
     if bad:
         raise BenchError(f"tcp_floor failed: {bad[0]}")
     if not iters:
@@ -142,6 +146,8 @@ def run_tcp_floor(exe: str, mib: int, chunk_kib: int, reps: int) -> dict:
     samples = [float(b["bytes_per_second"]) for b in iters]
     return {
         "samples_bytes_per_s": samples,
+        # writing pages into never-touched memory (what the target pays per page)
+        "fresh_write_samples_bytes_per_s": fresh,
         "stream_bytes": int(iters[0].get("stream_bytes", mib * MIB)),
         "chunk_bytes": int(iters[0].get("chunk_bytes", chunk_kib * 1024)),
         "benchmark_context": {k: doc.get("context", {}).get(k) for k in
