@@ -45,6 +45,8 @@ const char *step_name(uint32_t step) {
   case LMIG_RST_STEP_TLS: return "restore the thread pointer";
   case LMIG_RST_STEP_EXE: return "open the executable";
   case LMIG_RST_STEP_RSEQ: return "register rseq";
+  case LMIG_RST_STEP_THREAD: return "create a thread with its TID";
+  case LMIG_RST_STEP_ROBUST: return "restore a thread's robust futex list";
   case LMIG_RST_STEP_CREDS: return "restore the credentials";
   case LMIG_RST_STEP_CAPS: return "restore the capabilities";
   case LMIG_RST_STEP_PERSONALITY: return "restore the personality";
@@ -145,6 +147,11 @@ Error RestoredProcess::restorer_error(uint32_t step, int64_t err, uint64_t arg) 
     const FilePlan &f = plan_.files[arg];
     detail = " fd " + (f.targets.empty() ? std::string("?") : std::to_string(f.targets[0].fd)) +
              " (" + (f.path.empty() ? std::string(file_kind_name(f.kind)) : f.path) + ")";
+  } else if (step == LMIG_RST_STEP_THREAD || step == LMIG_RST_STEP_ROBUST ||
+             step == LMIG_RST_STEP_RSEQ) {
+    detail = arg < image_->threads.size()
+                 ? " (thread " + std::to_string(image_->threads[arg].tid) + ")"
+                 : "";
   } else if (step == LMIG_RST_STEP_SIGACTION || step == LMIG_RST_STEP_RLIMIT) {
     detail = " " + std::to_string(arg);
   } else if (step == LMIG_RST_STEP_CREDS || step == LMIG_RST_STEP_CAPS) {
