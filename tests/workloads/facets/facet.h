@@ -26,6 +26,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -59,6 +60,18 @@ static int facet_fail(const char *fmt, ...) {
   return 0;
 }
 static int facet_pass(void) { return 1; }
+
+/* Starts a thread with every signal blocked: SIGUSR1, the check request,
+ * belongs to the main thread. attr may be NULL. Returns 0 or an errno. */
+static inline int facet_thread(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+                               void *arg) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int r = pthread_create(t, attr, fn, arg);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return r;
+}
 
 /* A deterministic pattern for memory checks. */
 static inline uint64_t facet_mix(uint64_t x) {

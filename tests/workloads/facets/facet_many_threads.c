@@ -22,16 +22,12 @@ FACET_SETUP(dir) {
   pthread_attr_t a;
   pthread_attr_init(&a);
   pthread_attr_setstacksize(&a, 64 * 1024);
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   for (int i = 0; i < N; i++) {
     pthread_t t;
-    int r = pthread_create(&t, &a, idle, NULL);
+    int r = facet_thread(&t, &a, idle, NULL);
     if (r)
       return facet_fail("thread %d: %s", i, strerror(r)), 1;
   }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   while (atomic_load(&started) < N)
     usleep(1000);
   return 0;

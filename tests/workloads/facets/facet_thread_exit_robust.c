@@ -28,18 +28,14 @@ static void *hold(void *arg) {
 
 FACET_SETUP(dir) {
   (void)dir;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   for (int i = 0; i < N; i++) {
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);
     pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
     pthread_mutex_init(&h[i].m, &a);
-    if (pthread_create(&h[i].th, NULL, hold, &h[i]))
+    if (facet_thread(&h[i].th, NULL, hold, &h[i]))
       return facet_fail("pthread_create"), 1;
   }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   for (int i = 0; i < N; i++)
     while (!atomic_load(&h[i].locked))
       usleep(1000);

@@ -69,15 +69,11 @@ static void *run(void *arg) {
 
 FACET_SETUP(dir) {
   (void)dir;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   for (int i = 0; i < N; i++) {
     pthread_t t;
-    if (pthread_create(&t, NULL, run, &ids[i]))
+    if (facet_thread(&t, NULL, run, &ids[i]))
       return facet_fail("pthread_create"), 1;
   }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   for (int i = 0; i < N; i++)
     while (!atomic_load(&ids[i].rounds))
       usleep(1000);

@@ -58,9 +58,6 @@ FACET_SETUP(dir) {
   sa.sa_handler = on_usr2;
   sa.sa_flags = SA_ONSTACK | SA_RESTART;
   sigaction(SIGUSR2, &sa, NULL);
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   for (int i = 0; i < N; i++) {
     sigemptyset(&pt[i].mask);
     sigaddset(&pt[i].mask, SIGUSR1);
@@ -69,10 +66,9 @@ FACET_SETUP(dir) {
     pt[i].size = 64 * 1024 + (size_t)i * 4096;
     pt[i].stack = malloc(pt[i].size);
     pthread_t t;
-    if (pthread_create(&t, NULL, run, &pt[i]))
+    if (facet_thread(&t, NULL, run, &pt[i]))
       return facet_fail("pthread_create"), 1;
   }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   for (int i = 0; i < N; i++)
     while (!pt[i].tid)
       usleep(1000);

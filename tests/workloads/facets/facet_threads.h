@@ -205,11 +205,7 @@ static int fw_start(struct facet_worker *w, enum fw_kind kind) {
   w->name = names[kind];
   if (kind == FW_PIPE && pipe(w->pipe_in) < 0)
     return facet_fail("pipe: %s", strerror(errno)), -1;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int r = pthread_create(&w->th, NULL, mains[kind], w);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  int r = facet_thread(&w->th, NULL, mains[kind], w);
   if (r)
     return facet_fail("pthread_create: %s", strerror(r)), -1;
   for (int i = 0; i < 5000 && !w->tid; i++)

@@ -37,19 +37,15 @@ static void *owner(void *arg) {
 
 FACET_SETUP(dir) {
   (void)dir;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   for (int i = 0; i < N; i++) {
     r[i].mem = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (r[i].mem == MAP_FAILED)
       return facet_fail("mmap: %s", strerror(errno)), 1;
     r[i].seed = 1000u * (unsigned)i;
     facet_fill(r[i].mem, LEN, r[i].seed);
-    if (pthread_create(&r[i].th, NULL, owner, &r[i]))
+    if (facet_thread(&r[i].th, NULL, owner, &r[i]))
       return facet_fail("pthread_create"), 1;
   }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   return 0;
 }
 
