@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "lmig/lmig.h"
+#include "tools/transport_option.hpp"
 
 namespace {
 
@@ -65,16 +66,8 @@ int main(int argc, char **argv) {
     case kIoTo: opts.io_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kReconnTo: opts.reconnect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kTransport:
-      if (!std::strcmp(optarg, "tcp"))
-        opts.transport = LMIG_TRANSPORT_TCP;
-      else if (!std::strcmp(optarg, "rdma"))
-        opts.transport = LMIG_TRANSPORT_RDMA;
-      else if (!std::strcmp(optarg, "auto"))
-        opts.transport = LMIG_TRANSPORT_AUTO;
-      else {
-        std::fprintf(stderr, "--transport takes tcp, rdma or auto\n");
+      if (!parse_transport(optarg, opts.transport))
         return 2;
-      }
       break;
     case kPortFile: port_file = optarg; break;
     case kVerbose: opts.log_level = LMIG_LOG_DEBUG; break;
