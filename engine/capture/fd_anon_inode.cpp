@@ -2,9 +2,11 @@
 #include <sys/timerfd.h>
 #include <time.h>
 
+#include "engine/base/clock.hpp"
 #include "engine/capture/fd_kinds.hpp"
 #include "engine/capture/fdinfo.hpp"
 #include "engine/capture/proc_maps.hpp"
+#include "engine/image/fd_validation.hpp"
 
 namespace lmig {
 
@@ -62,24 +64,15 @@ Result<TimerfdImage> capture_timerfd(FdBorrower &borrower, int fd, std::string_v
     if (attempt == 100)
       return unsupported_fd(fd, "timerfd with a period too short to capture");
   }
-  timespec now{};
-  ::clock_gettime(CLOCK_REALTIME, &now);
   TimerfdImage t;
   t.clockid = info.clockid;
   t.settime_flags = info.settime_flags;
   t.ticks = info.ticks;
   t.value_ns = info.value_ns;
   t.interval_ns = info.interval_ns;
-  t.captured_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ull +
-                  static_cast<uint64_t>(now.tv_nsec);
-  switch (t.clockid) {
-  case CLOCK_REALTIME:
-  case CLOCK_MONOTONIC:
-  case CLOCK_BOOTTIME:
-  case CLOCK_REALTIME_ALARM:
-  case CLOCK_BOOTTIME_ALARM: break;
-  default: return unsupported_fd(fd, "timerfd on clock " + std::to_string(t.clockid));
-  }
+  t.captured_ns = now_ns(CLOCK_REALTIME);
+  if (!timerfd_clock_supported(t.clockid))
+    return unsupported_fd(fd, "timerfd on clock " + std::to_string(t.clockid));
   return t;
 }
 

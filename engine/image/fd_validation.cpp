@@ -7,6 +7,11 @@
 #include <set>
 
 namespace lmig {
+
+bool timerfd_clock_supported(int32_t clockid) {
+  return clockid == CLOCK_REALTIME || clockid == CLOCK_MONOTONIC || clockid == CLOCK_BOOTTIME ||
+         clockid == CLOCK_REALTIME_ALARM || clockid == CLOCK_BOOTTIME_ALARM;
+}
 namespace {
 
 Error bad(const std::string &why) { return make_error(LMIG_ERR_IMAGE, "image: " + why); }
@@ -59,14 +64,8 @@ Status check_contents(const ContentsImage &c) {
 
 Status check_timerfd(const TimerfdImage &t) {
   const std::string where = "timerfd of " + file_str(t.file_id);
-  switch (t.clockid) {
-  case CLOCK_REALTIME:
-  case CLOCK_MONOTONIC:
-  case CLOCK_BOOTTIME:
-  case CLOCK_REALTIME_ALARM:
-  case CLOCK_BOOTTIME_ALARM: break;
-  default: return bad(where + ": clock " + std::to_string(t.clockid) + " is not a timerfd clock");
-  }
+  if (!timerfd_clock_supported(t.clockid))
+    return bad(where + ": clock " + std::to_string(t.clockid) + " is not a timerfd clock");
   constexpr uint32_t kAbstime = 1, kCancelOnSet = 2;
   if (t.settime_flags & ~(kAbstime | kCancelOnSet))
     return bad(where + ": unknown settime flags");

@@ -9,6 +9,9 @@
 
 namespace lmig {
 
+// Clocks a timerfd may be on for lmig to move it.
+bool timerfd_clock_supported(int32_t clockid);
+
 Status validate_fd_state(const ProcessImage &image);
 
 } // namespace lmig
