@@ -56,6 +56,8 @@
 #include <thread>
 #include <vector>
 
+#include "engine/base/unique_fd.hpp"
+
 namespace {
 
 constexpr size_t kPage = 4096;
@@ -79,23 +81,7 @@ uint64_t now_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
-  Fd(Fd &&o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = -1;
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = lmig::UniqueFd; // (header-only: the floors link nothing of lmig)
 
 // A busy-polling thread calls this on every empty poll: it never sleeps,
 // but lets another runnable thread have the CPU. Without it, on a machine
@@ -340,10 +326,11 @@ Samples touch_all(const Region &reg, const Options &o) {
   return s;
 }
 
-// a) fault served from local memory.
-Samples floor_uffd_local(const Options &o, bool busy) {
-  Fd uffd = open_uffd();
-  Region reg(o.samples + o.warmup, uffd.get());
+// Touches every page of reg while a handler thread serves its faults with
+// serve(addr, stop) (which installs the page); stops the handler and
+// rethrows what went wrong in it.
+Samples touch_while_serving(const Options &o, bool busy, const Fd &uffd, Region &reg,
+                            const std::function<void(uint64_t, std::atomic<bool> &)> &serve) {
   Fd stop_fd(::eventfd(0, EFD_CLOEXEC));
   if (stop_fd.get() < 0)
     fail("eventfd");
@@ -351,13 +338,11 @@ Samples floor_uffd_local(const Options &o, bool busy) {
   std::string error;
   std::thread handler([&] {
     try {
-      std::vector<char> page(kPage, 'x');
       for (;;) {
         uint64_t a = next_fault(uffd.get(), busy, stop_fd.get(), stop);
         if (!a)
           return;
-        page[0] = static_cast<char>(a >> 12);
-        uffd_copy(uffd.get(), a, page.data());
+        serve(a, stop);
       }
     } catch (const std::exception &e) {
       error = e.what();
@@ -373,6 +358,17 @@ Samples floor_uffd_local(const Options &o, bool busy) {
   if (!error.empty())
     throw std::runtime_error(error);
   return s;
+}
+
+// a) fault served from local memory.
+Samples floor_uffd_local(const Options &o, bool busy) {
+  Fd uffd = open_uffd();
+  Region reg(o.samples + o.warmup, uffd.get());
+  std::vector<char> page(kPage, 'x');
+  return touch_while_serving(o, busy, uffd, reg, [&](uint64_t a, std::atomic<bool> &) {
+    page[0] = static_cast<char>(a >> 12);
+    uffd_copy(uffd.get(), a, page.data());
+  });
 }
 
 // b) 16-byte request, 4096-byte reply over loopback TCP.
@@ -419,44 +415,29 @@ Samples floor_tcp_rr(const Options &o, bool busy) {
 Samples floor_uffd_tcp(const Options &o, bool busy) {
   Fd uffd = open_uffd();
   Region reg(o.samples + o.warmup, uffd.get());
-  Fd stop_fd(::eventfd(0, EFD_CLOEXEC));
-  if (stop_fd.get() < 0)
-    fail("eventfd");
   auto [c, srv] = tcp_pair();
-  std::string server_error, handler_error;
+  std::string server_error;
   std::thread server(page_server, srv.get(), busy, std::ref(server_error));
-  std::atomic<bool> stop{false};
-  std::thread handler([&] {
-    try {
-      std::vector<char> page(kPage);
-      char req[kRequest] = {};
-      for (;;) {
-        uint64_t a = next_fault(uffd.get(), busy, stop_fd.get(), stop);
-        if (!a)
-          return;
-        std::memcpy(req, &a, sizeof a);
-        if (!send_all(c.get(), req, sizeof req, busy) ||
-            !recv_all(c.get(), page.data(), page.size(), busy, &stop))
-          fail("handler: page request");
-        if (std::memcmp(page.data(), req, sizeof req) != 0)
-          throw std::runtime_error("handler: reply does not match its request");
-        uffd_copy(uffd.get(), a, page.data());
-      }
-    } catch (const std::exception &e) {
-      handler_error = e.what();
-      unblock_all(uffd.get(), reg);
-    }
-  });
-  Samples s = touch_all(reg, o);
-  stop = true;
-  uint64_t one = 1;
-  if (::write(stop_fd.get(), &one, sizeof one) != sizeof one)
-    fail("eventfd write");
-  handler.join();
+  std::vector<char> page(kPage);
+  char req[kRequest] = {};
+  Samples s;
+  try {
+    s = touch_while_serving(o, busy, uffd, reg, [&](uint64_t a, std::atomic<bool> &stop) {
+      std::memcpy(req, &a, sizeof a);
+      if (!send_all(c.get(), req, sizeof req, busy) ||
+          !recv_all(c.get(), page.data(), page.size(), busy, &stop))
+        fail("handler: page request");
+      if (std::memcmp(page.data(), req, sizeof req) != 0)
+        throw std::runtime_error("handler: reply does not match its request");
+      uffd_copy(uffd.get(), a, page.data());
+    });
+  } catch (...) {
+    ::shutdown(c.get(), SHUT_WR);
+    server.join();
+    throw;
+  }
   ::shutdown(c.get(), SHUT_WR);
   server.join();
-  if (!handler_error.empty())
-    throw std::runtime_error(handler_error);
   if (!server_error.empty())
     throw std::runtime_error(server_error);
   return s;

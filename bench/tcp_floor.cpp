@@ -33,6 +33,8 @@
 #include <thread>
 #include <vector>
 
+#include "engine/base/unique_fd.hpp"
+
 namespace {
 
 struct Options {
@@ -41,22 +43,7 @@ struct Options {
   int repetitions = 3;
 };
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
-  Fd(Fd &&o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  ~Fd() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
+using Fd = lmig::UniqueFd; // (header-only: the floors link nothing of lmig)
 
 std::string errno_text(const char *what) { return std::string(what) + ": " + std::strerror(errno); }
 
