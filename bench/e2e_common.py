@@ -12,6 +12,7 @@ Standard library only.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import platform
@@ -20,6 +21,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -120,19 +122,43 @@ def check_executables(ap, args, names) -> None:
         setattr(args, name, str(p.resolve()))
 
 
-# ---- the loopback TCP floor ---------------------------------------------------
+# ---- a run's start ----------------------------------------------------------------
+
+def start_run(args, prefix: str) -> tuple:
+    """What every scenario notes first: the start (wall clock and monotonic),
+    the machine, lmig's version, and a fresh work directory (under
+    --work-dir when given). Returns (started, t_start, machine, version, work)."""
+    started = datetime.datetime.now(datetime.timezone.utc)
+    t_start = time.monotonic()
+    machine = machine_info()
+    machine["loadavg_start"] = list(os.getloadavg())
+    version = subprocess.run([args.lmig, "--version"], capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL).stdout.strip()
+    work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="run-", dir=work)) if args.work_dir else work
+    return started, t_start, machine, version, work
+
+
+# ---- the floors --------------------------------------------------------------------
+
+def run_json_tool(argv: list[str], timeout: int) -> dict:
+    """Runs a floor program that prints one JSON document; BenchError if it
+    fails or prints something else."""
+    name = Path(argv[0]).name
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=timeout, close_fds=True)
+    if r.returncode != 0:
+        raise BenchError(f"{name} exited with {r.returncode}: {r.stderr.strip()}")
+    try:
+        return json.loads(r.stdout)
+    except json.JSONDecodeError as e:
+        raise BenchError(f"{name} printed no JSON ({e}): {r.stdout[:300]!r}") from e
+
 
 def run_tcp_floor(exe: str, mib: int, chunk_kib: int, reps: int) -> dict:
-    argv = [exe, f"--bytes-mib={mib}", f"--chunk-kib={chunk_kib}", f"--repetitions={reps}",
-            "--benchmark_format=json"]
-    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       timeout=600, close_fds=True)
-    if r.returncode != 0:
-        raise BenchError(f"tcp_floor exited with {r.returncode}: {r.stderr.strip()}")
-    try:
-        doc = json.loads(r.stdout)
-    except json.JSONDecodeError as e:
-        raise BenchError(f"tcp_floor printed no JSON ({e}): {r.stdout[:300]!r}") from e
+    doc = run_json_tool([exe, f"--bytes-mib={mib}", f"--chunk-kib={chunk_kib}",
+                         f"--repetitions={reps}", "--benchmark_format=json"], 600)
     all_iters = [b for b in doc.get("benchmarks", [])
                  if b.get("run_type", "iteration") == "iteration"]
     iters = [b for b in all_iters if b.get("name", "").startswith("loopback_tcp_stream")]

@@ -34,15 +34,12 @@ anything left over with SIGKILL. Standard library only. Must run as root.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -52,7 +49,7 @@ sys.path.insert(0, str(HERE))
 import plot_svg  # noqa: E402
 
 import e2e_common as common  # noqa: E402
-from e2e_common import GIB, MIB, BenchError, log, machine_info, mmm, run_tcp_floor  # noqa: E402
+from e2e_common import GIB, MIB, BenchError, log, mmm, run_tcp_floor  # noqa: E402
 
 common.LOG_PREFIX = "e2e_postcopy"
 
@@ -119,15 +116,7 @@ FLOOR_KINDS = ("uffd_local", "tcp_rr_4k", "uffd_tcp_fetch")
 
 
 def run_postcopy_floor(exe: str, samples: int) -> dict:
-    argv = [exe, "--raw", f"--samples={samples}"]
-    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       timeout=180, close_fds=True)
-    if r.returncode != 0:
-        raise BenchError(f"postcopy_floor exited with {r.returncode}: {r.stderr.strip()}")
-    try:
-        doc = json.loads(r.stdout)
-    except json.JSONDecodeError as e:
-        raise BenchError(f"postcopy_floor printed no JSON ({e}): {r.stdout[:300]!r}") from e
+    doc = common.run_json_tool([exe, "--raw", f"--samples={samples}"], 180)
     for k in FLOOR_KINDS:
         for v in ("blocking", "busy"):
             if not doc.get(k, {}).get(v, {}).get("n"):
@@ -327,15 +316,7 @@ def main() -> int:
             "userfaultfd)")
         return 2
 
-    started = datetime.datetime.now(datetime.timezone.utc)
-    t_start = time.monotonic()
-    machine = machine_info()
-    machine["loadavg_start"] = list(os.getloadavg())
-    version = subprocess.run([args.lmig, "--version"], capture_output=True, text=True,
-                             stdin=subprocess.DEVNULL).stdout.strip()
-    work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="lmig-pc-"))
-    work.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="run-", dir=work)) if args.work_dir else work
+    started, t_start, machine, version, work = common.start_run(args, "lmig-pc-")
 
     doc: dict = {
         "scenario": "e2e_postcopy",

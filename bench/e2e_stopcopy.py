@@ -19,14 +19,11 @@ namespaces).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,7 +33,7 @@ sys.path.insert(0, str(HERE))
 import plot_svg  # noqa: E402
 
 import e2e_common as common  # noqa: E402
-from e2e_common import BenchError, MIB, log, machine_info, mmm, run_tcp_floor  # noqa: E402
+from e2e_common import BenchError, MIB, log, mmm, run_tcp_floor  # noqa: E402
 
 common.LOG_PREFIX = "e2e_stopcopy"
 
@@ -131,15 +128,7 @@ def main() -> int:
         log("error: must run as root (lmig attaches with ptrace, lmigd clones PID namespaces)")
         return 2
 
-    started = datetime.datetime.now(datetime.timezone.utc)
-    t_start = time.monotonic()
-    machine = machine_info()
-    machine["loadavg_start"] = list(os.getloadavg())
-    version = subprocess.run([args.lmig, "--version"], capture_output=True, text=True,
-                             stdin=subprocess.DEVNULL).stdout.strip()
-    work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="lmig-e2e-"))
-    work.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="run-", dir=work)) if args.work_dir else work
+    started, t_start, machine, version, work = common.start_run(args, "lmig-e2e-")
 
     doc: dict = {
         "scenario": "e2e_stopcopy",
