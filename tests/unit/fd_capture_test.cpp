@@ -27,8 +27,10 @@
 
 #include "engine/base/unique_fd.hpp"
 #include "tests/unit/child_process.hpp"
+#include "tests/unit/scratch_dir.hpp"
 
 namespace lmig {
+using test::TempDir;
 namespace {
 
 using testing::Child;
@@ -37,26 +39,6 @@ template <typename T> std::string error_of(const Result<T> &r) {
   return r.ok() ? "<ok>" : r.error().message;
 }
 
-// A scratch directory, removed with what is in it.
-class TempDir {
-public:
-  TempDir() {
-    char t[] = "/tmp/lmig-fdcap-XXXXXX";
-    if (!::mkdtemp(t))
-      std::abort();
-    path_ = t;
-  }
-  ~TempDir() {
-    std::string cmd = "rm -rf '" + path_ + "'";
-    if (std::system(cmd.c_str()) != 0) {
-    }
-  }
-  const std::string &path() const { return path_; }
-  std::string file(const char *name) const { return path_ + "/" + name; }
-
-private:
-  std::string path_;
-};
 
 // Runs setup(fds) in a child (async-signal-safe calls only), which reports
 // its fd numbers and then waits to be killed. The child keeps only what

@@ -24,8 +24,10 @@
 #include "engine/base/unique_fd.hpp"
 #include "engine/capture/fdinfo.hpp"
 #include "engine/capture/proc_maps.hpp"
+#include "tests/unit/scratch_dir.hpp"
 
 namespace lmig {
+using test::TempDir;
 namespace {
 
 constexpr int kFloor = 200;
@@ -51,25 +53,6 @@ uint64_t ns_of(const timespec &t) {
   return static_cast<uint64_t>(t.tv_sec) * 1000000000ull + static_cast<uint64_t>(t.tv_nsec);
 }
 
-class TempDir {
-public:
-  TempDir() {
-    char t[] = "/tmp/lmig-fdmake-XXXXXX";
-    if (!::mkdtemp(t))
-      std::abort();
-    path_ = t;
-  }
-  ~TempDir() {
-    std::string cmd = "rm -rf '" + path_ + "'";
-    if (std::system(cmd.c_str()) != 0) {
-    }
-  }
-  std::string file(const char *name) const { return path_ + "/" + name; }
-  const std::string &path() const { return path_; }
-
-private:
-  std::string path_;
-};
 
 // --- timerfd: the time the move took ------------------------------------------
 
