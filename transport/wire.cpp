@@ -19,6 +19,7 @@ const char *type_name(Type t) {
   case Type::error: return "error";
   case Type::page_request: return "page-request";
   case Type::inventory: return "inventory";
+  case Type::tree: return "tree";
   }
   return "unknown";
 }

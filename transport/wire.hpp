@@ -14,7 +14,7 @@
 namespace lmig::wire {
 
 inline constexpr uint32_t kMagic = 0x4c4d4731; // "LMG1"
-inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kProtocolVersion = 2; // 2: process trees
 inline constexpr uint32_t kMaxPayload = 256u << 20;
 inline constexpr uint32_t kMaxPagesPerFrame = 1024; // 4 MiB
 
@@ -30,6 +30,7 @@ enum class Type : uint16_t {
   error = 9,      // either way: Error; the sender gives up
   page_request = 10,   // target -> source: PageRequest
   inventory = 11,      // source -> target, post-copy, at the head of the bulk stream: page runs
+  tree = 12,           // source -> target, before the images of a process tree: ProcessTree
 };
 
 const char *type_name(Type t);

@@ -27,14 +27,6 @@
 namespace lmig {
 namespace {
 
-Result<std::string> read_link(const std::string &path) {
-  char buf[4096];
-  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
-  if (n < 0)
-    return sys_error("readlink " + path);
-  return std::string(buf, static_cast<size_t>(n));
-}
-
 // Without CAP_SYS_RESOURCE, prlimit on a process of other credentials is
 // refused (EPERM): the limits are then read by the process itself, through
 // capture_rlimits_remote.

@@ -30,14 +30,6 @@ Error unsupported_fd(int fd, const std::string &what) {
 
 namespace {
 
-Result<std::string> read_link(const std::string &path) {
-  char buf[4096];
-  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
-  if (n < 0)
-    return sys_error("readlink " + path);
-  return std::string(buf, static_cast<size_t>(n));
-}
-
 // Names a socket that cannot move, e.g. "TCP socket", from a borrowed
 // duplicate of it.
 std::string socket_kind(int sock) {
@@ -196,17 +188,7 @@ void FdTable::move_into(ProcessImage &im) && {
 Result<FdTable> capture_fds(pid_t pid, bool read_data) {
   const std::string proc = "/proc/" + std::to_string(pid);
   const std::string base = proc + "/fd";
-  std::vector<int> numbers;
-  {
-    DIR *d = ::opendir(base.c_str());
-    if (!d)
-      return sys_error("open " + base);
-    while (dirent *e = ::readdir(d))
-      if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
-        numbers.push_back(std::atoi(e->d_name));
-    ::closedir(d);
-  }
-  std::sort(numbers.begin(), numbers.end());
+  LMIG_ASSIGN_OR_RETURN(std::vector<int> numbers, list_fds(pid));
 
   // 1. What each fd is (fds closed meanwhile, before the freeze, are skipped).
   std::vector<FoundFd> found;

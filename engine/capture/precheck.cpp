@@ -7,6 +7,7 @@
 #include "engine/capture/proc_attrs.hpp"
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/timers.hpp"
+#include "engine/capture/tree_scan.hpp"
 #include "engine/capture/shmem_capture.hpp"
 #include "engine/capture/vma_capture.hpp"
 #include "restorer/restorer_args.h"
@@ -63,20 +64,6 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
                                                 " threads; more than " +
                                                 std::to_string(LMIG_RST_MAX_THREADS) +
                                                 " is not supported yet");
-  // Children (zombies included) would be left behind: trees move as one or
-  // not at all.
-  if (auto tids = list_threads(pid); tids.ok()) {
-    std::string children;
-    for (pid_t t : *tids)
-      if (auto c = read_proc_file(proc + "/task/" + std::to_string(t) + "/children"); c.ok())
-        children += *c;
-    while (!children.empty() && children.back() == ' ')
-      children.pop_back();
-    if (!children.empty())
-      return make_error(LMIG_ERR_UNSUPPORTED,
-                        "PID " + std::to_string(pid) + " (" + st->name + ") has child processes (" +
-                            children + "); process trees are not supported yet");
-  }
   if (link_deleted(proc + "/exe"))
     return make_error(LMIG_ERR_UNSUPPORTED,
                       "PID " + std::to_string(pid) + ": its executable was deleted; that is not "
@@ -88,7 +75,7 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
   return st;
 }
 
-Result<std::vector<MapsEntry>> precheck(pid_t pid) {
+Result<std::vector<MapsEntry>> precheck_one(pid_t pid) {
   LMIG_ASSIGN_OR_RETURN(auto status, check_identity(pid));
   LMIG_TRY(precheck_proc_attrs(pid, status));
   LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
@@ -97,6 +84,27 @@ Result<std::vector<MapsEntry>> precheck(pid_t pid) {
   LMIG_TRY(capture_shmem(pid, maps, vmas, fds, false));
   LMIG_TRY(precheck_timers(pid));
   return maps;
+}
+
+Result<TreePrecheck> precheck(pid_t pid) {
+  LMIG_TRY(check_identity(pid));
+  TreePrecheck out;
+  LMIG_ASSIGN_OR_RETURN(out.scan, scan_tree(pid));
+  for (size_t i = 0; i < out.scan.host_pids.size(); i++) {
+    if (out.scan.tree.members[i].zombie) {
+      out.smaps.emplace_back();
+      continue;
+    }
+    auto maps = precheck_one(out.scan.host_pids[i]);
+    if (!maps.ok() && i > 0)
+      return std::move(maps).error().context("PID " + std::to_string(pid) + " has child PID " +
+                                             std::to_string(out.scan.host_pids[i]));
+    if (!maps.ok())
+      return std::move(maps).error();
+    out.smaps.push_back(std::move(maps).value());
+  }
+  LMIG_TRY(check_tree_sharing(out.scan));
+  return out;
 }
 
 } // namespace lmig

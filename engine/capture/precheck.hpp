@@ -11,15 +11,25 @@
 #include "engine/base/error.hpp"
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/proc_status.hpp"
+#include "engine/capture/tree_scan.hpp"
 
 namespace lmig {
 
 // Identity checks only (no fd or memory inspection). frozen_by_us: the
 // process is in our ptrace stop, so being stopped and traced is expected.
 Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us = false);
-// Identity plus layout and fd checks: the full dry run. Returns the smaps
-// it read, which capture reuses when the layout has not changed since
-// (reading smaps walks every page table: it is kept out of the freeze).
-Result<std::vector<MapsEntry>> precheck(pid_t pid);
+// Identity plus layout and fd checks of one process: the full dry run.
+// Returns the smaps it read, which capture reuses when the layout has not
+// changed since (reading smaps walks every page table: it is kept out of
+// the freeze).
+Result<std::vector<MapsEntry>> precheck_one(pid_t pid);
+
+// The dry run of a whole migration: the process, the tree under it, each
+// live member checked alone, and what members share.
+struct TreePrecheck {
+  ScannedTree scan;
+  std::vector<std::vector<MapsEntry>> smaps; // per member (empty for zombies)
+};
+Result<TreePrecheck> precheck(pid_t pid);
 
 } // namespace lmig

@@ -32,14 +32,6 @@ Result<int64_t> remote_prctl(RemoteSyscaller &rs, int option, uint64_t arg, cons
 } // namespace
 
 Status precheck_proc_attrs(pid_t pid, const ProcStatus &status) {
-  LMIG_ASSIGN_OR_RETURN(auto stat, read_stat(pid));
-  if (stat.session != pid || stat.pgrp != pid)
-    return unsupported(pid, "(" + status.name + ") is in session " +
-                                std::to_string(stat.session) + " and process group " +
-                                std::to_string(stat.pgrp) +
-                                ", led by processes that do not move with it; a process "
-                                "outside a session of its own is not supported yet (start it "
-                                "with setsid)");
   if (status.seccomp == 2 && !status.no_new_privs && !(status.cap_eff & (1ull << kCapSysAdmin)))
     return unsupported(pid, "(" + status.name + ") runs under seccomp filters installed with "
                                                 "privileges it has dropped since (no "

@@ -1,9 +1,11 @@
 #include "engine/capture/proc_maps.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -124,6 +126,28 @@ Result<std::vector<MapsEntry>> parse_maps(std::string_view text) {
     out.push_back(std::move(e));
   }
   return out;
+}
+
+Result<std::string> read_link(const std::string &path) {
+  char buf[4096];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+  if (n < 0)
+    return sys_error("readlink " + path);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<std::vector<int>> list_fds(pid_t pid) {
+  const std::string base = "/proc/" + std::to_string(pid) + "/fd";
+  DIR *d = ::opendir(base.c_str());
+  if (!d)
+    return sys_error("open " + base);
+  std::vector<int> numbers;
+  while (dirent *e = ::readdir(d))
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+      numbers.push_back(std::atoi(e->d_name));
+  ::closedir(d);
+  std::sort(numbers.begin(), numbers.end());
+  return numbers;
 }
 
 Result<std::string> read_proc_file(const std::string &path) {

@@ -35,5 +35,9 @@ Result<std::vector<MapsEntry>> read_maps(pid_t pid);
 
 // Reads a whole /proc file (they report size 0, so read until EOF).
 Result<std::string> read_proc_file(const std::string &path);
+// Where a /proc symlink (fd, cwd, exe) points.
+Result<std::string> read_link(const std::string &path);
+// The fd numbers a process has open, ascending.
+Result<std::vector<int>> list_fds(pid_t pid);
 
 } // namespace lmig

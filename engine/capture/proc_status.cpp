@@ -152,8 +152,14 @@ Result<ProcStat> parse_stat(std::string_view text) {
   for (auto &w : wanted)
     if (!num(at(w.no), *w.out))
       return malformed("stat", w.name);
+  if (!num(at(4), st.ppid))
+    return malformed("stat", "ppid");
   if (!num(at(5), st.pgrp))
     return malformed("stat", "pgrp");
+  if (!num(at(38), st.exit_signal))
+    return malformed("stat", "exit_signal");
+  if (!at(52).empty() && !num(at(52), st.exit_code))
+    return malformed("stat", "exit_code");
   if (!num(at(6), st.session))
     return malformed("stat", "session");
   return st;

@@ -35,7 +35,9 @@ struct ProcStat {
   std::string comm;
   char state = '?';
   uint64_t flags = 0;
-  pid_t pgrp = 0, session = 0; // in the reader's PID namespace
+  pid_t ppid = 0, pgrp = 0, session = 0; // in the reader's PID namespace
+  int exit_signal = 0;   // sent to the parent when it ends
+  int exit_code = 0;     // a zombie's wait status (0 while it lives)
   uint64_t start_code = 0, end_code = 0, start_stack = 0, start_data = 0, end_data = 0,
            start_brk = 0, arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
 };

@@ -14,6 +14,7 @@
 #include "engine/base/clock.hpp"
 #include "engine/base/log.hpp"
 #include "engine/capture/proc_maps.hpp"
+#include "engine/capture/proc_status.hpp"
 #include "engine/ptrace/ptrace_ops.hpp"
 #include "engine/restore/spawn.hpp"
 #include "restorer/restorer_args.h"
@@ -88,23 +89,35 @@ ssize_t recv_ctl(int ctl, lmig_rst_msg &m, UniqueFd &passed) {
   return n;
 }
 
-Result<pid_t> child_of(pid_t init) {
-  std::string path =
-      "/proc/" + std::to_string(init) + "/task/" + std::to_string(init) + "/children";
+// Our PID of the child of spawner that sees itself as vpid.
+Result<pid_t> child_of(pid_t spawner, pid_t vpid) {
+  const std::string path = "/proc/" + std::to_string(spawner) + "/task/" +
+                           std::to_string(spawner) + "/children";
   LMIG_ASSIGN_OR_RETURN(std::string text, read_proc_file(path));
-  pid_t p = static_cast<pid_t>(std::atol(text.c_str()));
-  if (p <= 0)
-    return make_error(LMIG_ERR_TARGET_FAILED, "the restore child vanished");
-  return p;
+  const char *p = text.c_str();
+  for (;;) {
+    char *end = nullptr;
+    long c = std::strtol(p, &end, 10);
+    if (end == p)
+      break;
+    p = end;
+    auto st = read_status(static_cast<pid_t>(c));
+    if (st.ok() && !st->nspid.empty() && st->nspid.back() == vpid)
+      return static_cast<pid_t>(c);
+  }
+  return make_error(LMIG_ERR_TARGET_FAILED,
+                    "the restore child of PID " + std::to_string(vpid) + " vanished");
 }
 
 } // namespace
 
-RestoredProcess::RestoredProcess(const ProcessImage &image, RestorePlan plan)
-    : image_(&image), plan_(std::move(plan)) {}
+RestoredProcess::RestoredProcess(const ProcessImage &image, RestorePlan plan, UniqueFd ctl,
+                                 pid_t spawner, UniqueFd init_pidfd)
+    : image_(&image), plan_(std::move(plan)), init_pid_(init_pidfd ? spawner : -1),
+      spawner_(spawner), init_pidfd_(std::move(init_pidfd)), ctl_(std::move(ctl)) {}
 
 RestoredProcess::RestoredProcess(RestoredProcess &&o) noexcept
-    : image_(o.image_), plan_(std::move(o.plan_)), init_pid_(o.init_pid_),
+    : image_(o.image_), plan_(std::move(o.plan_)), init_pid_(o.init_pid_), spawner_(o.spawner_),
       init_pidfd_(std::move(o.init_pidfd_)), ctl_(std::move(o.ctl_)), pid_(o.pid_),
       traced_(o.traced_), threads_(std::move(o.threads_)),
       thread_trapped_(std::move(o.thread_trapped_)), running_(o.running_),
@@ -117,7 +130,7 @@ RestoredProcess::RestoredProcess(RestoredProcess &&o) noexcept
 RestoredProcess::~RestoredProcess() { abort(); }
 
 void RestoredProcess::abort() {
-  if (running_ || init_pid_ < 0)
+  if (running_)
     return;
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
@@ -128,11 +141,13 @@ void RestoredProcess::abort() {
     if (traced_)
       ::waitpid(pid_, nullptr, __WALL);
   }
-  ::kill(init_pid_, SIGKILL);
-  ::waitpid(init_pid_, nullptr, __WALL);
-  init_pid_ = -1;
   pid_ = -1;
   traced_ = false;
+  if (init_pid_ > 0) {
+    ::kill(init_pid_, SIGKILL);
+    ::waitpid(init_pid_, nullptr, __WALL);
+    init_pid_ = -1;
+  }
 }
 
 Error RestoredProcess::restorer_error(uint32_t step, int64_t err, uint64_t arg) const {
@@ -195,7 +210,7 @@ Status RestoredProcess::wait_event(int timeout_ms, uint32_t want_type, bool want
         if (m.type == LMIG_RST_MSG_ERROR)
           return restorer_error(m.step, m.err, m.arg);
         if (m.type == kMsgSpawned && pid_ < 0) {
-          LMIG_ASSIGN_OR_RETURN(pid_, child_of(init_pid_));
+          LMIG_ASSIGN_OR_RETURN(pid_, child_of(spawner_, plan_.vpid));
           // Seccomp suspended until we let go: the restorer installs the
           // saved filters before its rt_sigreturn, and we still run a
           // munmap in the task after it. Threads it creates are traced
@@ -315,17 +330,11 @@ Status RestoredProcess::follow_thread(size_t i, int status) {
                                                 " at rip " + (regs.ok() ? hex((*regs)[kRip]) : "?"));
 }
 
-Result<RestoredProcess> RestoredProcess::start(const ProcessImage &image, RestorePlan plan,
-                                               int timeout_ms) {
-  RestoredProcess rp(image, std::move(plan));
-  LMIG_ASSIGN_OR_RETURN(RestoreTree tree, spawn_restore_tree(rp.plan_));
-  rp.init_pid_ = tree.init_pid;
-  rp.init_pidfd_ = std::move(tree.init_pidfd);
-  rp.ctl_ = std::move(tree.ctl);
-  LMIG_TRY(rp.wait_event(timeout_ms, LMIG_RST_MSG_MAPPED, false));
-  if (!rp.plan_.uffd_ranges.empty() && !rp.uffd_)
+Status RestoredProcess::wait_mapped(int timeout_ms) {
+  LMIG_TRY(wait_event(timeout_ms, LMIG_RST_MSG_MAPPED, false));
+  if (!plan_.uffd_ranges.empty() && !uffd_)
     return make_error(LMIG_ERR_TARGET_FAILED, "restore failed: no userfaultfd arrived");
-  return rp;
+  return {};
 }
 
 Status RestoredProcess::run(int timeout_ms,

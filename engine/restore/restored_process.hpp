@@ -23,9 +23,15 @@ namespace lmig {
 
 class RestoredProcess {
 public:
+  // A member of a spawned restore tree: ctl is our end of its control
+  // socket, spawner the process that forks it (the namespace's init for the
+  // root, else its parent; our PID). The root's handle owns the namespace:
+  // dropping it takes the whole tree down.
+  RestoredProcess(const ProcessImage &image, RestorePlan plan, UniqueFd ctl, pid_t spawner,
+                  UniqueFd init_pidfd = {});
   // Returns once the saved layout is mapped (and, in post-copy, the
   // userfaultfd has arrived).
-  static Result<RestoredProcess> start(const ProcessImage &image, RestorePlan plan, int timeout_ms);
+  Status wait_mapped(int timeout_ms);
   RestoredProcess(RestoredProcess &&o) noexcept;
   RestoredProcess &operator=(RestoredProcess &&) = delete;
   ~RestoredProcess();
@@ -52,7 +58,6 @@ public:
   void abort();
 
 private:
-  RestoredProcess(const ProcessImage &image, RestorePlan plan);
   Status wait_event(int timeout_ms, uint32_t want_type, bool want_trap,
                     const std::function<std::optional<Error>()> &abandon = {});
   Error restorer_error(uint32_t step, int64_t err, uint64_t arg) const;
@@ -62,7 +67,8 @@ private:
 
   const ProcessImage *image_;
   RestorePlan plan_;
-  pid_t init_pid_ = -1;
+  pid_t init_pid_ = -1;  // set for the root only: it owns the namespace
+  pid_t spawner_ = -1;
   UniqueFd init_pidfd_;
   UniqueFd ctl_;
   pid_t pid_ = -1;

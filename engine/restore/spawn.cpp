@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -155,7 +156,67 @@ void open_fds(int ctl, RestorePlan &plan) {
       ::close(fd);
 }
 
-[[noreturn]] void restore_child_main(RestorePlan &plan, int ctl) {
+long clone3_raw(clone_args *args) { return ::syscall(SYS_clone3, args, sizeof(clone_args)); }
+
+[[noreturn]] void member_main(std::vector<SpawnMember> &members, size_t self);
+
+// A zombie of the tree: it takes its group, session and name, and ends the
+// way it ended on the source, so that its parent's wait() reports the same.
+[[noreturn]] void zombie_main(const SpawnMember &z) {
+  if (z.sid == z.pid)
+    ::setsid();
+  else
+    ::setpgid(0, z.pgid);
+  ::prctl(PR_SET_NAME, z.comm);
+  if (WIFEXITED(z.wait_status))
+    ::_exit(WEXITSTATUS(z.wait_status));
+  const int sig = WTERMSIG(z.wait_status);
+  rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core); // the status keeps no core-dump bit
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(sig, &dfl, nullptr);
+  sigset_t one;
+  ::sigemptyset(&one);
+  ::sigaddset(&one, sig);
+  ::sigprocmask(SIG_UNBLOCK, &one, nullptr);
+  ::kill(::getpid(), sig);
+  ::_exit(128 + sig);
+}
+
+// Forks members[child] from the calling restore child (its parent), with
+// its PID, into its process group.
+void fork_member(std::vector<SpawnMember> &members, size_t self, size_t child) {
+  SpawnMember &c = members[child];
+  const int ctl = members[self].ctl;
+  pid_t tid = c.pid;
+  clone_args ca{};
+  ca.exit_signal = static_cast<uint64_t>(c.exit_signal);
+  ca.set_tid = reinterpret_cast<uint64_t>(&tid);
+  ca.set_tid_size = 1;
+  long pid = clone3_raw(&ca);
+  if (pid < 0)
+    child_fail(ctl, kStepSpawn, errno, static_cast<uint64_t>(c.pid));
+  if (pid == 0) {
+    if (c.zombie)
+      zombie_main(c);
+    member_main(members, child);
+  }
+  // Both sides set the group, as shells do: a sibling forked next may
+  // join it before the child has run.
+  if (c.sid != c.pid)
+    ::setpgid(static_cast<pid_t>(pid), c.pgid);
+  if (c.zombie) {
+    siginfo_t si{};
+    ::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOWAIT);
+  } else {
+    child_send(c.ctl, kMsgSpawned, 0, 0, static_cast<uint64_t>(pid));
+  }
+}
+
+[[noreturn]] void member_main(std::vector<SpawnMember> &members, size_t self) {
+  RestorePlan &plan = *members[self].plan;
+  int ctl = members[self].ctl;
   lmig_rst_msg m{};
   if (::recv(ctl, &m, sizeof m, 0) != sizeof m || m.type != LMIG_RST_MSG_BEGIN)
     ::_exit(100 + LMIG_RST_STEP_CTL);
@@ -166,6 +227,29 @@ void open_fds(int ctl, RestorePlan &plan) {
   ::sigfillset(&all);
   if (::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, 8) < 0)
     child_fail(ctl, LMIG_RST_STEP_SIGMASK, errno, 0);
+  // Its own session or group again, as on the source, before its children
+  // are forked into them.
+  const SpawnMember &me = members[self];
+  if (me.sid == me.pid && ::setsid() < 0)
+    child_fail(ctl, LMIG_RST_STEP_SESSION, errno, 0);
+  if (me.sid != me.pid && me.parent >= 0 && ::setpgid(0, me.pgid) < 0)
+    child_fail(ctl, LMIG_RST_STEP_SESSION, errno, static_cast<uint64_t>(me.pgid));
+  // Its children of the tree, each of which goes on alone from here; the
+  // zombies among them are dead when this returns. Their ending signalled
+  // this process, which on the source had long taken that signal.
+  uint64_t drain = 0;
+  for (size_t j = self + 1; j < members.size(); j++)
+    if (members[j].parent == static_cast<int>(self)) {
+      fork_member(members, self, j);
+      if (members[j].zombie && members[j].exit_signal > 0 && members[j].exit_signal <= 64)
+        drain |= 1ull << (members[j].exit_signal - 1);
+    }
+  for (int sig = 1; sig <= 64; sig++)
+    if (drain & (1ull << (sig - 1))) {
+      uint64_t one = 1ull << (sig - 1);
+      timespec zero{0, 0};
+      ::syscall(SYS_rt_sigtimedwait, &one, nullptr, &zero, 8);
+    }
 
   // Only the control socket survives, at a number the process does not use.
   rlimit nofile{};
@@ -192,10 +276,7 @@ void open_fds(int ctl, RestorePlan &plan) {
     child_fail(ctl, tf.step, tf.err, tf.arg);
   // The init named itself; the restored thread takes back its own name.
   ::prctl(PR_SET_NAME, plan.comm.c_str());
-  // Its own session and group again, as on the source; the rest of the
-  // process attributes follow in the restorer.
-  if (plan.setsid && ::setsid() < 0)
-    child_fail(ctl, LMIG_RST_STEP_SESSION, errno, 0);
+  // The rest of the process attributes follow in the restorer.
   if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     child_fail(ctl, LMIG_RST_STEP_PRCTL, errno, PR_SET_NO_NEW_PRIVS);
   if (plan.child_subreaper && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
@@ -226,27 +307,35 @@ void open_fds(int ctl, RestorePlan &plan) {
   __builtin_unreachable();
 }
 
-long clone3_raw(clone_args *args) { return ::syscall(SYS_clone3, args, sizeof(clone_args)); }
+// Closes every fd but those listed (sorted).
+void close_all_but(const std::vector<int> &keep) {
+  unsigned from = 0;
+  for (int fd : keep) {
+    if (static_cast<unsigned>(fd) > from)
+      ::syscall(SYS_close_range, from, static_cast<unsigned>(fd) - 1, 0);
+    from = static_cast<unsigned>(fd) + 1;
+  }
+  ::syscall(SYS_close_range, from, ~0u, 0);
+}
 
-[[noreturn]] void init_main(RestorePlan &plan, int ctl) {
+[[noreturn]] void init_main(std::vector<SpawnMember> &members, const std::vector<int> &keep) {
   ::prctl(PR_SET_NAME, "lmig-init");
   // Hold nothing of lmigd's (its listening socket, other migrations).
-  if (ctl > 0)
-    ::syscall(SYS_close_range, 0, ctl - 1, 0);
-  ::syscall(SYS_close_range, ctl + 1, ~0u, 0);
-
-  pid_t tid = plan.vpid;
+  close_all_but(keep);
+  const int ctl = members[0].ctl;
+  pid_t tid = members[0].pid;
   clone_args ca{};
   ca.exit_signal = SIGCHLD;
   ca.set_tid = reinterpret_cast<uint64_t>(&tid);
   ca.set_tid_size = 1;
   long child = clone3_raw(&ca);
   if (child < 0)
-    child_fail(ctl, kStepSpawn, errno, static_cast<uint64_t>(plan.vpid));
+    child_fail(ctl, kStepSpawn, errno, static_cast<uint64_t>(members[0].pid));
   if (child == 0)
-    restore_child_main(plan, ctl);
+    member_main(members, 0);
   child_send(ctl, kMsgSpawned, 0, 0, static_cast<uint64_t>(child));
-  ::close(ctl);
+  for (int fd : keep)
+    ::close(fd);
   // Reap everything in the namespace; leave with the restored process.
   for (;;) {
     int status = 0;
@@ -262,11 +351,26 @@ long clone3_raw(clone_args *args) { return ::syscall(SYS_clone3, args, sizeof(cl
 
 } // namespace
 
-Result<RestoreTree> spawn_restore_tree(RestorePlan &plan) {
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-    return sys_error("socketpair");
-  UniqueFd ours(sv[0]), theirs(sv[1]);
+Result<RestoreTree> spawn_restore_tree(std::vector<SpawnMember> &members) {
+  RestoreTree t;
+  std::vector<int> keep; // the ends the restore children use
+  for (auto &m : members) {
+    if (m.zombie) {
+      t.ctl.emplace_back();
+      continue;
+    }
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+      return sys_error("socketpair");
+    t.ctl.emplace_back(sv[0]);
+    m.ctl = sv[1];
+    keep.push_back(sv[1]);
+  }
+  // Ours close their ends when this returns; the init keeps its copies.
+  std::vector<UniqueFd> theirs;
+  for (int fd : keep)
+    theirs.emplace_back(fd);
+  std::sort(keep.begin(), keep.end());
   int pidfd = -1;
   clone_args ca{};
   ca.flags = CLONE_NEWPID | CLONE_PIDFD;
@@ -276,11 +380,9 @@ Result<RestoreTree> spawn_restore_tree(RestorePlan &plan) {
   if (pid < 0)
     return sys_error("clone3 a PID namespace for the restore");
   if (pid == 0)
-    init_main(plan, theirs.get());
-  RestoreTree t;
+    init_main(members, keep);
   t.init_pid = static_cast<pid_t>(pid);
   t.init_pidfd.reset(pidfd);
-  t.ctl = std::move(ours);
   return t;
 }
 

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/base/clock.hpp"
@@ -12,7 +13,8 @@
 #include "engine/restore/page_installer.hpp"
 #include "engine/restore/cpu_state.hpp"
 #include "engine/restore/restore_plan.hpp"
-#include "engine/restore/restored_process.hpp"
+#include "engine/restore/restored_tree.hpp"
+#include "engine/image/process_tree.hpp"
 #include "transport/frame_reader.hpp"
 #include "transport/tcp_channel.hpp"
 #include "transport/wire.hpp"
@@ -143,6 +145,30 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   auto t = next(conn, buf);
   if (!t.ok())
     return tell(std::move(t).error());
+  // A process tree is announced before its images; each live member but
+  // the root has a session of its own for its post-copy channels.
+  ProcessTree tree;
+  std::vector<std::unique_ptr<SessionRegistry::Ticket>> member_tickets;
+  if (*t == wire::Type::tree) {
+    auto decoded = decode_tree(buf);
+    if (!decoded.ok())
+      return tell(std::move(decoded).error());
+    tree = std::move(decoded).value();
+    member_tickets.resize(tree.members.size());
+    if (postcopy)
+      for (size_t i = 1; i < tree.members.size(); i++)
+        if (!tree.members[i].zombie) {
+          auto mt = registry.open(tree.members[i].session);
+          if (!mt.ok())
+            return tell(std::move(mt).error());
+          member_tickets[i] = std::move(mt).value();
+        }
+    if (auto st = conn.send(wire::Type::ready); !st.ok())
+      return std::move(st).error();
+    t = next(conn, buf);
+    if (!t.ok())
+      return tell(std::move(t).error());
+  }
   if (*t != wire::Type::image)
     return tell(unexpected(*t, "expecting the image"));
   const uint64_t t_image = now_ns();
@@ -156,55 +182,106 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
     phases += b;
     t_phase = t;
   };
-  auto image = decode_image(buf);
-  if (!image.ok())
-    return tell(std::move(image).error());
-  LMIG_INFO("%s: image of PID %d (%s): %zu VMAs, %zu fds, %llu pages", peer.c_str(),
-            image->pid, image->comm.c_str(), image->vmas.size(), image->fds.size(),
-            static_cast<unsigned long long>(total_pages(image->pages)));
+  std::vector<ProcessImage> images;
+  for (;;) {
+    auto image = decode_image(buf);
+    if (!image.ok())
+      return tell(std::move(image).error());
+    images.push_back(std::move(image).value());
+    if (images.size() >= std::max<size_t>(tree.live(), 1))
+      break;
+    t = next(conn, buf);
+    if (!t.ok())
+      return tell(std::move(t).error());
+    if (*t != wire::Type::image)
+      return tell(unexpected(*t, "expecting the images of a process tree"));
+  }
+  const ProcessImage &root_image = images.front();
+  if (tree.members.empty()) { // one process: a tree of its own
+    TreeMember m;
+    m.pid = root_image.pid;
+    m.pgid = root_image.pid;
+    m.sid = root_image.attrs.session_leader ? root_image.pid : 0;
+    m.exit_signal = SIGCHLD;
+    tree.members.push_back(m);
+    member_tickets.resize(1);
+  }
+  uint64_t image_pages = 0;
+  for (const auto &im : images)
+    image_pages += total_pages(im.pages);
+  LMIG_INFO("%s: image of PID %d (%s): %zu VMAs, %zu fds, %llu pages%s", peer.c_str(),
+            root_image.pid, root_image.comm.c_str(), root_image.vmas.size(),
+            root_image.fds.size(), static_cast<unsigned long long>(image_pages),
+            tree.members.size() > 1
+                ? (", with " + std::to_string(tree.members.size() - 1) +
+                   " processes under it (" + std::to_string(tree.members.size() - tree.live()) +
+                   " zombies)")
+                      .c_str()
+                : "");
   auto features = uffd::kernel_features();
-  auto plan = plan_restore(*image, postcopy, features.ok(),
-                           features.ok() ? uffd::postcopy_features(*features) : 0);
-  if (!plan.ok())
-    return tell(std::move(plan).error());
+  std::vector<RestorePlan> plans;
+  for (const auto &im : images) {
+    auto plan = plan_restore(im, postcopy, features.ok(),
+                             features.ok() ? uffd::postcopy_features(*features) : 0);
+    if (!plan.ok())
+      return tell(std::move(plan).error());
+    plans.push_back(std::move(plan).value());
+  }
   phase("decode+plan");
-  auto rp = RestoredProcess::start(*image, std::move(plan).value(), opts.io_timeout_ms);
-  if (!rp.ok())
-    return tell(std::move(rp).error());
-  std::unique_ptr<Channel> bulk, rdma_demand;
+  auto restored = RestoredTree::start(tree, images, std::move(plans), opts.io_timeout_ms);
+  if (!restored.ok())
+    return tell(std::move(restored).error());
+  RestoredTree &rt = **restored;
+  RestoredProcess &root = rt.root();
+  // Post-copy channels of each live member, in the order of rt.members().
+  std::vector<std::unique_ptr<Channel>> demands, bulks;
+  std::vector<SessionRegistry::Ticket *> tickets;
   if (postcopy) {
-    if (use_rdma) {
-      auto d = ticket->wait(wire::Role::demand, opts.io_timeout_ms);
-      if (!d.ok())
-        return tell(std::move(d).error());
-      rdma_demand = std::move(d).value();
+    for (size_t i = 0; i < tree.members.size(); i++) {
+      if (tree.members[i].zombie)
+        continue;
+      SessionRegistry::Ticket *tk = i == 0 ? ticket.get() : member_tickets[i].get();
+      tickets.push_back(tk);
+      std::unique_ptr<Channel> d;
+      if (i > 0 || use_rdma) {
+        auto dc = tk->wait(wire::Role::demand, opts.io_timeout_ms);
+        if (!dc.ok())
+          return tell(std::move(dc).error());
+        d = std::move(dc).value();
+      }
+      demands.push_back(std::move(d));
+      auto b = tk->wait(wire::Role::bulk, opts.io_timeout_ms);
+      if (!b.ok())
+        return tell(std::move(b).error());
+      bulks.push_back(std::move(b).value());
     }
-    auto b = ticket->wait(wire::Role::bulk, opts.io_timeout_ms);
-    if (!b.ok())
-      return tell(std::move(b).error());
-    bulk = std::move(b).value();
   }
   if (auto st = conn.send(wire::Type::ready); !st.ok())
     return std::move(st).error();
 
   phase("spawn+map");
   uint64_t pages = 0;
-  if (auto st = receive_pages(conn, *rp, opts.io_timeout_ms, pages); !st.ok())
-    return tell(std::move(st).error());
+  for (auto &member : rt.members()) {
+    uint64_t n = 0;
+    if (auto st = receive_pages(conn, member, opts.io_timeout_ms, n); !st.ok())
+      return tell(std::move(st).error());
+    pages += n;
+  }
   phase("pages");
 
   SessionOutcome out;
-  out.vpid = rp->vpid();
-  out.comm = image->comm;
+  out.vpid = root.vpid();
+  out.comm = root_image.comm;
   if (!postcopy) {
-    rp->release_uffd(); // every page is in: the process runs without it
-    if (auto st = rp->run(opts.io_timeout_ms); !st.ok())
+    for (auto &member : rt.members())
+      member.release_uffd(); // every page is in: the process runs without it
+    if (auto st = rt.run(opts.io_timeout_ms); !st.ok())
       return tell(std::move(st).error());
     phase("run");
     const uint64_t restore_ns = now_ns() - t_image;
-    out.pid = rp->pid();
-    out.init_pid = rp->init_pid();
-    out.init_pidfd = rp->take_init_pidfd();
+    out.pid = root.pid();
+    out.init_pid = root.init_pid();
+    out.init_pidfd = root.take_init_pidfd();
     LMIG_INFO("%s: PID %d (%s) runs here as PID %d after %llu pages (restore %.1f ms: %s)",
               peer.c_str(), out.vpid, out.comm.c_str(), out.pid,
               static_cast<unsigned long long>(pages), ns_to_ms(restore_ns), phases.c_str());
@@ -223,78 +300,111 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
     return out;
   }
 
-  // Post-copy: the pager serves faults from the moment the restorer lets go
+  // Post-copy: the pagers serve faults from the moment the restorers let go
   // (the kernel itself may touch a lazy page while finishing the restore).
-  // Over TCP the control connection becomes its demand channel.
-  Result<std::unique_ptr<Channel>> demand =
-      use_rdma ? Result<std::unique_ptr<Channel>>(std::move(rdma_demand))
-               : [&]() -> Result<std::unique_ptr<Channel>> {
-      LMIG_ASSIGN_OR_RETURN(auto c, TcpChannel::create(std::move(conn),
-                                                       TcpChannel::Receive::inline_assembly,
-                                                       TcpChannel::Send::immediate, 1));
-      return std::unique_ptr<Channel>(std::move(c));
-    }();
-  if (!demand.ok())
-    return std::move(demand).error();
-  LazyPager::Config pc;
-  pc.uffd = rp->uffd();
-  pc.peer = (*demand)->peer();
-  pc.demand = std::move(demand).value();
-  pc.bulk = std::move(bulk);
-  pc.regions = rp->plan().uffd_ranges;
-  pc.huge_ranges = rp->plan().huge_ranges;
-  pc.pid = rp->pid();
-  pc.io_timeout_ms = opts.io_timeout_ms;
-  pc.reconnect_timeout_ms = opts.reconnect_timeout_ms;
-  // A dropped channel comes back over RDMA or, falling back, TCP.
-  pc.take_channel = [t = ticket.get()](bool demand_channel) {
-    auto c = t->try_take(demand_channel ? wire::Role::demand : wire::Role::bulk);
-    return c ? std::move(c)
-             : t->try_take(demand_channel ? wire::Role::control_reconnect
-                                          : wire::Role::bulk_reconnect);
-  };
-  auto pager = LazyPager::start(std::move(pc));
+  // Over TCP the control connection becomes the root's demand channel.
+  if (!use_rdma) {
+    auto c = TcpChannel::create(std::move(conn), TcpChannel::Receive::inline_assembly,
+                                TcpChannel::Send::immediate, 1);
+    if (!c.ok())
+      return std::move(c).error();
+    demands[0] = std::move(c).value();
+  }
+  std::vector<std::unique_ptr<LazyPager>> pagers;
+  for (size_t k = 0; k < rt.members().size(); k++) {
+    RestoredProcess &member = rt.members()[k];
+    LazyPager::Config pc;
+    pc.uffd = member.uffd();
+    pc.peer = demands[k]->peer();
+    pc.demand = std::move(demands[k]);
+    pc.bulk = std::move(bulks[k]);
+    pc.regions = member.plan().uffd_ranges;
+    pc.huge_ranges = member.plan().huge_ranges;
+    pc.pid = member.pid();
+    pc.io_timeout_ms = opts.io_timeout_ms;
+    pc.reconnect_timeout_ms = opts.reconnect_timeout_ms;
+    // A dropped channel comes back over RDMA or, falling back, TCP.
+    pc.take_channel = [tk = tickets[k]](bool demand_channel) {
+      auto c = tk->try_take(demand_channel ? wire::Role::demand : wire::Role::bulk);
+      return c ? std::move(c)
+               : tk->try_take(demand_channel ? wire::Role::control_reconnect
+                                             : wire::Role::bulk_reconnect);
+    };
+    auto pager = LazyPager::start(std::move(pc));
+    if (!pager.ok()) {
+      for (auto &p : pagers)
+        p->stop();
+      return std::move(pager).error();
+    }
+    pagers.push_back(std::move(pager).value());
+  }
   phase("pager");
-  if (!pager.ok())
-    return std::move(pager).error();
-  // From here the pager owns the link: errors go out through it.
+  // From here the pagers own the links: errors go out through the root's.
   auto tell_pager = [&](Error e) -> Error {
     if (e.side != Side::source) {
       wire::ErrorMsg m{static_cast<uint32_t>(e.code), e.sys_errno, e.message};
-      (void)(*pager)->send(wire::Type::error, wire::encode(m));
+      (void)pagers[0]->send(wire::Type::error, wire::encode(m));
     }
     return e;
   };
-  if (auto st = rp->run(opts.io_timeout_ms, [&] { return (*pager)->failure(); }); !st.ok()) {
-    (*pager)->stop();
+  auto any_failure = [&]() -> std::optional<Error> {
+    for (auto &p : pagers)
+      if (auto e = p->failure())
+        return e;
+    return std::nullopt;
+  };
+  if (auto st = rt.run(opts.io_timeout_ms, any_failure); !st.ok()) {
+    for (auto &p : pagers)
+      p->stop();
     return tell_pager(std::move(st).error());
   }
   phase("run");
   const uint64_t restore_ns = now_ns() - t_image;
-  out.pid = rp->pid();
-  out.init_pid = rp->init_pid();
-  out.init_pidfd = rp->take_init_pidfd();
+  out.pid = root.pid();
+  out.init_pid = root.init_pid();
+  out.init_pidfd = root.take_init_pidfd();
   LMIG_INFO("%s: PID %d (%s) runs here as PID %d (restore %.1f ms: %s); its memory follows",
             peer.c_str(), out.vpid, out.comm.c_str(), out.pid, ns_to_ms(restore_ns),
             phases.c_str());
-  wire::Running running{out.pid, out.vpid, restore_ns};
-  auto sent = (*pager)->send(wire::Type::running, wire::encode(running));
-  auto done = sent.ok() ? (*pager)->wait() : Result<wire::Done>(std::move(sent).error());
-  if (!done.ok()) {
-    // The process cannot go on without its memory: end it, say why.
+  Status sent;
+  for (size_t k = 0; k < pagers.size(); k++) {
+    RestoredProcess &member = rt.members()[k];
+    wire::Running running{member.pid(), member.vpid(), restore_ns};
+    if (auto st = pagers[k]->send(wire::Type::running, wire::encode(running));
+        !st.ok() && sent.ok())
+      sent = std::move(st);
+  }
+  std::vector<Result<wire::Done>> dones;
+  for (auto &p : pagers)
+    dones.push_back(sent.ok() ? p->wait() : Result<wire::Done>(sent.error()));
+  for (size_t k = 0; k < dones.size(); k++) {
+    if (dones[k].ok())
+      continue;
+    // The processes cannot go on without their memory: end them, say why.
     ::kill(out.init_pid, SIGKILL);
-    Error e = std::move(done).error();
-    return tell_pager(e.context("post-copy of PID " + std::to_string(out.vpid) +
-                                " failed; the half-migrated process was killed"));
+    for (auto &p : pagers)
+      p->stop();
+    Error e = std::move(dones[k]).error();
+    return tell_pager(e.context("post-copy of PID " + std::to_string(rt.members()[k].vpid()) +
+                                " failed; the half-migrated " +
+                                (pagers.size() > 1 ? "processes were" : "process was") +
+                                " killed"));
+  }
+  const wire::Done &d0 = *dones[0];
+  uint64_t demand = 0, pushed = 0, zero = 0, retries = 0;
+  for (const auto &d : dones) {
+    demand += d->pages_demand;
+    pushed += d->pages_pushed;
+    zero += d->pages_zero;
+    retries += d->checksum_retries;
   }
   LMIG_INFO("%s: post-copy of PID %d complete in %.1f ms: %llu pages on demand, %llu pushed, "
             "%llu zero, fault p50 %.1f us p99 %.1f us, %llu checksum retries%s",
-            peer.c_str(), out.vpid, ns_to_ms(done->postcopy_ns),
-            static_cast<unsigned long long>(done->pages_demand),
-            static_cast<unsigned long long>(done->pages_pushed),
-            static_cast<unsigned long long>(done->pages_zero), done->fault_p50_us,
-            done->fault_p99_us, static_cast<unsigned long long>(done->checksum_retries),
-            done->reason == wire::kDoneProcessExited ? " (the process ended first)" : "");
+            peer.c_str(), out.vpid, ns_to_ms(d0.postcopy_ns),
+            static_cast<unsigned long long>(demand), static_cast<unsigned long long>(pushed),
+            static_cast<unsigned long long>(zero), d0.fault_p50_us, d0.fault_p99_us,
+            static_cast<unsigned long long>(retries),
+            d0.reason == wire::kDoneProcessExited ? " (the process ended first)" : "");
   return out;
 }
 

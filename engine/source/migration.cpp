@@ -3,14 +3,17 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 #include "engine/base/clock.hpp"
 #include "engine/base/log.hpp"
 #include "engine/capture/capture.hpp"
-#include "engine/capture/freezer.hpp"
+#include "engine/capture/frozen_tree.hpp"
 #include "engine/capture/precheck.hpp"
 #include "engine/image/image_codec.hpp"
+#include "engine/image/process_tree.hpp"
 #include "engine/restore/cpu_state.hpp"
 #include "engine/source/page_server.hpp"
 #include "engine/source/page_streamer.hpp"
@@ -142,13 +145,65 @@ uint64_t test_knob(const char *name) {
   return v ? std::strtoull(v, nullptr, 10) : 0;
 }
 
+// The source's post-copy channels of one tree member: a demand channel and
+// a bulk one, over RDMA or TCP, naming the member's session.
+struct MemberLinks {
+  std::unique_ptr<Channel> demand, bulk;
+};
+
+Result<MemberLinks> dial_member(const Endpoint &ep, const MigrateOptions &opts, uint64_t session,
+                                bool use_rdma) {
+  MemberLinks l;
+#ifdef LMIG_HAVE_RDMA
+  if (use_rdma) {
+    LMIG_ASSIGN_OR_RETURN(l.demand, dial_rdma(ep, opts, session, true));
+    LMIG_ASSIGN_OR_RETURN(l.bulk, dial_rdma(ep, opts, session, false));
+    return l;
+  }
+#endif
+  (void)use_rdma;
+  LMIG_ASSIGN_OR_RETURN(Connection d, connect_and_greet(ep, opts, session, wire::Role::demand));
+  LMIG_ASSIGN_OR_RETURN(l.demand, source_channel(std::move(d), true));
+  LMIG_ASSIGN_OR_RETURN(Connection b, connect_and_greet(ep, opts, session, wire::Role::bulk));
+  LMIG_ASSIGN_OR_RETURN(l.bulk, source_channel(std::move(b), false));
+  return l;
+}
+
+// Adds one member's post-copy figures to the migration's.
+void add_postcopy_stats(lmig_stats &stats, const wire::Done &d, const PageServer &server,
+                        bool root) {
+  stats.pages_demand += d.pages_demand;
+  stats.pages_prefetched += d.pages_prefetched;
+  stats.pages_pushed += d.pages_pushed;
+  stats.pages_zero += d.pages_zero;
+  stats.checksum_retries += d.checksum_retries;
+  // Latency percentiles are the root's (they do not add up); the histogram
+  // and the worst case cover every member.
+  if (root) {
+    stats.postcopy_ms = ns_to_ms(d.postcopy_ns);
+    stats.fault_p50_us = d.fault_p50_us;
+    stats.fault_p99_us = d.fault_p99_us;
+  } else {
+    stats.postcopy_ms = std::max(stats.postcopy_ms, ns_to_ms(d.postcopy_ns));
+  }
+  stats.fault_max_us = std::max(stats.fault_max_us, d.fault_max_us);
+  for (int b = 0; b < LMIG_LATENCY_BUCKETS && b < wire::kHistogramBuckets; b++)
+    stats.fault_histogram[b] += d.histogram[b];
+  const uint64_t pages = server.pages_pushed() + server.pages_served();
+  stats.pages_sent += pages;
+  stats.bytes += pages * (4096 + sizeof(wire::FrameHeader) + sizeof(wire::PagesHeader));
+  stats.pages_total += server.inventory_pages();
+}
+
 } // namespace
 
 Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats) {
   stats.mode = opts.mode;
   stats.source_pid = pid;
   const bool postcopy = opts.mode == LMIG_MODE_POSTCOPY;
-  LMIG_ASSIGN_OR_RETURN(auto smaps, precheck(pid));
+  LMIG_ASSIGN_OR_RETURN(TreePrecheck pre, precheck(pid));
+  const ProcessTree &tree = pre.scan.tree;
+  const bool is_tree = tree.members.size() > 1;
   LMIG_ASSIGN_OR_RETURN(Endpoint ep, parse_endpoint(opts.destination));
 
   // Which transport carries the post-copy channels, decided before the
@@ -174,6 +229,13 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
                       "RDMA was asked for but the target does not take it (start lmigd with "
                       "--transport rdma, on a host with an RDMA device)");
   stats.transport = use_rdma ? LMIG_TRANSPORT_RDMA : LMIG_TRANSPORT_TCP;
+  std::vector<uint8_t> buf;
+  // A tree is announced first: the target opens the sessions of the other
+  // members' page channels before they are dialled.
+  if (is_tree) {
+    LMIG_TRY(conn.send(wire::Type::tree, encode_tree(tree)));
+    LMIG_TRY(expect(conn, buf, wire::Type::ready, "taking the process tree"));
+  }
   Connection bulk;
   std::unique_ptr<Channel> rdma_demand, rdma_bulk;
   if (postcopy && !use_rdma) {
@@ -185,50 +247,84 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     LMIG_ASSIGN_OR_RETURN(rdma_bulk, dial_rdma(ep, opts, session, false));
   }
 #endif
-  std::vector<uint8_t> buf;
+  // The other live members' channels, by member index.
+  std::vector<MemberLinks> member_links(tree.members.size());
+  if (postcopy)
+    for (size_t i = 1; i < tree.members.size(); i++)
+      if (!tree.members[i].zombie) {
+        LMIG_ASSIGN_OR_RETURN(member_links[i],
+                              dial_member(ep, opts, tree.members[i].session, use_rdma));
+      }
 
   const uint64_t t0 = now_ns();
   report(opts, LMIG_PHASE_FREEZE, 0, 0);
-  LMIG_ASSIGN_OR_RETURN(FrozenProcess frozen, FrozenProcess::freeze(pid));
+  auto frozen_or = FrozenTree::freeze(pre.scan);
+  if (!frozen_or.ok()) {
+    send_abort(conn, frozen_or.error());
+    return std::move(frozen_or).error();
+  }
+  FrozenTree frozen = std::move(frozen_or).value();
   const uint64_t t_frozen = now_ns();
   stats.freeze_ms = ns_to_ms(t_frozen - t0);
 
-  // From here on until pages_end, any failure resumes the process (the
-  // FrozenProcess destructor detaches).
+  // From here on until pages_end, any failure resumes the processes (the
+  // FrozenProcess destructors detach).
   auto fail = [&](Error e) -> Status {
     send_abort(conn, e);
     (void)frozen.resume();
     return e;
   };
   report(opts, LMIG_PHASE_CAPTURE, 0, 0);
-  auto image = capture_process(frozen, smaps, !postcopy);
-  if (!image.ok())
-    return fail(std::move(image).error().context("capture"));
+  // One image per live member, in tree order.
+  std::vector<ProcessImage> images;
+  std::vector<size_t> image_member;
+  for (size_t i = 0; i < tree.members.size(); i++) {
+    const int p = frozen.process_of()[i];
+    if (p < 0)
+      continue;
+    auto image = capture_process(frozen.processes()[static_cast<size_t>(p)], pre.smaps[i],
+                                 !postcopy);
+    if (!image.ok()) {
+      Error e = std::move(image).error().context("capture");
+      return fail(i == 0 ? e
+                         : e.context("child PID " + std::to_string(pre.scan.host_pids[i])));
+    }
+    images.push_back(std::move(image).value());
+    image_member.push_back(i);
+  }
   const uint64_t t_captured = now_ns();
   stats.capture_ms = ns_to_ms(t_captured - t_frozen);
-  stats.pages_total = total_pages(image->pages);
-  auto encoded = encode_image(*image);
-  stats.image_bytes = encoded.size();
-  if (auto st = conn.send(wire::Type::image, encoded); !st.ok())
-    return fail(std::move(st).error());
+  for (const auto &im : images) {
+    stats.pages_total += total_pages(im.pages);
+    auto encoded = encode_image(im);
+    stats.image_bytes += encoded.size();
+    stats.bytes += encoded.size();
+    if (auto st = conn.send(wire::Type::image, encoded); !st.ok())
+      return fail(std::move(st).error());
+  }
   if (auto r = expect(conn, buf, wire::Type::ready, "restoring"); !r.ok())
     return fail(std::move(r).error());
 
   // Stop-copy: every page now. Post-copy: only the private file pages (the
-  // image lists no others); anonymous memory follows lazily.
+  // image lists no others); anonymous memory follows lazily. Each member's
+  // pages end with pages_end.
   report(opts, LMIG_PHASE_TRANSFER, 0, stats.pages_total);
-  PageStreamer streamer(pid, conn);
-  auto st = streamer.send_runs(image->pages, [&](uint64_t done) {
-    report(opts, LMIG_PHASE_TRANSFER, done, stats.pages_total);
-  });
-  if (!st.ok())
-    return fail(std::move(st).error());
-  stats.pages_sent = streamer.pages_sent();
-  stats.bytes = streamer.bytes_sent() + encoded.size();
-  if (auto s = conn.send(wire::Type::pages_end); !s.ok())
-    return fail(std::move(s).error());
+  uint64_t pages_before = 0;
+  for (size_t k = 0; k < images.size(); k++) {
+    PageStreamer streamer(pre.scan.host_pids[image_member[k]], conn);
+    auto st = streamer.send_runs(images[k].pages, [&](uint64_t done) {
+      report(opts, LMIG_PHASE_TRANSFER, pages_before + done, stats.pages_total);
+    });
+    if (!st.ok())
+      return fail(std::move(st).error());
+    pages_before += streamer.pages_sent();
+    stats.pages_sent += streamer.pages_sent();
+    stats.bytes += streamer.bytes_sent();
+    if (auto s = conn.send(wire::Type::pages_end); !s.ok())
+      return fail(std::move(s).error());
+  }
 
-  // The target may now run the process. Only its word settles it.
+  // The target may now run the processes. Only its word settles it.
   report(opts, LMIG_PHASE_RESTORE, stats.pages_total, stats.pages_total);
   uint64_t t_running = 0;
   auto on_running = [&](const wire::Running &running) {
@@ -239,6 +335,10 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     stats.restore_ms = ns_to_ms(t_running - t_captured);
     report(opts, LMIG_PHASE_RUNNING, stats.pages_total, stats.pages_total);
   };
+  const std::string which =
+      is_tree ? "the source process " + std::to_string(pid) + " and the " +
+                    std::to_string(tree.live() - 1) + " other live processes of its tree are"
+              : "the source process " + std::to_string(pid) + " is";
   // An error that reaches us: did the target say it failed before running
   // the process (then nothing runs there and the source resumes), or is the
   // outcome unknown (then the source is parked, never resumed)?
@@ -249,63 +349,71 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     }
     (void)frozen.park_stopped();
     if (running_seen)
-      return e.context("post-copy failed after the switchover; the source process " +
-                       std::to_string(pid) + " is left stopped (SIGSTOP)");
-    return e.context("switchover outcome unknown; the source process " + std::to_string(pid) +
-                     " is left stopped (SIGSTOP): check the target, then kill or continue it");
+      return e.context("post-copy failed after the switchover; " + which +
+                       " left stopped (SIGSTOP)");
+    return e.context("switchover outcome unknown; " + which +
+                     " left stopped (SIGSTOP): check the target, then kill or continue");
   };
 
   if (postcopy) {
-    // Serve the process's memory until the target has all of it.
-    PageServer::Config pc;
-    pc.pid = pid;
-    for (const auto &v : image->vmas)
-      if (v.kind == VmaKind::anon)
-        pc.regions.push_back(v);
-    pc.stack_hint = image->threads.front().regs[kRsp];
-    pc.corrupt_every = test_knob("LMIG_TEST_CORRUPT_EVERY");
-    pc.corrupt_retries = test_knob("LMIG_TEST_CORRUPT_RETRIES") != 0;
-    pc.push_delay_ms = static_cast<uint32_t>(test_knob("LMIG_TEST_PUSH_DELAY_MS"));
-    pc.drop_bulk_after = test_knob("LMIG_TEST_DROP_BULK_AFTER");
+    // Serve each member's memory until the target has all of it.
     const bool rdma_redial_fails = test_knob("LMIG_TEST_RDMA_REDIAL_FAILS") != 0;
-    pc.reconnect = [&](bool demand) -> Result<std::unique_ptr<Channel>> {
-      const uint64_t deadline =
-          now_ns() + static_cast<uint64_t>(opts.reconnect_timeout_ms) * 1000000ull;
-      Error last = make_error(LMIG_ERR_CONNECT, "no attempt made");
-      int rdma_attempts = 0;
-      while (now_ns() < deadline) {
+    auto reconnect_for = [&](uint64_t member_session) {
+      return [&, member_session](bool demand) -> Result<std::unique_ptr<Channel>> {
+        const uint64_t deadline =
+            now_ns() + static_cast<uint64_t>(opts.reconnect_timeout_ms) * 1000000ull;
+        Error last = make_error(LMIG_ERR_CONNECT, "no attempt made");
+        int rdma_attempts = 0;
+        while (now_ns() < deadline) {
 #ifdef LMIG_HAVE_RDMA
-        // A lost RDMA link is dialled again; with auto, after a few tries
-        // the channel falls back to TCP (the target takes either).
-        if (use_rdma && (opts.transport == LMIG_TRANSPORT_RDMA || rdma_attempts < 3)) {
-          rdma_attempts++;
-          auto r = rdma_redial_fails // test-only: as if the RDMA path were gone
-                       ? Result<std::unique_ptr<Channel>>(
-                             make_error(LMIG_ERR_CONNECT, "RDMA re-dial refused (test)"))
-                       : dial_rdma(ep, opts, session, demand);
-          if (r.ok())
-            return r;
-          last = std::move(r).error();
-          if (last.side == Side::target)
-            return last;
-          ::usleep(100000);
-          continue;
-        }
+          // A lost RDMA link is dialled again; with auto, after a few tries
+          // the channel falls back to TCP (the target takes either).
+          if (use_rdma && (opts.transport == LMIG_TRANSPORT_RDMA || rdma_attempts < 3)) {
+            rdma_attempts++;
+            auto r = rdma_redial_fails // test-only: as if the RDMA path were gone
+                         ? Result<std::unique_ptr<Channel>>(
+                               make_error(LMIG_ERR_CONNECT, "RDMA re-dial refused (test)"))
+                         : dial_rdma(ep, opts, member_session, demand);
+            if (r.ok())
+              return r;
+            last = std::move(r).error();
+            if (last.side == Side::target)
+              return last;
+            ::usleep(100000);
+            continue;
+          }
 #endif
-        (void)rdma_attempts;
-        (void)rdma_redial_fails;
-        auto c = connect_and_greet(ep, opts, session,
-                                   demand ? wire::Role::control_reconnect
-                                          : wire::Role::bulk_reconnect);
-        if (c.ok())
-          return source_channel(std::move(c).value(), demand);
-        last = std::move(c).error();
-        if (last.side == Side::target)
-          return last; // the target refused: its side of the migration is over
-        ::usleep(100000);
-      }
-      return last.context("could not reach the target again within " +
-                          std::to_string(opts.reconnect_timeout_ms) + " ms");
+          (void)rdma_attempts;
+          (void)rdma_redial_fails;
+          auto c = connect_and_greet(ep, opts, member_session,
+                                     demand ? wire::Role::control_reconnect
+                                            : wire::Role::bulk_reconnect);
+          if (c.ok())
+            return source_channel(std::move(c).value(), demand);
+          last = std::move(c).error();
+          if (last.side == Side::target)
+            return last; // the target refused: its side of the migration is over
+          ::usleep(100000);
+        }
+        return last.context("could not reach the target again within " +
+                            std::to_string(opts.reconnect_timeout_ms) + " ms");
+      };
+    };
+    auto config_for = [&](size_t k) {
+      const ProcessImage &im = images[k];
+      PageServer::Config pc;
+      pc.pid = pre.scan.host_pids[image_member[k]];
+      for (const auto &v : im.vmas)
+        if (v.kind == VmaKind::anon)
+          pc.regions.push_back(v);
+      pc.stack_hint = im.threads.front().regs[kRsp];
+      pc.corrupt_every = test_knob("LMIG_TEST_CORRUPT_EVERY");
+      pc.corrupt_retries = test_knob("LMIG_TEST_CORRUPT_RETRIES") != 0;
+      pc.push_delay_ms = static_cast<uint32_t>(test_knob("LMIG_TEST_PUSH_DELAY_MS"));
+      pc.drop_bulk_after = test_knob("LMIG_TEST_DROP_BULK_AFTER");
+      pc.reconnect =
+          reconnect_for(k == 0 ? session : tree.members[image_member[k]].session);
+      return pc;
     };
     Result<std::unique_ptr<Channel>> demand_channel =
         use_rdma ? Result<std::unique_ptr<Channel>>(std::move(rdma_demand))
@@ -317,28 +425,41 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
                  : source_channel(std::move(bulk), false);
     if (!bulk_channel.ok())
       return after_pages(std::move(bulk_channel).error(), false);
-    PageServer server(std::move(pc), std::move(demand_channel).value(),
-                      std::move(bulk_channel).value());
-    auto done = server.run(on_running);
-    if (!done.ok())
-      return after_pages(std::move(done).error(), server.saw_running());
-    stats.postcopy_ms = ns_to_ms(done->postcopy_ns);
-    stats.pages_demand = done->pages_demand;
-    stats.pages_prefetched = done->pages_prefetched;
-    stats.pages_pushed = done->pages_pushed;
-    stats.pages_zero = done->pages_zero;
-    stats.checksum_retries = done->checksum_retries;
-    stats.fault_p50_us = done->fault_p50_us;
-    stats.fault_p99_us = done->fault_p99_us;
-    stats.fault_max_us = done->fault_max_us;
-    for (int b = 0; b < LMIG_LATENCY_BUCKETS && b < wire::kHistogramBuckets; b++)
-      stats.fault_histogram[b] = done->histogram[b];
-    stats.pages_sent += server.pages_pushed() + server.pages_served();
-    stats.bytes += (server.pages_pushed() + server.pages_served()) *
-                   (4096 + sizeof(wire::FrameHeader) + sizeof(wire::PagesHeader));
-    stats.pages_total += server.inventory_pages();
+    std::vector<std::unique_ptr<PageServer>> servers;
+    servers.push_back(std::make_unique<PageServer>(config_for(0),
+                                                   std::move(demand_channel).value(),
+                                                   std::move(bulk_channel).value()));
+    for (size_t k = 1; k < images.size(); k++) {
+      auto &links = member_links[image_member[k]];
+      servers.push_back(std::make_unique<PageServer>(config_for(k), std::move(links.demand),
+                                                     std::move(links.bulk)));
+    }
+    // The other members are served on threads of their own; each ends when
+    // the target has all of that member's memory.
+    std::vector<Result<wire::Done>> done(servers.size(),
+                                         make_error(LMIG_ERR_SYSTEM, "not served"));
+    std::vector<std::thread> threads;
+    for (size_t k = 1; k < servers.size(); k++)
+      threads.emplace_back([&, k] { done[k] = servers[k]->run([](const wire::Running &) {}); });
+    done[0] = servers[0]->run(on_running);
+    for (auto &t : threads)
+      t.join();
+    bool running_seen = false;
+    for (auto &s : servers)
+      running_seen |= s->saw_running();
+    for (size_t k = 0; k < servers.size(); k++)
+      if (!done[k].ok()) {
+        Error e = std::move(done[k]).error();
+        return after_pages(k == 0 ? e
+                                  : e.context("child PID " +
+                                              std::to_string(pre.scan.host_pids[image_member[k]])),
+                           running_seen);
+      }
+    for (size_t k = 0; k < servers.size(); k++)
+      add_postcopy_stats(stats, *done[k], *servers[k], k == 0);
     LMIG_TRY(frozen.kill());
-    (void)server.demand().send(wire::Type::done); // the source copy is gone
+    for (auto &s : servers)
+      (void)s->demand().send(wire::Type::done); // the source copy is gone
   } else {
     auto r = expect(conn, buf, wire::Type::running, "waiting for the process to run");
     if (!r.ok())

@@ -160,7 +160,7 @@ __attribute__((target("avx512f"))) static int fw_avx512_round(const uint64_t *in
       "vmovdqu64 0(%0), %%zmm0\n\t vmovdqu64 64(%0), %%zmm1\n\t vmovdqu64 128(%0), %%zmm2\n\t"
       "vmovdqu64 192(%0), %%zmm3\n\t vmovdqu64 256(%0), %%zmm16\n\t vmovdqu64 320(%0), %%zmm17\n\t"
       "vmovdqu64 384(%0), %%zmm30\n\t vmovdqu64 448(%0), %%zmm31\n\t"
-      "kmovw 0(%0), %%k1\n\t kmovw 2(%0), %%k7\n\t"
+      "kmovw 512(%0), %%k1\n\t kmovw 514(%0), %%k7\n\t"
       "mov $20000000, %%ecx\n"
       "1:\n\t"
       "vpaddq %%zmm31, %%zmm0, %%zmm0\n\t vpsubq %%zmm31, %%zmm0, %%zmm0\n\t"

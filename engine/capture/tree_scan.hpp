@@ -1,0 +1,38 @@
+// Finds the process tree under a process: its children, their children and
+// the zombies among them, with the links the target must rebuild (parent,
+// process group, session). What cannot be rebuilt is refused by name before
+// anything is frozen.
+#pragma once
+
+#include <sys/types.h>
+
+#include <vector>
+
+#include "engine/base/error.hpp"
+#include "engine/image/process_tree.hpp"
+
+namespace lmig {
+
+struct ScannedTree {
+  ProcessTree tree;              // PIDs as the tree sees itself
+  std::vector<pid_t> host_pids;  // the same members in our PID namespace
+};
+
+// Direct children of a process (of any of its threads), in our namespace.
+Result<std::vector<pid_t>> list_children(pid_t pid);
+
+// The tree under root, root first, parents before children. Each live
+// member other than the root gets a fresh random session id.
+Result<ScannedTree> scan_tree(pid_t root);
+
+// Whether two scans found the same members with the same links (the tree
+// must not change between the scan and the freeze).
+bool same_tree(const ProcessTree &a, const ProcessTree &b);
+
+// Refuses a tree whose members share what would come apart if each were
+// rebuilt alone: an open pipe, socket, event object or shared-offset file,
+// or shared memory. Character devices and files open only for appending
+// are opened again by each member, which changes nothing they can see.
+Status check_tree_sharing(const ScannedTree &t);
+
+} // namespace lmig

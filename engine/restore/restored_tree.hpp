@@ -1,0 +1,45 @@
+// The target's handle on a whole migrated tree being restored: it spawns
+// the restore tree (every live member and zombie forked by its own parent,
+// with its PID), follows each live member's restore, and lets them run
+// together, children first and the root last. Until the root runs,
+// dropping the handle kills every member and the namespace.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "engine/base/error.hpp"
+#include "engine/image/image.hpp"
+#include "engine/image/process_tree.hpp"
+#include "engine/restore/restore_plan.hpp"
+#include "engine/restore/restored_process.hpp"
+
+namespace lmig {
+
+class RestoredTree {
+public:
+  // images and plans: one per live member, in tree order. Returns once
+  // every member's layout is mapped.
+  static Result<std::unique_ptr<RestoredTree>> start(const ProcessTree &tree,
+                                                     const std::vector<ProcessImage> &images,
+                                                     std::vector<RestorePlan> plans,
+                                                     int timeout_ms);
+  ~RestoredTree();
+
+  // The live members, in tree order; [0] is the root.
+  std::vector<RestoredProcess> &members() { return members_; }
+  RestoredProcess &root() { return members_.front(); }
+
+  // Lets every member enter its saved context (see RestoredProcess::run).
+  Status run(int timeout_ms, const std::function<std::optional<Error>()> &abandon = {});
+  // Kills every member not yet running, children first, then the namespace.
+  void abort();
+
+private:
+  RestoredTree() = default;
+  std::vector<RestoredProcess> members_;
+};
+
+} // namespace lmig
