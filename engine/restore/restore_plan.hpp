@@ -130,6 +130,7 @@ struct RestorePlan {
   bool setsid = false;         // the process led its session and group
   bool no_new_privs = false;
   bool child_subreaper = false;
+  bool test_fail_spawn = false; // test-only: the restore child fails once its children exist
   std::vector<PageRun> eager;  // pages written directly (not through userfaultfd)
   std::vector<AddressRange> uffd_ranges; // registered with userfaultfd, sorted
   std::vector<size_t> vma_index; // restorer VMA i is image VMA vma_index[i] (for errors)

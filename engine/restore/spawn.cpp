@@ -251,6 +251,9 @@ void fork_member(std::vector<SpawnMember> &members, size_t self, size_t child) {
       ::syscall(SYS_rt_sigtimedwait, &one, nullptr, &zero, 8);
     }
 
+  if (plan.test_fail_spawn)
+    child_fail(ctl, kStepSpawn, ECANCELED, static_cast<uint64_t>(me.pid));
+
   // Only the control socket survives, at a number the process does not use.
   rlimit nofile{};
   ::getrlimit(RLIMIT_NOFILE, &nofile);

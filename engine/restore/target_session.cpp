@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "engine/base/clock.hpp"
@@ -225,6 +226,9 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
                              features.ok() ? uffd::postcopy_features(*features) : 0);
     if (!plan.ok())
       return tell(std::move(plan).error());
+    // Test-only: the restore of this PID fails after its children are made.
+    if (const char *v = std::getenv("LMIG_TEST_FAIL_RESTORE_OF"); v && std::atoi(v) == im.pid)
+      plan->test_fail_spawn = true;
     plans.push_back(std::move(plan).value());
   }
   phase("decode+plan");

@@ -1,0 +1,68 @@
+// Process trees on their failure paths: when the restore of one member
+// fails on the target after the tree was spawned there, every member is
+// torn down on the target and the whole tree goes on untouched on the
+// source, in both modes.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "tests/integration/harness.hpp"
+
+namespace lmig::test {
+namespace {
+
+std::string facet_path(const std::string &name) {
+  std::stringstream ss(bin("FACETS"));
+  std::string item;
+  while (std::getline(ss, item, ':'))
+    if (item.ends_with("/facet_" + name))
+      return item;
+  throw std::runtime_error("facet " + name + " is not built");
+}
+
+// The live children of a process (state other than Z).
+std::vector<pid_t> live_children(pid_t pid) {
+  std::stringstream ss(read_file("/proc/" + std::to_string(pid) + "/task/" +
+                                 std::to_string(pid) + "/children"));
+  std::vector<pid_t> out;
+  pid_t c;
+  while (ss >> c) {
+    std::string stat = read_file("/proc/" + std::to_string(c) + "/stat");
+    if (stat.find(") Z ") == std::string::npos)
+      out.push_back(c);
+  }
+  return out;
+}
+
+class TreeFailure : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TreeFailure, AChildFailingOnTheTargetLeavesTheSourceTreeRunning) {
+  // facet_child_process: a live child and a zombie.
+  Workload w(Workload::Program{facet_path("child_process")});
+  const pid_t src = w.pid();
+  ASSERT_EQ(w.check(src, 1).substr(0, 4), "PASS");
+  auto kids = live_children(src);
+  ASSERT_EQ(kids.size(), 1u);
+  const pid_t child = kids[0];
+  Lmigd d({}, {"env", "LMIG_TEST_FAIL_RESTORE_OF=" + std::to_string(child)});
+  CmdResult r = run({bin("LMIG"), GetParam(), std::to_string(src), d.address()});
+  ASSERT_EQ(r.exit_code, 1) << r.err << d.log();
+  EXPECT_NE(r.err.find("restore failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(std::to_string(child)), std::string::npos) << r.err;
+  // The source tree runs on: the parent checks its child and its zombie.
+  EXPECT_TRUE(alive(src));
+  EXPECT_EQ(live_children(src), kids);
+  std::string v = w.check(src, 2);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+  // Nothing is left on the target: lmigd holds no restore namespace.
+  EXPECT_EQ(live_children(d.pid()), std::vector<pid_t>{}) << d.log();
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, TreeFailure,
+                         ::testing::Values(std::string("--stop-copy"), std::string("--postcopy")),
+                         [](const ::testing::TestParamInfo<std::string> &info) {
+                           return info.param == "--postcopy" ? "postcopy" : "stopcopy";
+                         });
+
+} // namespace
+} // namespace lmig::test
