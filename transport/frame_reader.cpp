@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cstring>
 
 #include "transport/uring.hpp"
@@ -16,9 +17,10 @@ FrameReader::FrameReader(int fd, std::string peer, FrameRing ring)
     : fd_(fd), peer_(std::move(peer)), ring_(std::move(ring)) {}
 
 Result<std::unique_ptr<FrameReader>> FrameReader::start(int fd, std::string peer,
-                                                        size_t ring_bytes) {
+                                                        size_t ring_bytes, size_t streams) {
   LMIG_ASSIGN_OR_RETURN(FrameRing ring, FrameRing::create(ring_bytes));
   std::unique_ptr<FrameReader> r(new FrameReader(fd, std::move(peer), std::move(ring)));
+  r->streams_left_ = std::max<size_t>(streams, 1);
   r->notify_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!r->notify_)
     return sys_error("eventfd");
@@ -77,7 +79,8 @@ void FrameReader::parse_available() {
     }
     parsed_ = f.end;
     ready.push_back(f);
-    if (f.type == wire::Type::pages_end || f.type == wire::Type::error) {
+    if ((f.type == wire::Type::pages_end && --streams_left_ == 0) ||
+        f.type == wire::Type::error) {
       finished_ = true;
       break;
     }

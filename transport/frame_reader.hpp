@@ -2,8 +2,9 @@
 // into a FrameRing, checks the xxh3 of every pages frame there (off the
 // consumer's thread), and hands complete frames to the consumer in order.
 // Used for page streams, where receiving and installing pages should
-// overlap. The stream ends at pages_end or error: nothing is read past it,
-// so the connection can go on carrying other messages afterwards.
+// overlap. The stream ends at its last pages_end (a tree sends one per
+// process) or an error; the peer sends nothing after it until answered, so
+// the connection can go on carrying other messages afterwards.
 #pragma once
 
 #include <atomic>
@@ -34,8 +35,10 @@ struct Frame {
 class FrameReader {
 public:
   // fd is borrowed and must outlive the reader. peer names it in errors.
+  // streams: how many pages_end frames end the stream.
   static Result<std::unique_ptr<FrameReader>> start(int fd, std::string peer,
-                                                    size_t ring_bytes = 32u << 20);
+                                                    size_t ring_bytes = 32u << 20,
+                                                    size_t streams = 1);
   ~FrameReader();
 
   // The next frame, in order; LMIG_ERR_TIMEOUT after timeout_ms (-1: wait).
@@ -74,6 +77,7 @@ private:
   uint64_t tail_ = 0;  // received from the socket
   uint64_t parsed_ = 0;
   bool finished_ = false; // a frame that ends the stream was read: no more reads
+  size_t streams_left_ = 1; // pages_end frames still to come
 };
 
 } // namespace lmig

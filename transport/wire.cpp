@@ -20,6 +20,7 @@ const char *type_name(Type t) {
   case Type::page_request: return "page-request";
   case Type::inventory: return "inventory";
   case Type::tree: return "tree";
+  case Type::tree_files: return "tree files";
   }
   return "unknown";
 }

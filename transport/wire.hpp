@@ -31,6 +31,7 @@ enum class Type : uint16_t {
   page_request = 10,   // target -> source: PageRequest
   inventory = 11,      // source -> target, post-copy, at the head of the bulk stream: page runs
   tree = 12,           // source -> target, before the images of a process tree: ProcessTree
+  tree_files = 13,     // source -> target, after them: the open files its members share
 };
 
 const char *type_name(Type t);

@@ -181,7 +181,8 @@ bool same_layout(const std::vector<MapsEntry> &a, const std::vector<MapsEntry> &
 
 Result<ProcessImage> capture_process(FrozenProcess &frozen,
                                      const std::vector<MapsEntry> &smaps_before,
-                                     bool anon_inventory) {
+                                     bool anon_inventory,
+                                     const std::map<int, int32_t> *shared_slots) {
   const pid_t pid = frozen.pid();
   ProcessImage im;
   im.pid = pid;
@@ -207,7 +208,7 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen,
     LMIG_ASSIGN_OR_RETURN(maps, read_smaps(pid));
   }
   LMIG_ASSIGN_OR_RETURN(im.vmas, capture_vmas(maps));
-  LMIG_ASSIGN_OR_RETURN(auto fdt, capture_fds(pid, true));
+  LMIG_ASSIGN_OR_RETURN(auto fdt, capture_fds(pid, true, shared_slots));
   LMIG_ASSIGN_OR_RETURN(im.shmem_maps, capture_shmem(pid, maps, im.vmas, fdt, true));
   std::move(fdt).move_into(im);
   LMIG_TRY(capture_rlimits(pid, im));

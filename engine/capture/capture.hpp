@@ -2,6 +2,8 @@
 // credentials, mm fields, registers and the inventory of its pages.
 #pragma once
 
+#include <map>
+
 #include "engine/base/error.hpp"
 #include "engine/capture/freezer.hpp"
 #include "engine/capture/proc_maps.hpp"
@@ -13,8 +15,10 @@ namespace lmig {
 // With anon_inventory false (post-copy), the image lists only the pages of
 // private file mappings; anonymous memory is inventoried after the
 // switchover (inventory_anon), keeping that walk out of the downtime.
+// shared_slots: its fds shared with the rest of its tree (made by the root).
 Result<ProcessImage> capture_process(FrozenProcess &frozen,
                                      const std::vector<MapsEntry> &smaps_before,
-                                     bool anon_inventory);
+                                     bool anon_inventory,
+                                     const std::map<int, int32_t> *shared_slots = nullptr);
 
 } // namespace lmig

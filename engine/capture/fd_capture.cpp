@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -53,8 +54,8 @@ std::string socket_kind(int sock) {
   return "socket of family " + std::to_string(domain);
 }
 
-int kcmp_file(pid_t pid, int a, int b) {
-  return static_cast<int>(::syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b));
+int kcmp_file(pid_t pa, int a, pid_t pb, int b) {
+  return static_cast<int>(::syscall(SYS_kcmp, pa, pb, KCMP_FILE, a, b));
 }
 
 std::string strip_deleted(const std::string &link) {
@@ -66,12 +67,16 @@ std::string dir_of(const std::string &path) {
   return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
 }
 
-// An fd as found in /proc, before its kind is captured.
+// An fd as found in /proc, before its kind is captured. number: what the
+// image calls it (the fd itself, or a shared slot of the tree's files).
 struct FoundFd {
+  pid_t pid;
   int fd;
+  int number;
   std::string link;
   struct stat st;
   std::string fdinfo;
+  int32_t shared_slot = -1; // made by the tree's root: only its kind is captured here
 };
 
 // The kind of an anon_inode file from its link ("anon_inode:[eventfd]").
@@ -166,8 +171,22 @@ Result<FileImage> classify(FdBorrower &borrower, const FoundFd &f, const FdInfo 
 struct PipeUse {
   uint64_t id = 0;
   bool fifo = false;
-  int read_fd = -1, write_fd = -1, first_fd = -1; // fds of the process
+  int read_fd = -1, write_fd = -1, first_fd = -1; // indices into the found fds
   std::string path;
+};
+
+// Borrows from whichever process holds an fd.
+class Borrowers {
+public:
+  FdBorrower &of(pid_t pid) {
+    auto it = by_pid_.find(pid);
+    if (it == by_pid_.end())
+      it = by_pid_.emplace(pid, std::make_unique<FdBorrower>(pid)).first;
+    return *it->second;
+  }
+
+private:
+  std::map<pid_t, std::unique_ptr<FdBorrower>> by_pid_;
 };
 
 } // namespace
@@ -185,40 +204,70 @@ void FdTable::move_into(ProcessImage &im) && {
   im.unix_sockets = std::move(unix_sockets);
 }
 
-Result<FdTable> capture_fds(pid_t pid, bool read_data) {
-  const std::string proc = "/proc/" + std::to_string(pid);
-  const std::string base = proc + "/fd";
-  LMIG_ASSIGN_OR_RETURN(std::vector<int> numbers, list_fds(pid));
+namespace {
 
-  // 1. What each fd is (fds closed meanwhile, before the freeze, are skipped).
+// What each fd is (fds closed meanwhile, before the freeze, are skipped).
+Result<std::vector<FoundFd>> find_fds(const std::vector<FdRef> &refs,
+                                      const std::map<int, int32_t> *shared_slots) {
   std::vector<FoundFd> found;
-  for (int fd : numbers) {
-    std::string p = base + "/" + std::to_string(fd);
+  for (const auto &ref : refs) {
+    const std::string proc = "/proc/" + std::to_string(ref.pid);
+    std::string p = proc + "/fd/" + std::to_string(ref.fd);
     auto link = read_link(p);
     if (!link.ok()) {
       if (link.error().sys_errno == ENOENT)
         continue;
       return std::move(link).error();
     }
-    FoundFd f{fd, *link, {}, {}};
+    FoundFd f{ref.pid, ref.fd, ref.number, *link, {}, {}};
     if (::stat(p.c_str(), &f.st) < 0) {
       if (errno == ENOENT)
         continue;
       return sys_error("stat " + p + " (" + *link + ")");
     }
-    auto info = read_proc_file(proc + "/fdinfo/" + std::to_string(fd));
+    auto info = read_proc_file(proc + "/fdinfo/" + std::to_string(ref.fd));
     if (!info.ok()) {
       if (info.error().sys_errno == ENOENT)
         continue;
       return std::move(info).error();
     }
     f.fdinfo = std::move(*info);
+    if (shared_slots)
+      if (auto it = shared_slots->find(ref.fd); it != shared_slots->end())
+        f.shared_slot = it->second;
     found.push_back(std::move(f));
   }
+  return found;
+}
 
+Result<FdTable> capture_found(std::vector<FoundFd> found, bool read_data);
+
+} // namespace
+
+Result<FdTable> capture_fds(pid_t pid, bool read_data,
+                            const std::map<int, int32_t> *shared_slots) {
+  LMIG_ASSIGN_OR_RETURN(std::vector<int> numbers, list_fds(pid));
+  std::vector<FdRef> refs;
+  for (int fd : numbers)
+    refs.push_back({pid, fd, fd});
+  LMIG_ASSIGN_OR_RETURN(auto found, find_fds(refs, shared_slots));
+  return capture_found(std::move(found), read_data);
+}
+
+Result<FdTable> capture_fd_set(const std::vector<FdRef> &refs, bool read_data) {
+  LMIG_ASSIGN_OR_RETURN(auto found, find_fds(refs, nullptr));
+  if (found.size() != refs.size())
+    return make_error(LMIG_ERR_NOT_MIGRATABLE,
+                      "a file shared by the processes of the tree was closed while frozen");
+  return capture_found(std::move(found), read_data);
+}
+
+namespace {
+
+Result<FdTable> capture_found(std::vector<FoundFd> found, bool read_data) {
   FdTable t;
-  FdBorrower borrower(pid);
-  std::set<int> open_fds;
+  Borrowers borrowers;
+  std::set<int> open_fds; // a process's own table: every fd an epoll may watch
   for (const auto &f : found)
     open_fds.insert(f.fd);
 
@@ -236,7 +285,7 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data) {
     auto info = parse_fdinfo(f.fdinfo);
     if (!info.ok())
       return std::move(info).error().context("fd " + std::to_string(f.fd));
-    LMIG_ASSIGN_OR_RETURN(FileImage img, classify(borrower, f, *info));
+    LMIG_ASSIGN_OR_RETURN(FileImage img, classify(borrowers.of(f.pid), f, *info));
     // O_TMPFILE (__O_TMPFILE | O_DIRECTORY) is a way of making a file, not
     // a state to open with again. A deleted file keeps __O_TMPFILE: the
     // target makes it linkable again if it was (see fd_plan).
@@ -250,12 +299,20 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data) {
     for (const auto &r : reps) {
       const FoundFd &o = found[r.found_index];
       if (o.st.st_dev == f.st.st_dev && o.st.st_ino == f.st.st_ino &&
-          kcmp_file(pid, o.fd, f.fd) == 0) {
+          kcmp_file(o.pid, o.fd, f.pid, f.fd) == 0) {
         file_id = r.file_id;
         break;
       }
     }
-    if (file_id == 0) {
+    if (file_id == 0 && f.shared_slot >= 0) {
+      // Made by the tree's root; nothing of what it holds is read here.
+      file_id = static_cast<uint32_t>(t.files.size() + 1);
+      img.id = file_id;
+      img.shared_slot = f.shared_slot;
+      img.pos = 0;
+      t.files.push_back(std::move(img));
+      reps.push_back({i, file_id});
+    } else if (file_id == 0) {
       file_id = static_cast<uint32_t>(t.files.size() + 1);
       img.id = file_id;
       const std::pair<uint64_t, uint64_t> inode{f.st.st_dev, f.st.st_ino};
@@ -264,22 +321,22 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data) {
         if (use.id == 0) {
           use.id = pipes.size();
           use.fifo = img.kind == FileKind::fifo;
-          use.first_fd = f.fd;
+          use.first_fd = static_cast<int>(i);
           use.path = img.path;
         }
         img.pipe_id = use.id;
         uint32_t mode = img.flags & O_ACCMODE;
         if (mode != O_WRONLY && use.read_fd < 0)
-          use.read_fd = f.fd;
+          use.read_fd = static_cast<int>(i);
         if (mode != O_RDONLY && use.write_fd < 0)
-          use.write_fd = f.fd;
+          use.write_fd = static_cast<int>(i);
       }
       if (img.kind == FileKind::deleted || img.kind == FileKind::memfd) {
         auto [it, fresh] = contents.emplace(inode, contents.size() + 1);
         img.contents_id = it->second;
         if (fresh) {
           LMIG_ASSIGN_OR_RETURN(ContentsImage c,
-                                capture_contents(pid, f.fd, img.kind, f.link, read_data));
+                                capture_contents(f.pid, f.fd, img.kind, f.link, read_data));
           c.id = it->second;
           t.contents.push_back(std::move(c));
         }
@@ -287,14 +344,15 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data) {
       t.files.push_back(std::move(img));
       reps.push_back({i, file_id});
     }
-    t.fds.push_back({f.fd, file_id, cloexec});
+    t.fds.push_back({f.number, file_id, cloexec});
   }
   t.contents_by_inode = contents;
 
   // 3. What each file holds, by kind.
   std::vector<std::string> search_dirs; // for inotify watches
-  if (auto cwd = read_link(proc + "/cwd"); cwd.ok())
-    search_dirs.push_back(*cwd);
+  if (!found.empty())
+    if (auto cwd = read_link("/proc/" + std::to_string(found[0].pid) + "/cwd"); cwd.ok())
+      search_dirs.push_back(*cwd);
   for (const auto &file : t.files)
     if (file.kind == FileKind::regular || file.kind == FileKind::directory ||
         file.kind == FileKind::fifo || file.kind == FileKind::deleted) {
@@ -308,6 +366,9 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data) {
   for (const auto &r : reps) {
     const FoundFd &f = found[r.found_index];
     const FileImage &file = t.files[r.file_id - 1];
+    if (file.shared_slot >= 0)
+      continue;
+    FdBorrower &borrower = borrowers.of(f.pid);
     switch (file.kind) {
     case FileKind::eventfd: {
       LMIG_ASSIGN_OR_RETURN(EventfdImage e, capture_eventfd(f.fd, f.fdinfo));
@@ -328,7 +389,7 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data) {
       break;
     }
     case FileKind::epoll: {
-      LMIG_ASSIGN_OR_RETURN(EpollImage e, capture_epoll(pid, f.fd, f.fdinfo, open_fds));
+      LMIG_ASSIGN_OR_RETURN(EpollImage e, capture_epoll(f.pid, f.fd, f.fdinfo, open_fds));
       e.file_id = r.file_id;
       t.epolls.push_back(std::move(e));
       break;
@@ -341,7 +402,7 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data) {
       break;
     }
     case FileKind::unix_socket: {
-      LMIG_ASSIGN_OR_RETURN(auto facts, describe_unix_socket(pid, f.fd, f.st.st_ino, f.fdinfo));
+      LMIG_ASSIGN_OR_RETURN(auto facts, describe_unix_socket(f.pid, f.fd, f.st.st_ino, f.fdinfo));
       socket_file[f.st.st_ino] = r.file_id;
       socket_facts[r.file_id] = facts;
       break;
@@ -351,18 +412,20 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data) {
   }
 
   // 4. Unix sockets move in pairs.
-  std::map<uint32_t, int> file_fd; // file id -> its first fd
+  std::map<uint32_t, const FoundFd *> file_fd; // file id -> its first fd
   for (const auto &r : reps)
-    file_fd[r.file_id] = found[r.found_index].fd;
+    file_fd[r.file_id] = &found[r.found_index];
   for (const auto &[file_id, facts] : socket_facts) {
-    const int fd = file_fd[file_id];
+    const int fd = file_fd[file_id]->fd;
     auto peer = socket_file.find(facts.peer_ino);
     if (peer == socket_file.end())
       return unsupported_fd(fd, "unix socket whose peer is held outside the process");
     auto &peer_facts = socket_facts[peer->second];
     if (socket_file[peer_facts.peer_ino] != file_id)
       return unsupported_fd(fd, "unix socket whose peer is connected elsewhere");
-    LMIG_ASSIGN_OR_RETURN(UnixSocketImage u, capture_unix_socket(borrower, fd, facts, read_data));
+    LMIG_ASSIGN_OR_RETURN(UnixSocketImage u, capture_unix_socket(
+                                                 borrowers.of(file_fd[file_id]->pid), fd, facts,
+                                                 read_data));
     u.file_id = file_id;
     u.peer_file_id = peer->second;
     t.unix_sockets.push_back(std::move(u));
@@ -373,7 +436,7 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data) {
   // keeps what it buffers.
   for (const auto &[inode, use] : pipes) {
     if (!use.fifo && (use.read_fd < 0 || use.write_fd < 0))
-      return unsupported_fd(use.first_fd,
+      return unsupported_fd(found[static_cast<size_t>(use.first_fd)].fd,
                             std::string("pipe whose ") + (use.read_fd < 0 ? "read" : "write") +
                                 " end is held outside the process");
     PipeImage p;
@@ -382,14 +445,18 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data) {
       // opened for reading through /proc (any opener can read a FIFO).
       UniqueFd reader;
       if (use.read_fd >= 0) {
-        LMIG_ASSIGN_OR_RETURN(reader, borrower.borrow(use.read_fd));
+        const FoundFd &r = found[static_cast<size_t>(use.read_fd)];
+        LMIG_ASSIGN_OR_RETURN(reader, borrowers.of(r.pid).borrow(r.fd));
       } else {
-        std::string path = base + "/" + std::to_string(use.write_fd);
+        const FoundFd &w = found[static_cast<size_t>(use.write_fd)];
+        std::string path = "/proc/" + std::to_string(w.pid) + "/fd/" + std::to_string(w.fd);
         reader.reset(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
         if (!reader)
           return sys_error("open " + path + " for reading");
       }
-      const std::string what = use.fifo ? "FIFO " + use.path : "pipe of fd " + std::to_string(use.first_fd);
+      const std::string what =
+          use.fifo ? "FIFO " + use.path
+                   : "pipe of fd " + std::to_string(found[static_cast<size_t>(use.first_fd)].fd);
       LMIG_ASSIGN_OR_RETURN(p, read_pipe_buffer(reader.get(), what));
     }
     p.id = use.id;
@@ -399,5 +466,7 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data) {
             [](const PipeImage &a, const PipeImage &b) { return a.id < b.id; });
   return t;
 }
+
+} // namespace
 
 } // namespace lmig

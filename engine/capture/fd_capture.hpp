@@ -39,6 +39,19 @@ struct FdTable {
 // and deleted-file contents) are copied without consuming them, and timers
 // are read as they stand: only meaningful while the process is frozen.
 // Without it (the dry run) nothing is read that could change under us.
-Result<FdTable> capture_fds(pid_t pid, bool read_data);
+// shared_slots: fds (of this process) whose open file the tree's root makes
+// and this process inherits (see FileImage::shared_slot).
+Result<FdTable> capture_fds(pid_t pid, bool read_data,
+                            const std::map<int, int32_t> *shared_slots = nullptr);
+
+// An fd of some process, and the number the captured table gives it.
+struct FdRef {
+  pid_t pid;
+  int fd;
+  int number;
+};
+// The open files the processes of a tree share, captured as one table
+// (fds from several processes; pipes and socket pairs may span them).
+Result<FdTable> capture_fd_set(const std::vector<FdRef> &refs, bool read_data);
 
 } // namespace lmig

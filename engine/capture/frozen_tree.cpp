@@ -23,7 +23,6 @@ Result<FrozenTree> FrozenTree::freeze(const ScannedTree &scanned) {
                       "the processes under PID " + std::to_string(scanned.host_pids[0]) +
                           " changed while they were being frozen (a child started or ended); "
                           "they were left running: try again");
-  LMIG_TRY(check_tree_sharing(again));
   return t;
 }
 

@@ -75,12 +75,13 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
   return st;
 }
 
-Result<std::vector<MapsEntry>> precheck_one(pid_t pid) {
+Result<std::vector<MapsEntry>> precheck_one(pid_t pid,
+                                            const std::map<int, int32_t> *shared_slots) {
   LMIG_ASSIGN_OR_RETURN(auto status, check_identity(pid));
   LMIG_TRY(precheck_proc_attrs(pid, status));
   LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
   LMIG_ASSIGN_OR_RETURN(auto vmas, capture_vmas(maps));
-  LMIG_ASSIGN_OR_RETURN(auto fds, capture_fds(pid, false));
+  LMIG_ASSIGN_OR_RETURN(auto fds, capture_fds(pid, false, shared_slots));
   LMIG_TRY(capture_shmem(pid, maps, vmas, fds, false));
   LMIG_TRY(precheck_timers(pid));
   return maps;
@@ -90,12 +91,13 @@ Result<TreePrecheck> precheck(pid_t pid) {
   LMIG_TRY(check_identity(pid));
   TreePrecheck out;
   LMIG_ASSIGN_OR_RETURN(out.scan, scan_tree(pid));
+  LMIG_ASSIGN_OR_RETURN(auto sharing, find_tree_sharing(out.scan));
   for (size_t i = 0; i < out.scan.host_pids.size(); i++) {
     if (out.scan.tree.members[i].zombie) {
       out.smaps.emplace_back();
       continue;
     }
-    auto maps = precheck_one(out.scan.host_pids[i]);
+    auto maps = precheck_one(out.scan.host_pids[i], &sharing.slot_of[i]);
     if (!maps.ok() && i > 0)
       return std::move(maps).error().context("PID " + std::to_string(pid) + " has child PID " +
                                              std::to_string(out.scan.host_pids[i]));
@@ -103,7 +105,6 @@ Result<TreePrecheck> precheck(pid_t pid) {
       return std::move(maps).error();
     out.smaps.push_back(std::move(maps).value());
   }
-  LMIG_TRY(check_tree_sharing(out.scan));
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <vector>
 
 #include "engine/base/error.hpp"
@@ -22,7 +23,9 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us = false);
 // Returns the smaps it read, which capture reuses when the layout has not
 // changed since (reading smaps walks every page table: it is kept out of
 // the freeze).
-Result<std::vector<MapsEntry>> precheck_one(pid_t pid);
+// shared_slots: its fds that are shared with the rest of its tree.
+Result<std::vector<MapsEntry>> precheck_one(pid_t pid,
+                                            const std::map<int, int32_t> *shared_slots = nullptr);
 
 // The dry run of a whole migration: the process, the tree under it, each
 // live member checked alone, and what members share.

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 
 #include "engine/base/clock.hpp"
 #include "engine/capture/fd_capture.hpp"
+#include "engine/capture/fd_kinds.hpp"
 #include "engine/capture/freezer.hpp"
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/proc_status.hpp"
@@ -175,45 +177,56 @@ bool same_tree(const ProcessTree &a, const ProcessTree &b) {
 
 namespace {
 
+// One fd of a member, as the sharing analysis sees it.
 struct OpenFd {
   size_t member;
   int fd;
   std::string link;
-  uint32_t flags;
+  struct stat st;
+  std::string fdinfo;
+  size_t description = 0; // index of its open file description
 };
 
-bool harmless_to_reopen(const std::string &link, uint32_t flags, mode_t mode) {
-  if (S_ISCHR(mode))
-    return true;
-  return S_ISREG(mode) && !link.ends_with(" (deleted)") && (flags & O_APPEND) &&
-         (flags & O_ACCMODE) == O_WRONLY;
+bool anon_inode(const OpenFd &f) { return f.link.starts_with("anon_inode:"); }
+
+// Objects that several open files can reach: what they hold is one.
+bool one_object_per_inode(const OpenFd &f) {
+  return !anon_inode(f) && (S_ISFIFO(f.st.st_mode) || S_ISSOCK(f.st.st_mode) ||
+                            f.link.ends_with(" (deleted)") || f.link.starts_with("/memfd:"));
+}
+
+std::string shared_kind_refused(const std::string &link) {
+  for (const char *k : {"[eventpoll]", "[signalfd]", "[timerfd]", "inotify"})
+    if (link == std::string("anon_inode:") + k)
+      return k;
+  return "";
 }
 
 } // namespace
 
-Status check_tree_sharing(const ScannedTree &t) {
+Result<TreeSharing> find_tree_sharing(const ScannedTree &t) {
+  TreeSharing out;
+  out.slot_of.resize(t.tree.members.size());
   if (t.tree.live() < 2)
-    return {};
-  // Open files, grouped by inode.
-  std::map<std::pair<dev_t, ino_t>, std::vector<OpenFd>> by_inode;
-  std::map<std::pair<dev_t, ino_t>, mode_t> modes;
+    return out;
+  std::vector<OpenFd> fds;
   std::map<std::pair<uint64_t, uint64_t>, std::pair<size_t, std::string>> shmem; // inode -> first
   for (size_t i = 0; i < t.host_pids.size(); i++) {
     if (t.tree.members[i].zombie)
       continue;
     const pid_t pid = t.host_pids[i];
-    const std::string dir = "/proc/" + std::to_string(pid) + "/fd/";
-    LMIG_ASSIGN_OR_RETURN(auto fds, list_fds(pid));
-    for (int fd : fds) {
-      struct stat sb {};
-      std::string path = dir + std::to_string(fd);
-      if (::stat(path.c_str(), &sb) < 0)
-        continue; // closed meanwhile; capture reads the table again
+    const std::string proc = "/proc/" + std::to_string(pid);
+    LMIG_ASSIGN_OR_RETURN(auto numbers, list_fds(pid));
+    for (int fd : numbers) {
+      OpenFd f{i, fd, {}, {}, {}};
+      std::string path = proc + "/fd/" + std::to_string(fd);
       auto link = read_link(path);
-      auto info = read_fdinfo(pid, fd);
-      by_inode[{sb.st_dev, sb.st_ino}].push_back(
-          {i, fd, link.ok() ? *link : "?", info.ok() ? info->flags : 0});
-      modes[{sb.st_dev, sb.st_ino}] = sb.st_mode;
+      auto info = read_proc_file(proc + "/fdinfo/" + std::to_string(fd));
+      if (!link.ok() || !info.ok() || ::stat(path.c_str(), &f.st) < 0)
+        continue; // closed meanwhile; capture reads the table again
+      f.link = std::move(*link);
+      f.fdinfo = std::move(*info);
+      fds.push_back(std::move(f));
     }
     LMIG_ASSIGN_OR_RETURN(auto maps, read_maps(pid));
     for (const auto &m : maps) {
@@ -223,7 +236,8 @@ Status check_tree_sharing(const ScannedTree &t) {
                                   m.path.starts_with("/SYSV") || m.deleted);
       if (!shared_memory)
         continue;
-      auto [it, fresh] = shmem.try_emplace({(uint64_t{m.dev_major} << 32) | m.dev_minor, m.inode}, i, m.path);
+      auto [it, fresh] = shmem.try_emplace({(uint64_t{m.dev_major} << 32) | m.dev_minor, m.inode},
+                                           i, m.path);
       if (!fresh && it->second.first != i) {
         const auto &a = t.tree.members[it->second.first], &b = t.tree.members[i];
         return make_error(LMIG_ERR_UNSUPPORTED,
@@ -234,34 +248,72 @@ Status check_tree_sharing(const ScannedTree &t) {
       }
     }
   }
-  for (const auto &[inode, uses] : by_inode) {
-    const mode_t mode = modes[inode];
-    const bool anon = !uses.empty() && uses[0].link.starts_with("anon_inode:");
-    for (size_t a = 0; a < uses.size(); a++)
-      for (size_t b = a + 1; b < uses.size(); b++) {
-        const OpenFd &x = uses[a], &y = uses[b];
-        if (x.member == y.member)
-          continue;
-        const bool same_file =
-            ::syscall(SYS_kcmp, t.host_pids[x.member], t.host_pids[y.member], KCMP_FILE,
-                      x.fd, y.fd) == 0;
-        // Separate opens of one inode: pipes, sockets and in-memory files
-        // are one object even then; a file on disk is opened again apart.
-        bool apart = !same_file && (anon || S_ISREG(mode) || S_ISDIR(mode) || S_ISCHR(mode)) &&
-                     !x.link.ends_with(" (deleted)") && !x.link.starts_with("/memfd:");
-        if (apart || (same_file && harmless_to_reopen(x.link, x.flags, mode)))
-          continue;
-        const auto &mx = t.tree.members[x.member], &my = t.tree.members[y.member];
-        return make_error(LMIG_ERR_UNSUPPORTED,
-                          "PID " + std::to_string(mx.pid) + " fd " + std::to_string(x.fd) +
-                              " and PID " + std::to_string(my.pid) + " fd " +
-                              std::to_string(y.fd) + " share " + x.link +
-                              "; files shared between the processes of a tree are not "
-                              "supported yet (only character devices and files open for "
-                              "appending)");
+  // Open file descriptions: fds of one inode that kcmp says are one file.
+  std::vector<size_t> first_of; // description -> its first fd
+  for (size_t k = 0; k < fds.size(); k++) {
+    OpenFd &f = fds[k];
+    f.description = first_of.size();
+    for (size_t d = 0; d < first_of.size(); d++) {
+      const OpenFd &o = fds[first_of[d]];
+      if (o.st.st_dev == f.st.st_dev && o.st.st_ino == f.st.st_ino &&
+          ::syscall(SYS_kcmp, t.host_pids[o.member], t.host_pids[f.member], KCMP_FILE, o.fd,
+                    f.fd) == 0) {
+        f.description = d;
+        break;
       }
+    }
+    if (f.description == first_of.size())
+      first_of.push_back(k);
   }
-  return {};
+  // What each description reaches: the members holding it, and the object
+  // (pipe, socket pair, FIFO or in-memory inode) it is one way into.
+  std::vector<std::set<size_t>> holders(first_of.size());
+  std::map<uint64_t, std::set<size_t>> object_members; // object -> members
+  std::vector<uint64_t> object_of(first_of.size(), 0);
+  for (const auto &f : fds)
+    holders[f.description].insert(f.member);
+  for (size_t d = 0; d < first_of.size(); d++) {
+    const OpenFd &f = fds[first_of[d]];
+    if (!one_object_per_inode(f))
+      continue;
+    uint64_t object = f.st.st_ino;
+    if (S_ISSOCK(f.st.st_mode)) {
+      // A socket pair is one object: name it by its lower inode.
+      auto facts = describe_unix_socket(t.host_pids[f.member], f.fd, f.st.st_ino, f.fdinfo);
+      if (facts.ok() && facts->peer_ino)
+        object = std::min<uint64_t>(object, facts->peer_ino);
+    }
+    object_of[d] = object ^ (static_cast<uint64_t>(f.st.st_dev) << 48);
+    object_members[object_of[d]].insert(holders[d].begin(), holders[d].end());
+  }
+  std::vector<int32_t> slot(first_of.size(), -1);
+  for (size_t d = 0; d < first_of.size(); d++) {
+    const bool spans = holders[d].size() > 1 ||
+                       (object_of[d] && object_members[object_of[d]].size() > 1);
+    if (!spans)
+      continue;
+    const OpenFd &f = fds[first_of[d]];
+    if (shmem.count({(uint64_t{major(f.st.st_dev)} << 32) | minor(f.st.st_dev), f.st.st_ino}))
+      return make_error(LMIG_ERR_UNSUPPORTED,
+                        "PID " + std::to_string(t.tree.members[f.member].pid) + " fd " +
+                            std::to_string(f.fd) + " (" + f.link +
+                            ") is shared with another process of the tree and mapped; shared "
+                            "memory between the processes of a tree is not supported yet");
+    if (auto k = shared_kind_refused(f.link); !k.empty())
+      return make_error(LMIG_ERR_UNSUPPORTED,
+                        "PID " + std::to_string(t.tree.members[f.member].pid) + " fd " +
+                            std::to_string(f.fd) + ": " + k +
+                            " shared with another process of the tree is not supported yet");
+    if (out.slots.size() >= static_cast<size_t>(kMaxSharedSlots))
+      return make_error(LMIG_ERR_UNSUPPORTED, "the processes of the tree share more than " +
+                                                  std::to_string(kMaxSharedSlots) + " files");
+    slot[d] = static_cast<int32_t>(out.slots.size());
+    out.slots.push_back({t.host_pids[f.member], f.fd, slot[d]});
+  }
+  for (const auto &f : fds)
+    if (slot[f.description] >= 0)
+      out.slot_of[f.member][f.fd] = slot[f.description];
+  return out;
 }
 
 } // namespace lmig

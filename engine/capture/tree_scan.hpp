@@ -6,9 +6,11 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <vector>
 
 #include "engine/base/error.hpp"
+#include "engine/capture/fd_capture.hpp"
 #include "engine/image/process_tree.hpp"
 
 namespace lmig {
@@ -29,10 +31,16 @@ Result<ScannedTree> scan_tree(pid_t root);
 // must not change between the scan and the freeze).
 bool same_tree(const ProcessTree &a, const ProcessTree &b);
 
-// Refuses a tree whose members share what would come apart if each were
-// rebuilt alone: an open pipe, socket, event object or shared-offset file,
-// or shared memory. Character devices and files open only for appending
-// are opened again by each member, which changes nothing they can see.
-Status check_tree_sharing(const ScannedTree &t);
+// The open files the members of a tree share: an open file two of them
+// hold (inherited through fork), and every open file of a pipe, socket
+// pair, FIFO or in-memory file that two of them reach. Each becomes a slot
+// of the tree's files, made once by the root on the target and inherited.
+// Refuses by name what cannot be shared yet: an epoll, signalfd, timerfd or
+// inotify instance, and shared memory between members.
+struct TreeSharing {
+  std::vector<FdRef> slots;                     // slot i: one fd holding it
+  std::vector<std::map<int, int32_t>> slot_of;  // per member: its fd -> slot
+};
+Result<TreeSharing> find_tree_sharing(const ScannedTree &t);
 
 } // namespace lmig

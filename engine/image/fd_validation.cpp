@@ -93,13 +93,23 @@ Status validate_fd_state(const ProcessImage &im) {
     LMIG_TRY(check_contents(c));
   }
 
-  std::map<uint32_t, const FileImage *> files;
+  std::map<uint32_t, const FileImage *> files, own; // own: not shared with the tree
   std::map<uint64_t, FileKind> pipe_users, contents_users; // what kind of file uses each
+  std::set<int32_t> slots;
   for (const auto &f : im.files) {
     if (!files.emplace(f.id, &f).second)
       return bad(file_str(f.id) + " appears twice");
     if (static_cast<uint8_t>(f.kind) > kLastFileKind)
       return bad(file_str(f.id) + " is of an unknown kind");
+    if (f.shared_slot >= 0) {
+      // Made by the tree's root: nothing here says more than its kind.
+      if (!slots.insert(f.shared_slot).second)
+        return bad("shared slot " + std::to_string(f.shared_slot) + " is named twice");
+      if (f.kind == FileKind::epoll)
+        return bad(file_str(f.id) + ": an epoll instance cannot be shared");
+      continue;
+    }
+    own.emplace(f.id, &f);
     if (f.kind == FileKind::pipe || f.kind == FileKind::fifo) {
       if (!pipe_ids.count(f.pipe_id))
         return bad(file_str(f.id) + " names an unknown pipe");
@@ -130,12 +140,12 @@ Status validate_fd_state(const ProcessImage &im) {
       return bad("fd " + std::to_string(f.fd) + " names an unknown file");
   }
 
-  LMIG_TRY(one_record_each(im.eventfds, FileKind::eventfd, "eventfd", files));
-  LMIG_TRY(one_record_each(im.epolls, FileKind::epoll, "epoll", files));
-  LMIG_TRY(one_record_each(im.signalfds, FileKind::signalfd, "signalfd", files));
-  LMIG_TRY(one_record_each(im.timerfds, FileKind::timerfd, "timerfd", files));
-  LMIG_TRY(one_record_each(im.inotifies, FileKind::inotify, "inotify", files));
-  LMIG_TRY(one_record_each(im.unix_sockets, FileKind::unix_socket, "unix socket", files));
+  LMIG_TRY(one_record_each(im.eventfds, FileKind::eventfd, "eventfd", own));
+  LMIG_TRY(one_record_each(im.epolls, FileKind::epoll, "epoll", own));
+  LMIG_TRY(one_record_each(im.signalfds, FileKind::signalfd, "signalfd", own));
+  LMIG_TRY(one_record_each(im.timerfds, FileKind::timerfd, "timerfd", own));
+  LMIG_TRY(one_record_each(im.inotifies, FileKind::inotify, "inotify", own));
+  LMIG_TRY(one_record_each(im.unix_sockets, FileKind::unix_socket, "unix socket", own));
 
   for (const auto &e : im.eventfds)
     if (e.count == ~0ull)

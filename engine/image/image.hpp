@@ -13,7 +13,11 @@ namespace lmig {
 // 2: files carry a contents id; sections for memfd/deleted-file contents,
 // eventfd, epoll, signalfd, timerfd, inotify and unix sockets.
 // 3: threads carry their name, clear_child_tid, robust list and sigaltstack.
-inline constexpr uint32_t kImageVersion = 3;
+// 4: files may be shared with other processes of a tree (shared_slot).
+inline constexpr uint32_t kImageVersion = 4;
+
+// How many open files the processes of one tree may share.
+inline constexpr int32_t kMaxSharedSlots = 1 << 16;
 
 // Limits an image keeps to: the decoder enforces them, capture refuses by
 // name what exceeds them.
@@ -100,6 +104,11 @@ struct FileImage {
   bool pipe_write_end = false;
   uint64_t size = 0;       // regular: size at capture, checked on the target
   uint64_t contents_id = 0; // deleted/memfd: its ContentsImage, shared by every open of it
+  // Shared with other processes of the tree: the open file (and what it
+  // holds: a pipe, a socket pair, an inode) is made once, by the tree's
+  // root, in this slot of the tree's files; this process inherits it. No
+  // kind record or pipe, contents or socket of this image describes it.
+  int32_t shared_slot = -1;
   bool operator==(const FileImage &) const = default;
 };
 

@@ -181,6 +181,7 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
       w.u8(f.pipe_write_end ? 1 : 0);
       w.u64(f.size);
       w.u64(f.contents_id);
+      w.i32(f.shared_slot);
     }
   });
   section(w, kTagFds, [&] {
@@ -443,7 +444,7 @@ void read_vmas(ByteReader &r, ProcessImage &im) {
 }
 
 void read_files(ByteReader &r, ProcessImage &im) {
-  uint32_t n = r.count(42, 1u << 20);
+  uint32_t n = r.count(46, 1u << 20);
   for (uint32_t i = 0; i < n && !r.failed(); i++) {
     FileImage f;
     f.id = r.u32();
@@ -458,6 +459,9 @@ void read_files(ByteReader &r, ProcessImage &im) {
     f.pipe_write_end = r.boolean();
     f.size = r.u64();
     f.contents_id = r.u64();
+    f.shared_slot = r.i32();
+    if (f.shared_slot < -1 || f.shared_slot >= kMaxSharedSlots)
+      r.fail("shared slot " + std::to_string(f.shared_slot) + " out of range");
     im.files.push_back(std::move(f));
   }
 }
@@ -779,7 +783,9 @@ void read_shmem_maps(ByteReader &r, ProcessImage &im) {
 
 } // namespace
 
-Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
+namespace {
+
+Result<ProcessImage> decode_sections(std::span<const uint8_t> bytes) {
   auto bad = [](const std::string &why) {
     return make_error(LMIG_ERR_IMAGE, "image: " + why);
   };
@@ -846,7 +852,29 @@ Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
     if (!seen.count(t))
       return bad("required section " + std::to_string(t) + " is missing");
   LMIG_TRY(attach_thread_queues(im, thread_queues));
+  return im;
+}
+
+} // namespace
+
+Result<ProcessImage> decode_image(std::span<const uint8_t> bytes) {
+  LMIG_ASSIGN_OR_RETURN(ProcessImage im, decode_sections(bytes));
   LMIG_TRY(validate_image(im));
+  return im;
+}
+
+Result<ProcessImage> decode_tree_files(std::span<const uint8_t> bytes) {
+  LMIG_ASSIGN_OR_RETURN(ProcessImage im, decode_sections(bytes));
+  if (im.pid != 0 || !im.threads.empty() || !im.vmas.empty() || !im.pages.empty() ||
+      !im.shmem_maps.empty() || !im.epolls.empty())
+    return make_error(LMIG_ERR_IMAGE, "the files of a tree come with process state");
+  for (const auto &f : im.files)
+    if (f.shared_slot >= 0)
+      return make_error(LMIG_ERR_IMAGE, "a file of the tree's files is itself shared");
+  for (const auto &fd : im.fds)
+    if (fd.fd >= kMaxSharedSlots)
+      return make_error(LMIG_ERR_IMAGE, "tree file slot " + std::to_string(fd.fd) + " out of range");
+  LMIG_TRY(validate_fd_state(im));
   return im;
 }
 

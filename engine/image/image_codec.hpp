@@ -14,6 +14,9 @@ namespace lmig {
 
 std::vector<uint8_t> encode_image(const ProcessImage &image);
 Result<ProcessImage> decode_image(std::span<const uint8_t> bytes);
+// The open files the processes of a tree share, made by its root: an image
+// with only fd state, whose fd numbers are the shared slots.
+Result<ProcessImage> decode_tree_files(std::span<const uint8_t> bytes);
 // Semantic checks beyond the encoding: sorted, aligned, non-overlapping VMAs,
 // fds that name existing files, page runs inside VMAs.
 Status validate_image(const ProcessImage &image);

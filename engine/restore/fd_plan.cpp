@@ -78,7 +78,8 @@ bool can_make_tmpfile(const std::string &dir) {
 
 Status plan_fds(const ProcessImage &im, RestorePlan &plan) {
   for (const auto &f : im.files)
-    LMIG_TRY(check_path(f));
+    if (f.shared_slot < 0) // the tree's root opens a shared one
+      LMIG_TRY(check_path(f));
   for (const auto &n : im.inotifies)
     for (const auto &w : n.watches) {
       struct stat st {};
@@ -122,6 +123,11 @@ Status plan_fds(const ProcessImage &im, RestorePlan &plan) {
     const size_t index = plan.files.size();
     file_index[f.id] = index;
     FilePlan fp{f.kind, f.path, f.flags, f.pos, -1, f.pipe_write_end, {}};
+    if (f.shared_slot >= 0) {
+      fp.slot = f.shared_slot;
+      plan.files.push_back(std::move(fp));
+      continue;
+    }
     switch (f.kind) {
     case FileKind::pipe:
     case FileKind::fifo: {

@@ -44,6 +44,7 @@ struct FilePlan {
   const TimerfdImage *timerfd = nullptr;
   const EpollImage *epoll = nullptr;
   const InotifyImage *inotify = nullptr;
+  int slot = -1; // shared with the tree: inherited at handoff_base + slot
 };
 
 // An anonymous pipe, or the buffer of a FIFO (fifo_path set).
@@ -119,6 +120,9 @@ struct RestorePlan {
   uint64_t entry = 0;          // absolute address of restorer_entry
   uint64_t self_unmap = 0;     // absolute address of the unmapping syscall
   int ctl_fd = 0;              // the control socket's number in the process
+  // The tree's shared files wait at [handoff_base, handoff_end) until each
+  // process has taken its own (above every fd and ctl_fd of any member).
+  int handoff_base = 0, handoff_end = 0;
   size_t threads = 1;          // the leader creates threads - 1 others before running
   std::vector<FilePlan> files;
   std::vector<PipePlan> pipes;

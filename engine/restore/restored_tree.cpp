@@ -9,7 +9,7 @@ namespace lmig {
 Result<std::unique_ptr<RestoredTree>> RestoredTree::start(const ProcessTree &tree,
                                                           const std::vector<ProcessImage> &images,
                                                           std::vector<RestorePlan> plans,
-                                                          int timeout_ms) {
+                                                          RestorePlan *shared, int timeout_ms) {
   if (images.size() != tree.live() || plans.size() != images.size())
     return make_error(LMIG_ERR_PROTOCOL,
                       "the process tree has " + std::to_string(tree.live()) +
@@ -40,6 +40,7 @@ Result<std::unique_ptr<RestoredTree>> RestoredTree::start(const ProcessTree &tre
     s.plan = &plans[k];
     k++;
   }
+  spawn[0].shared = shared;
   LMIG_ASSIGN_OR_RETURN(RestoreTree spawned, spawn_restore_tree(spawn));
   std::unique_ptr<RestoredTree> t(new RestoredTree);
   t->members_.reserve(images.size());

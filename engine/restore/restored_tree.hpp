@@ -20,12 +20,13 @@ namespace lmig {
 
 class RestoredTree {
 public:
-  // images and plans: one per live member, in tree order. Returns once
+  // images and plans: one per live member, in tree order; shared: the
+  // open files the members share (made by the root), or null. Returns once
   // every member's layout is mapped.
   static Result<std::unique_ptr<RestoredTree>> start(const ProcessTree &tree,
                                                      const std::vector<ProcessImage> &images,
                                                      std::vector<RestorePlan> plans,
-                                                     int timeout_ms);
+                                                     RestorePlan *shared, int timeout_ms);
   ~RestoredTree();
 
   // The live members, in tree order; [0] is the root.

@@ -98,7 +98,7 @@ int open_file(int ctl, RestorePlan &plan, const FilePlan &f, uint64_t i, int flo
 }
 
 void open_fds(int ctl, RestorePlan &plan) {
-  const int floor = plan.ctl_fd + 1;
+  const int floor = std::max(plan.ctl_fd, plan.handoff_end) + 1;
   // What several files share, made first: pipes and FIFO buffers, the
   // inodes of memfds and deleted files, socket pairs with their queues.
   for (auto &p : plan.pipes)
@@ -116,6 +116,12 @@ void open_fds(int ctl, RestorePlan &plan) {
 
   for (size_t i = 0; i < plan.files.size(); i++) {
     const FilePlan &f = plan.files[i];
+    if (f.slot >= 0) { // made by the tree's root, inherited as it stands
+      int src = check(ctl, dup_above(plan.handoff_base + f.slot, floor), i);
+      place(ctl, src, f, i);
+      ::close(src);
+      continue;
+    }
     int src = open_file(ctl, plan, f, i, floor);
     // Status flags (O_APPEND, O_NONBLOCK, ...) of what was not opened with
     // them; the offset of what was reopened.
@@ -234,6 +240,10 @@ void fork_member(std::vector<SpawnMember> &members, size_t self, size_t child) {
     child_fail(ctl, LMIG_RST_STEP_SESSION, errno, 0);
   if (me.sid != me.pid && me.parent >= 0 && ::setpgid(0, me.pgid) < 0)
     child_fail(ctl, LMIG_RST_STEP_SESSION, errno, static_cast<uint64_t>(me.pgid));
+  // The root makes the open files the tree shares, for every member to
+  // inherit through the forks below.
+  if (members[self].shared)
+    open_fds(ctl, *members[self].shared);
   // Its children of the tree, each of which goes on alone from here; the
   // zombies among them are dead when this returns. Their ending signalled
   // this process, which on the source had long taken that signal.
@@ -266,11 +276,16 @@ void fork_member(std::vector<SpawnMember> &members, size_t self, size_t child) {
       child_fail(ctl, LMIG_RST_STEP_CTL, errno, 0);
     ctl = plan.ctl_fd;
   }
+  // The shared files stay in their handoff slots until taken.
   if (ctl > 0)
     ::syscall(SYS_close_range, 0, ctl - 1, 0);
-  ::syscall(SYS_close_range, ctl + 1, ~0u, 0);
+  if (plan.handoff_base > ctl + 1)
+    ::syscall(SYS_close_range, ctl + 1, plan.handoff_base - 1, 0);
+  ::syscall(SYS_close_range, std::max(ctl + 1, plan.handoff_end), ~0u, 0);
 
   open_fds(ctl, plan);
+  if (plan.handoff_end > plan.handoff_base)
+    ::syscall(SYS_close_range, plan.handoff_base, plan.handoff_end - 1, 0);
   if (::chdir(plan.cwd.c_str()) < 0)
     child_fail(ctl, LMIG_RST_STEP_CWD, errno, 0);
   ::umask(plan.umask);
@@ -321,8 +336,29 @@ void close_all_but(const std::vector<int> &keep) {
   ::syscall(SYS_close_range, from, ~0u, 0);
 }
 
-[[noreturn]] void init_main(std::vector<SpawnMember> &members, const std::vector<int> &keep) {
+[[noreturn]] void init_main(std::vector<SpawnMember> &members, std::vector<int> &keep,
+                           int ctl_floor) {
   ::prctl(PR_SET_NAME, "lmig-init");
+  // The control sockets move above every fd any member restores and the
+  // tree's handoff slots, so that no restore child overwrites another's.
+  rlimit nofile{};
+  ::getrlimit(RLIMIT_NOFILE, &nofile);
+  if (static_cast<rlim_t>(ctl_floor) + members.size() + 64 >= nofile.rlim_cur) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  size_t k = 0;
+  for (auto &m : members) {
+    if (m.zombie)
+      continue;
+    int moved = ::fcntl(m.ctl, F_DUPFD_CLOEXEC, ctl_floor);
+    if (moved < 0)
+      child_fail(m.ctl, LMIG_RST_STEP_CTL, errno, 0);
+    ::close(m.ctl);
+    m.ctl = moved;
+    keep[k++] = moved;
+  }
+  std::sort(keep.begin(), keep.end());
   // Hold nothing of lmigd's (its listening socket, other migrations).
   close_all_but(keep);
   const int ctl = members[0].ctl;
@@ -374,6 +410,12 @@ Result<RestoreTree> spawn_restore_tree(std::vector<SpawnMember> &members) {
   for (int fd : keep)
     theirs.emplace_back(fd);
   std::sort(keep.begin(), keep.end());
+  // Above every fd of every plan (the handoff slots included) and every
+  // fd lmigd gave the init.
+  int ctl_floor = keep.empty() ? 3 : keep.back() + 1;
+  for (const auto &m : members)
+    if (m.plan)
+      ctl_floor = std::max({ctl_floor, m.plan->ctl_fd + 1, m.plan->handoff_end + 1});
   int pidfd = -1;
   clone_args ca{};
   ca.flags = CLONE_NEWPID | CLONE_PIDFD;
@@ -383,7 +425,7 @@ Result<RestoreTree> spawn_restore_tree(std::vector<SpawnMember> &members) {
   if (pid < 0)
     return sys_error("clone3 a PID namespace for the restore");
   if (pid == 0)
-    init_main(members, keep);
+    init_main(members, keep, ctl_floor);
   t.init_pid = static_cast<pid_t>(pid);
   t.init_pidfd.reset(pidfd);
   return t;

@@ -32,6 +32,9 @@ struct SpawnMember {
   int wait_status = 0;
   char comm[16] = {};
   int ctl = -1;          // its end of its control socket (filled in by the spawn)
+  // The root only: the open files the tree shares, made before any child
+  // is forked, at their handoff slots (their plan's fd numbers).
+  RestorePlan *shared = nullptr;
 };
 
 struct RestoreTree {

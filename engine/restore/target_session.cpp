@@ -13,6 +13,7 @@
 #include "engine/lazy/uffd.hpp"
 #include "engine/restore/page_installer.hpp"
 #include "engine/restore/cpu_state.hpp"
+#include "engine/restore/fd_plan.hpp"
 #include "engine/restore/restore_plan.hpp"
 #include "engine/restore/restored_tree.hpp"
 #include "engine/image/process_tree.hpp"
@@ -70,9 +71,8 @@ Error unexpected(wire::Type got, const char *while_doing) {
 
 // Receives page frames until pages_end and installs each into the process.
 // A thread of the FrameReader receives and checks the next frames while
-// this one installs.
-Status receive_pages(Connection &conn, RestoredProcess &rp, int timeout_ms, uint64_t &pages) {
-  LMIG_ASSIGN_OR_RETURN(auto reader, FrameReader::start(conn.fd(), conn.peer()));
+// this one installs; it reads ahead, so one reader serves every member.
+Status receive_pages(FrameReader *reader, RestoredProcess &rp, int timeout_ms, uint64_t &pages) {
   PageInstaller installer(rp);
   for (;;) {
     LMIG_ASSIGN_OR_RETURN(Frame f, reader->next(timeout_ms));
@@ -197,6 +197,19 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
     if (*t != wire::Type::image)
       return tell(unexpected(*t, "expecting the images of a process tree"));
   }
+  // The open files the members share, made by the root for all of them.
+  ProcessImage tree_files;
+  if (tree.members.size() > 1) {
+    t = next(conn, buf);
+    if (!t.ok())
+      return tell(std::move(t).error());
+    if (*t != wire::Type::tree_files)
+      return tell(unexpected(*t, "expecting the files of a process tree"));
+    auto decoded = decode_tree_files(buf);
+    if (!decoded.ok())
+      return tell(std::move(decoded).error());
+    tree_files = std::move(decoded).value();
+  }
   const ProcessImage &root_image = images.front();
   if (tree.members.empty()) { // one process: a tree of its own
     TreeMember m;
@@ -231,8 +244,35 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
       plan->test_fail_spawn = true;
     plans.push_back(std::move(plan).value());
   }
+  // Shared files wait for their members in slots above every member's fds.
+  int handoff_base = 3, slots = 0;
+  for (const auto &p : plans)
+    handoff_base = std::max(handoff_base, p.ctl_fd + 1);
+  for (const auto &fd : tree_files.fds)
+    slots = std::max(slots, fd.fd + 1);
+  for (const auto &im : images)
+    for (const auto &f : im.files)
+      if (f.shared_slot >= slots)
+        return tell(make_error(LMIG_ERR_IMAGE, "image of PID " + std::to_string(im.pid) +
+                                                   " names shared slot " +
+                                                   std::to_string(f.shared_slot) +
+                                                   ", which the tree's files lack"));
+  for (auto &p : plans) {
+    p.handoff_base = handoff_base;
+    p.handoff_end = handoff_base + slots;
+  }
+  RestorePlan shared_plan;
+  if (slots > 0) {
+    for (auto &fd : tree_files.fds)
+      fd.fd += handoff_base;
+    if (auto st = plan_fds(tree_files, shared_plan); !st.ok())
+      return tell(std::move(st).error().context("the files the tree shares"));
+    shared_plan.handoff_base = handoff_base;
+    shared_plan.handoff_end = handoff_base + slots;
+  }
   phase("decode+plan");
-  auto restored = RestoredTree::start(tree, images, std::move(plans), opts.io_timeout_ms);
+  auto restored = RestoredTree::start(tree, images, std::move(plans),
+                                      slots > 0 ? &shared_plan : nullptr, opts.io_timeout_ms);
   if (!restored.ok())
     return tell(std::move(restored).error());
   RestoredTree &rt = **restored;
@@ -265,11 +305,17 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
 
   phase("spawn+map");
   uint64_t pages = 0;
-  for (auto &member : rt.members()) {
-    uint64_t n = 0;
-    if (auto st = receive_pages(conn, member, opts.io_timeout_ms, n); !st.ok())
-      return tell(std::move(st).error());
-    pages += n;
+  {
+    auto reader =
+        FrameReader::start(conn.fd(), conn.peer(), 32u << 20, rt.members().size());
+    if (!reader.ok())
+      return tell(std::move(reader).error());
+    for (auto &member : rt.members()) {
+      uint64_t n = 0;
+      if (auto st = receive_pages(reader->get(), member, opts.io_timeout_ms, n); !st.ok())
+        return tell(std::move(st).error());
+      pages += n;
+    }
   }
   phase("pages");
 

@@ -10,6 +10,7 @@
 #include "engine/base/clock.hpp"
 #include "engine/base/log.hpp"
 #include "engine/capture/capture.hpp"
+#include "engine/capture/fd_capture.hpp"
 #include "engine/capture/frozen_tree.hpp"
 #include "engine/capture/precheck.hpp"
 #include "engine/image/image_codec.hpp"
@@ -275,6 +276,21 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     return e;
   };
   report(opts, LMIG_PHASE_CAPTURE, 0, 0);
+  // What the members share, read again now that they are frozen: those
+  // open files travel once, as the tree's files.
+  auto sharing = find_tree_sharing(pre.scan);
+  if (!sharing.ok())
+    return fail(std::move(sharing).error());
+  std::vector<uint8_t> tree_files;
+  if (is_tree) {
+    auto shared = capture_fd_set(sharing->slots, true);
+    if (!shared.ok())
+      return fail(std::move(shared).error().context("capture the files the tree shares"));
+    ProcessImage files_image;
+    files_image.pid = 0;
+    std::move(*shared).move_into(files_image);
+    tree_files = encode_image(files_image);
+  }
   // One image per live member, in tree order.
   std::vector<ProcessImage> images;
   std::vector<size_t> image_member;
@@ -283,7 +299,7 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     if (p < 0)
       continue;
     auto image = capture_process(frozen.processes()[static_cast<size_t>(p)], pre.smaps[i],
-                                 !postcopy);
+                                 !postcopy, &sharing->slot_of[i]);
     if (!image.ok()) {
       Error e = std::move(image).error().context("capture");
       return fail(i == 0 ? e
@@ -300,6 +316,11 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     stats.image_bytes += encoded.size();
     stats.bytes += encoded.size();
     if (auto st = conn.send(wire::Type::image, encoded); !st.ok())
+      return fail(std::move(st).error());
+  }
+  if (is_tree) {
+    stats.bytes += tree_files.size();
+    if (auto st = conn.send(wire::Type::tree_files, tree_files); !st.ok())
       return fail(std::move(st).error());
   }
   if (auto r = expect(conn, buf, wire::Type::ready, "restoring"); !r.ok())

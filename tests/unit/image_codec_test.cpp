@@ -1515,3 +1515,88 @@ TEST(ImageCodec, QueuedSignalCountIsBounded) {
 
 } // namespace
 } // namespace lmig
+
+// --- files shared with the rest of a process tree -------------------------------
+
+namespace lmig {
+namespace {
+
+// The realistic image plus files it shares with its tree: the read end of
+// a pipe another member writes, and an eventfd (no records of their own).
+ProcessImage image_with_shared_files() {
+  ProcessImage im = make_image();
+  FileImage rd = file(22, FileKind::pipe, "", O_RDONLY);
+  rd.shared_slot = 0;
+  FileImage ev = file(23, FileKind::eventfd, "", O_RDWR);
+  ev.shared_slot = 7;
+  im.files.push_back(rd);
+  im.files.push_back(ev);
+  im.fds.push_back({40, 22, false});
+  im.fds.push_back({41, 23, true});
+  im.fds.push_back({42, 23, false}); // a dup of it
+  return im;
+}
+
+TEST(SharedFiles, RoundTrip) {
+  const ProcessImage im = image_with_shared_files();
+  ASSERT_TRUE(validate_image(im).ok()) << error_of(validate_image(im));
+  auto back = decode_image(encode_image(im));
+  ASSERT_TRUE(back.ok()) << error_of(back);
+  EXPECT_EQ(back->files, im.files);
+}
+
+TEST(SharedFiles, OneSlotPerFileAndNoSharedEpoll) {
+  ProcessImage im = image_with_shared_files();
+  im.files.back().shared_slot = 0;
+  expect_invalid(im, "shared slot 0 is named twice");
+  im = image_with_shared_files();
+  im.files.back().kind = FileKind::epoll;
+  expect_invalid(im, "an epoll instance cannot be shared");
+  im = image_with_shared_files();
+  im.files.back().shared_slot = kMaxSharedSlots;
+  EXPECT_FALSE(decode_image(encode_image(im)).ok());
+}
+
+// The tree's files: fd state only, numbered by slot.
+ProcessImage tree_files() {
+  ProcessImage t;
+  t.pid = 0;
+  t.files = {file(1, FileKind::pipe, "", O_RDONLY, 0, 5, false),
+             file(2, FileKind::pipe, "", O_WRONLY, 0, 5, true),
+             file(3, FileKind::regular, "/var/log/shared.log", O_WRONLY, 77)};
+  t.fds = {{0, 1, false}, {1, 2, false}, {2, 3, false}};
+  PipeImage p;
+  p.id = 5;
+  p.capacity = 65536;
+  p.data = {'h', 'i'};
+  t.pipes = {p};
+  return t;
+}
+
+TEST(SharedFiles, TreeFilesRoundTrip) {
+  const ProcessImage t = tree_files();
+  auto back = decode_tree_files(encode_image(t));
+  ASSERT_TRUE(back.ok()) << error_of(back);
+  EXPECT_TRUE(*back == t);
+}
+
+TEST(SharedFiles, TreeFilesCarryNoProcessState) {
+  ProcessImage t = tree_files();
+  t.threads.resize(1);
+  t.threads[0].tid = 5;
+  EXPECT_FALSE(decode_tree_files(encode_image(t)).ok());
+  t = tree_files();
+  t.files[2].shared_slot = 1; // shared twice over
+  EXPECT_FALSE(decode_tree_files(encode_image(t)).ok());
+  t = tree_files();
+  t.fds[2].fd = kMaxSharedSlots;
+  EXPECT_FALSE(decode_tree_files(encode_image(t)).ok());
+  t = tree_files();
+  t.files[0].pipe_id = 6; // a pipe it does not carry
+  EXPECT_FALSE(decode_tree_files(encode_image(t)).ok());
+  // and a process image is not the tree's files
+  EXPECT_FALSE(decode_tree_files(encode_image(make_image())).ok());
+}
+
+} // namespace
+} // namespace lmig
