@@ -159,6 +159,7 @@ Status LazyPager::reconnect() {
       // Answers in flight on the old link are gone: ask again for what
       // blocked threads wait on; the rest is asked for as it is needed.
       pages_.forget_requests();
+      forked_.forget_requests();
       for (const auto &w : waiting_)
         if (pages_.get(w.index) != LazyPages::kDone &&
             pages_.get(w.index) != LazyPages::kRequested)
@@ -218,6 +219,11 @@ Status LazyPager::drain_events(bool &progress) {
         map_.remap(e.addr, e.end, e.len);
         break;
       case uffd::Event::fork:
+        // It lacks what the process lacks now; its fork waited for this read.
+        forked_.add(UniqueFd(e.fd), pages_, map_);
+        LMIG_INFO("%s: the process forked during post-copy (%zu children to serve)",
+                  cfg_.peer.c_str(), forked_.size());
+        break;
       case uffd::Event::other:
         break;
       }
@@ -340,6 +346,10 @@ bool LazyPager::waited_for(uint64_t src, uint32_t npages) const {
 // Installs the source's pages [src, src + npages) where they still belong,
 // skipping any the process already has or dropped.
 Status LazyPager::install(uint64_t src, const uint8_t *data, uint32_t npages, bool demand) {
+  if (!forked_.empty())
+    LMIG_TRY(forked_.install(src, data, npages));
+  if (parent_gone_)
+    return {};
   struct Piece {
     uint64_t src, tgt, len;
   };
@@ -371,6 +381,10 @@ Status LazyPager::install(uint64_t src, const uint8_t *data, uint32_t npages, bo
         }
         if (o.err == ENOENT) // no VMA any more: the unmap event is on its way
           break;
+        if (o.err == ESRCH) { // the process has ended; its children go on
+          parent_gone_ = true;
+          return {};
+        }
         if (o.err == EAGAIN) {
           bool unused = false;
           LMIG_TRY(drain_events(unused));
@@ -499,10 +513,12 @@ Status LazyPager::take_inventory(std::span<const uint8_t> payload) {
     return {}; // sent again on a re-established bulk link
   for (const auto &[addr, n] : chunk.runs) {
     pages_.add_inventory(addr, n);
+    forked_.add_inventory(addr, n);
     inventory_.push_back({addr, n});
   }
   if (chunk.last) {
     pages_.inventory_complete();
+    forked_.inventory_complete();
     LMIG_DEBUG("%s: inventory of %llu pages", cfg_.peer.c_str(),
                static_cast<unsigned long long>(pages_.inventory_pages()));
   }
@@ -511,8 +527,13 @@ Status LazyPager::take_inventory(std::span<const uint8_t> payload) {
 
 // After the push has ended, anything still missing is asked for directly.
 Status LazyPager::sweep_missing() {
-  if (!bulk_done_ || requests_in_flight_ >= 4 || pages_.remaining() == 0)
+  if (!bulk_done_ || requests_in_flight_ >= 4)
     return {};
+  if (pages_.remaining() == 0 || parent_gone_) {
+    if (!forked_.empty())
+      LMIG_TRY(forked_.ask_missing([this](uint64_t s, uint32_t n) { return request(s, n, 0); }));
+    return {};
+  }
   for (; sweep_run_ < inventory_.size(); sweep_run_++) {
     const auto &run = inventory_[sweep_run_];
     uint64_t end = run.addr + run.npages * kPage;
@@ -614,6 +635,14 @@ void LazyPager::confirm_done(const std::vector<uint8_t> &payload) {
   LMIG_WARN("%s: no confirmation that the source copy is gone", cfg_.peer.c_str());
 }
 
+// Every page the source has is where it belongs: in the process (unless it
+// ended) and in every child it forked meanwhile.
+bool LazyPager::all_in() const {
+  if (!pages_.inventory_known())
+    return false;
+  return (parent_gone_ || pages_.remaining() == 0) && forked_.remaining() == 0;
+}
+
 Result<wire::Done> LazyPager::loop() {
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, cfg_.pid, 0)));
   if (!pidfd)
@@ -630,13 +659,16 @@ Result<wire::Done> LazyPager::loop() {
     if (ready.revents)
       LMIG_TRY(drain_events(progress));
     LMIG_TRY(process_faults(progress));
+    if (!forked_.empty())
+      LMIG_TRY(forked_.drain([this](uint64_t s, uint32_t n) { return request(s, n, 0); },
+                             progress));
     LMIG_TRY(drain_demand(progress));
     LMIG_TRY(install_pushed(progress));
     LMIG_TRY(sweep_missing());
     LMIG_TRY(reconnect());
-    if (pages_.inventory_known() && pages_.remaining() == 0 && !demand_lost_at_) {
+    if (all_in() && !demand_lost_at_) {
       if (running_sent_)
-        return finish(wire::kDoneAllPages);
+        return finish(parent_gone_ ? wire::kDoneProcessExited : wire::kDoneAllPages);
       progress = false; // every page is in before the source heard it runs: wait for that
     }
     uint64_t now = now_ns();
@@ -661,19 +693,25 @@ Result<wire::Done> LazyPager::loop() {
     }
     if (!armed)
       continue;
-    pollfd p[4] = {{cfg_.uffd, POLLIN, 0},
-                   {demand_lost_at_ ? -1 : demand_->event_fd(), POLLIN, 0},
-                   {bulk_lost_at_ || held_ || bulk_done_ ? -1 : bulk_->event_fd(), POLLIN, 0},
-                   {pidfd.get(), POLLIN, 0}};
+    std::vector<pollfd> p = {
+        {parent_gone_ ? -1 : cfg_.uffd, POLLIN, 0},
+        {demand_lost_at_ ? -1 : demand_->event_fd(), POLLIN, 0},
+        {bulk_lost_at_ || held_ || bulk_done_ ? -1 : bulk_->event_fd(), POLLIN, 0},
+        {parent_gone_ ? -1 : pidfd.get(), POLLIN, 0}};
+    forked_.poll_fds(p);
     bool relinking = demand_lost_at_ || bulk_lost_at_;
-    int r = ::poll(p, 4, running_sent_ && !relinking ? 100 : 5);
+    int r = ::poll(p.data(), p.size(), running_sent_ && !relinking ? 100 : 5);
     if (r < 0 && errno != EINTR)
       return sys_error("poll");
     if (p[3].revents && running_sent_) {
-      // The process ended: the pages it never touched are not needed.
-      LMIG_INFO("%s: the process ended with %llu pages still to come", cfg_.peer.c_str(),
-                static_cast<unsigned long long>(pages_.remaining()));
-      return finish(wire::kDoneProcessExited);
+      // The process ended: the pages it never touched are not needed, but
+      // children it forked meanwhile may still lack theirs.
+      parent_gone_ = true;
+      LMIG_INFO("%s: the process ended with %llu pages still to come%s", cfg_.peer.c_str(),
+                static_cast<unsigned long long>(pages_.remaining()),
+                forked_.empty() ? "" : "; its children are still served");
+      if (forked_.empty())
+        return finish(wire::kDoneProcessExited);
     }
     if (!waiting_.empty() && !relinking &&
         ns_to_ms(now_ns() - last_progress) > cfg_.io_timeout_ms)

@@ -12,6 +12,7 @@
 //     receives and checks it on another thread; on RDMA it is already in a
 //     registered slot), one ioctl per run, checking for faults between runs;
 //   - re-requests pages whose checksum failed (three strikes fail loudly);
+//   - serves the children the process forks meanwhile (ForkedChildren);
 //   - when every page is in (or the process has ended) tells the source,
 //     with the latencies it measured.
 #pragma once
@@ -32,6 +33,7 @@
 
 #include "engine/base/error.hpp"
 #include "engine/lazy/address_map.hpp"
+#include "engine/lazy/forked_children.hpp"
 #include "engine/lazy/latency_histogram.hpp"
 #include "engine/lazy/lazy_pages.hpp"
 #include "engine/lazy/uffd.hpp"
@@ -87,6 +89,7 @@ private:
   Status request(uint64_t src, uint32_t npages, uint32_t flags);
   Status checksum_failed(uint64_t src, uint32_t npages);
   Status sweep_missing();
+  bool all_in() const;
   Status take_inventory(std::span<const uint8_t> payload);
   Status send_frame(wire::Type t, const std::vector<uint8_t> &payload);
   void resolve_waiting(bool demand);
@@ -101,6 +104,8 @@ private:
   Config cfg_;
   LazyPages pages_;
   AddressMap map_;
+  ForkedChildren forked_;
+  bool parent_gone_ = false; // the process ended while children it forked still lack pages
   std::unique_ptr<Channel> demand_;
   std::unique_ptr<Channel> bulk_;
   std::optional<InMessage> held_; // a pushed run set aside while a fault waits

@@ -18,6 +18,22 @@ LazyPages::LazyPages(const std::vector<AddressRange> &regions) {
   chunks_.resize(n / kChunk);
 }
 
+LazyPages LazyPages::clone() const {
+  LazyPages c(std::vector<AddressRange>{});
+  c.regions_ = regions_;
+  c.chunks_.resize(chunks_.size());
+  for (size_t k = 0; k < chunks_.size(); k++)
+    if (chunks_[k]) {
+      c.chunks_[k].reset(new uint8_t[kChunk]);
+      std::memcpy(c.chunks_[k].get(), chunks_[k].get(), kChunk);
+    }
+  c.default_ = default_;
+  c.remaining_ = remaining_;
+  c.inventory_pages_ = inventory_pages_;
+  c.inventory_known_ = inventory_known_;
+  return c;
+}
+
 const LazyPages::Region *LazyPages::region_of(uint64_t addr) const {
   auto it = std::upper_bound(regions_.begin(), regions_.end(), addr,
                              [](uint64_t a, const Region &r) { return a < r.end; });
@@ -95,6 +111,23 @@ uint64_t LazyPages::address_of(int64_t i) const {
                                return idx < r.first + (r.end - r.start) / kPage;
                              });
   return it->start + (static_cast<size_t>(i) - it->first) * kPage;
+}
+
+std::optional<uint64_t> LazyPages::first_in(State s) const {
+  for (const auto &r : regions_) {
+    const size_t n = (r.end - r.start) / kPage;
+    for (size_t k = 0; k < n;) {
+      const size_t i = r.first + k;
+      if (!chunks_[i / kChunk] && default_ != s) {
+        k += kChunk - i % kChunk;
+        continue;
+      }
+      if (get(static_cast<int64_t>(i)) == s)
+        return r.start + k * kPage;
+      k++;
+    }
+  }
+  return std::nullopt;
 }
 
 uint32_t LazyPages::run_of(uint64_t addr, State s, uint32_t max) const {

@@ -7,6 +7,8 @@
 // default, so vast reserved regions cost nothing. Owned by the pager thread.
 #pragma once
 
+#include <optional>
+
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -20,6 +22,9 @@ public:
   enum State : uint8_t { kAbsent = 0, kMissing = 1, kRequested = 2, kDone = 3, kUnknown = 4 };
 
   explicit LazyPages(const std::vector<AddressRange> &regions);
+  LazyPages(LazyPages &&) = default;
+  // The same states, for a process forked from this one's.
+  LazyPages clone() const;
 
   // The source's pages: runs that exist. Call with last = true once.
   void add_inventory(uint64_t addr, uint64_t npages);
@@ -40,6 +45,9 @@ public:
   void forget_requests();
   // Address of page index i.
   uint64_t address_of(int64_t i) const;
+  // The lowest address whose page is in state s, if any (skips chunks
+  // never written when s is not the default).
+  std::optional<uint64_t> first_in(State s) const;
 
   static bool wanted(State s) { return s == kMissing || s == kRequested; }
   uint64_t remaining() const { return remaining_; }

@@ -23,7 +23,8 @@ Result<uint64_t> kernel_features() {
 
 uint64_t postcopy_features(uint64_t available) {
   return available & (UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |
-                      UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_THREAD_ID);
+                      UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_FORK |
+                      UFFD_FEATURE_THREAD_ID);
 }
 
 Result<size_t> read_events(int fd, Event *out, size_t max) {
@@ -65,8 +66,7 @@ Result<size_t> read_events(int fd, Event *out, size_t max) {
       break;
     case UFFD_EVENT_FORK:
       e.kind = Event::fork;
-      // the child's userfaultfd: close it so the child is not left waiting
-      ::close(static_cast<int>(m.arg.fork.ufd));
+      e.fd = static_cast<int>(m.arg.fork.ufd);
       break;
     default:
       e.kind = Event::other;

@@ -25,6 +25,7 @@ struct Event {
   uint64_t end = 0;   // remove/unmap: range end; remap: new address
   uint64_t len = 0;   // remap: length
   uint32_t flags = 0; // fault flags (write, ...)
+  int fd = -1;        // fork: the child's userfaultfd, now the reader's to close
 };
 
 // Reads up to `max` pending events without blocking; 0 when none.

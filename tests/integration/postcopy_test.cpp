@@ -102,6 +102,28 @@ TEST(PostCopy, LayoutChangesBeforeThePagesArriveAreHonoured) {
   w.reap_source();
 }
 
+// A child forked while the memory is still coming lacks what its parent
+// lacked: it gets those pages from the source too (UFFD_EVENT_FORK), and so
+// does a grandchild, and neither ever sees a zero page where data was.
+TEST(PostCopy, ChildrenForkedBeforeThePagesArriveGetThem) {
+  Lmigd d;
+  Workload w({"--fork-check"}, 32);
+  pid_t src = w.pid();
+  Migrated m;
+  std::thread t([&] { m = postcopy(src, d, {{"LMIG_TEST_PUSH_DELAY_MS", "1500"}}); });
+  pid_t target = d.wait_running();
+  ASSERT_GT(target, 0) << d.log();
+  ProcessGuard g(target);
+  std::string v1 = w.check(target, 1); // forks before any of the 32 MiB is here
+  t.join();
+  ASSERT_EQ(m.result.exit_code, 0) << m.result.err << d.log();
+  EXPECT_EQ(v1.substr(0, 4), "PASS") << v1;
+  EXPECT_NE(d.log().find("forked during post-copy"), std::string::npos) << d.log();
+  std::string v2 = w.check(target, 2); // and after every page is in
+  EXPECT_EQ(v2.substr(0, 4), "PASS") << v2;
+  w.reap_source();
+}
+
 TEST(PostCopy, DamagedPagesAreCaughtAndSentAgain) {
   Lmigd d;
   Workload w({}, 32);

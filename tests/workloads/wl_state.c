@@ -21,6 +21,11 @@
  * and checks all three at every check after: in post-copy these pages
  * have not arrived yet, and a late push must not undo what the process did.
  *
+ * --fork-check: each check first forks a child, which forks a grandchild;
+ * the child checks the first half of the anonymous memory, the grandchild
+ * the second, before the process itself reads any of it (in post-copy:
+ * pages none of them has yet), and the process reports what they saw.
+ *
  * The verdict file is replaced atomically: "PASS seq=N iterations=M" or
  * "FAIL seq=N: what".
  */
@@ -44,6 +49,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +68,7 @@ static unsigned char *heap;
 static unsigned char *ro_region, *none_region;
 static unsigned char *priv_map, *shared_map;
 static int layout_events;
+static int fork_check;
 static unsigned char *drop_region, *move_region, *replace_region;
 #define LAYOUT_LEN (1 << 20)
 static int fd_data, fd_dup, fd_append, fd_cloexec, fd_null, fd_zero, pipe_fds[2];
@@ -291,9 +298,46 @@ static int layout_changes(unsigned seq) {
   return 1;
 }
 
+/* Whether words [from, to) of the anonymous memory hold their pattern. */
+static int anon_words_intact(size_t from, size_t to) {
+  const uint64_t *w = (const uint64_t *)anon;
+  for (size_t i = from; i < to; i++)
+    if (w[i] != mix(i ^ 1))
+      return 0;
+  return 1;
+}
+
+/* A child (and its own child) check the memory: 1 when both saw it intact. */
+static int forked_memory_check(void) {
+  const size_t words = anon_len / 8;
+  pid_t child = fork();
+  if (child < 0)
+    return failf("fork: %s", strerror(errno));
+  if (child == 0) {
+    pid_t grandchild = fork();
+    if (grandchild == 0)
+      _exit(anon_words_intact(words / 2, words) ? 0 : 3);
+    int mine = anon_words_intact(0, words / 2) ? 0 : 2;
+    int gs = 0;
+    if (grandchild < 0 || waitpid(grandchild, &gs, 0) != grandchild)
+      _exit(4);
+    _exit(mine ? mine : WIFEXITED(gs) ? WEXITSTATUS(gs) : 5);
+  }
+  int st = 0;
+  if (waitpid(child, &st, 0) != child)
+    return failf("waitpid of the checking child: %s", strerror(errno));
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    return failf("a child forked now sees other memory (status %d: 2 the child, 3 the "
+                 "grandchild, 4 or 5 the grandchild was lost)",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+  return 1;
+}
+
 static int check_state(unsigned seq) {
   long bad;
   if (layout_events && !layout_changes(seq))
+    return 0;
+  if (fork_check && !forked_memory_check())
     return 0;
   if (getpid() != orig_pid)
     return failf("getpid %d, expected %d", getpid(), orig_pid);
@@ -565,6 +609,8 @@ int main(int argc, char **argv) {
       netlink = 1;
     else if (!strcmp(argv[i], "--layout-events"))
       layout_events = 1;
+    else if (!strcmp(argv[i], "--fork-check"))
+      fork_check = 1;
     else {
       fprintf(stderr, "wl_state: unknown argument %s\n", argv[i]);
       return 2;
