@@ -227,9 +227,10 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
             root_image.pid, root_image.comm.c_str(), root_image.vmas.size(),
             root_image.fds.size(), static_cast<unsigned long long>(image_pages),
             tree.members.size() > 1
-                ? (", with " + std::to_string(tree.members.size() - 1) +
-                   " processes under it (" + std::to_string(tree.members.size() - tree.live()) +
-                   " zombies)")
+                ? (", with " + std::to_string(tree.members.size() - 1) + " process" +
+                   (tree.members.size() > 2 ? "es" : "") + " under it (" +
+                   std::to_string(tree.members.size() - tree.live()) + " zombie" +
+                   (tree.members.size() - tree.live() == 1 ? "" : "s") + ")")
                       .c_str()
                 : "");
   auto features = uffd::kernel_features();

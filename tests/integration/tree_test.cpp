@@ -34,6 +34,42 @@ std::vector<pid_t> live_children(pid_t pid) {
   return out;
 }
 
+class TreeMoves : public ::testing::TestWithParam<std::string> {};
+
+// wl_state --child: a child forked once every kind of file wl_state holds
+// is open (a pipe with buffered bytes, files sharing an offset, O_APPEND,
+// /dev/null, a shared file mapping ...) shares all of them with its parent,
+// and the parent talks to it over a socket pair. Both move; the parent's
+// checks (its own state, the child's memory and parent link) pass on the
+// target, and the source tree is gone.
+TEST_P(TreeMoves, AChildSharingEveryOpenFile) {
+  Lmigd d;
+  Workload w({"--child"}, 8);
+  const pid_t src = w.pid();
+  ASSERT_EQ(w.check(src, 1).substr(0, 4), "PASS");
+  const auto kids = live_children(src);
+  ASSERT_EQ(kids.size(), 1u);
+  CmdResult r = run({bin("LMIG"), GetParam(), std::to_string(src), d.address(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << d.log();
+  auto json = parse_json_object(r.out);
+  const pid_t target = std::stoi(json["target_pid"]);
+  ProcessGuard guard(target);
+  w.reap_source();
+  EXPECT_FALSE(alive(src));
+  EXPECT_FALSE(alive(kids[0]));
+  EXPECT_EQ(live_children(target).size(), 1u);
+  std::string v = w.check(target, 2);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+  v = w.check(target, 3);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, TreeMoves,
+                         ::testing::Values(std::string("--stop-copy"), std::string("--postcopy")),
+                         [](const ::testing::TestParamInfo<std::string> &info) {
+                           return info.param == "--postcopy" ? "postcopy" : "stopcopy";
+                         });
+
 class TreeFailure : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(TreeFailure, AChildFailingOnTheTargetLeavesTheSourceTreeRunning) {

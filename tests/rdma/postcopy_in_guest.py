@@ -92,10 +92,11 @@ class Scenario:
     def log_tail(self, n=15):
         return "".join(open(self.lmigd_log).readlines()[-n:])
 
-    def wl_state(self, mib, transport, name, env=None, want_transport=None, timeout=600):
+    def wl_state(self, mib, transport, name, env=None, want_transport=None, timeout=600,
+                 extra=()):
         d = tempfile.mkdtemp(dir=self.work)
         p = spawn([self.a.wl_state, "--dir", d, "--ready", f"{d}/ready", "--verdict",
-                   f"{d}/verdict", "--mem", str(mib)], stdout=subprocess.DEVNULL,
+                   f"{d}/verdict", "--mem", str(mib), *extra], stdout=subprocess.DEVNULL,
                   stderr=subprocess.DEVNULL)
         target = None
         try:
@@ -178,6 +179,9 @@ def main():
         print("== post-copy over RDMA, both ends in the guest ==", flush=True)
         s.wl_state(a.acceptance_mib, "rdma", f"{a.acceptance_mib} MiB process, --transport rdma")
         s.wl_state(8, "auto", "8 MiB process, --transport auto")
+        # A tree: each member's memory over RDMA links of its own.
+        s.wl_state(8, "rdma", "8 MiB process with a child sharing its files, --transport rdma",
+                   extra=["--child"])
         # A lost RDMA link: dialled again, and with auto (RDMA refused, a
         # test-only switch) the push carries on over TCP.
         before = open(s.lmigd_log).read().count("bulk connection re-established")

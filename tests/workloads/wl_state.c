@@ -21,6 +21,11 @@
  * and checks all three at every check after: in post-copy these pages
  * have not arrived yet, and a late push must not undo what the process did.
  *
+ * --child: a child, forked once all of the above is set up (so it shares
+ * every open file with the process), holds 4 MiB of its own pattern and
+ * answers over a socket pair: each check asks it to check its memory and
+ * its parent. The two move as one process tree.
+ *
  * --fork-check: each check first forks a child, which forks a grandchild;
  * the child checks the first half of the anonymous memory, the grandchild
  * the second, before the process itself reads any of it (in post-copy:
@@ -43,7 +48,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -69,6 +76,9 @@ static unsigned char *ro_region, *none_region;
 static unsigned char *priv_map, *shared_map;
 static int layout_events;
 static int fork_check;
+static int with_child;
+static pid_t child_pid;
+static int child_sock = -1;
 static unsigned char *drop_region, *move_region, *replace_region;
 #define LAYOUT_LEN (1 << 20)
 static int fd_data, fd_dup, fd_append, fd_cloexec, fd_null, fd_zero, pipe_fds[2];
@@ -333,11 +343,63 @@ static int forked_memory_check(void) {
   return 1;
 }
 
+/* The --child process: its own memory, checked when its parent asks. */
+static void start_child(void) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    die("socketpair");
+  const pid_t parent = getpid();
+  child_pid = fork();
+  if (child_pid < 0)
+    die("fork");
+  if (child_pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with the test's process */
+    if (getppid() != parent)
+      _exit(0);
+    close(sv[0]);
+    const size_t len = 4u << 20;
+    unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+      _exit(1);
+    fill(m, len, 21);
+    for (;;) {
+      char c;
+      if (read(sv[1], &c, 1) != 1)
+        _exit(0);
+      char r = check_fill(m, len, 21) >= 0 ? 'M' : getppid() != parent ? 'P' : 'K';
+      if (write(sv[1], &r, 1) != 1)
+        _exit(0);
+    }
+  }
+  close(sv[1]);
+  child_sock = sv[0];
+}
+
+static int check_child(void) {
+  char c = '?', r = 0;
+  if (write(child_sock, &c, 1) != 1)
+    return failf("the child's socket: %s", strerror(errno));
+  struct pollfd p = {child_sock, POLLIN, 0};
+  if (poll(&p, 1, 20000) != 1 || read(child_sock, &r, 1) != 1)
+    return failf("the child did not answer");
+  if (r == 'M')
+    return failf("the child's memory differs");
+  if (r == 'P')
+    return failf("the child's parent is no longer this process");
+  if (r != 'K')
+    return failf("the child answered '%c'", r);
+  if (kill(child_pid, 0) < 0)
+    return failf("the child %d is gone: %s", child_pid, strerror(errno));
+  return 1;
+}
+
 static int check_state(unsigned seq) {
   long bad;
   if (layout_events && !layout_changes(seq))
     return 0;
   if (fork_check && !forked_memory_check())
+    return 0;
+  if (with_child && !check_child())
     return 0;
   if (getpid() != orig_pid)
     return failf("getpid %d, expected %d", getpid(), orig_pid);
@@ -611,6 +673,8 @@ int main(int argc, char **argv) {
       layout_events = 1;
     else if (!strcmp(argv[i], "--fork-check"))
       fork_check = 1;
+    else if (!strcmp(argv[i], "--child"))
+      with_child = 1;
     else {
       fprintf(stderr, "wl_state: unknown argument %s\n", argv[i]);
       return 2;
@@ -621,6 +685,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   setup(tcp_socket, thread, netlink);
+  if (with_child)
+    start_child();
   char stack_pattern[4096];
   fill((unsigned char *)stack_pattern, sizeof stack_pattern, 8);
 
