@@ -182,7 +182,8 @@ bool same_layout(const std::vector<MapsEntry> &a, const std::vector<MapsEntry> &
 Result<ProcessImage> capture_process(FrozenProcess &frozen,
                                      const std::vector<MapsEntry> &smaps_before,
                                      bool anon_inventory,
-                                     const std::map<int, int32_t> *shared_slots) {
+                                     const std::map<int, int32_t> *shared_slots,
+                                     const SharedInodes *shared_contents) {
   const pid_t pid = frozen.pid();
   ProcessImage im;
   im.pid = pid;
@@ -209,7 +210,8 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen,
   }
   LMIG_ASSIGN_OR_RETURN(im.vmas, capture_vmas(maps));
   LMIG_ASSIGN_OR_RETURN(auto fdt, capture_fds(pid, true, shared_slots));
-  LMIG_ASSIGN_OR_RETURN(im.shmem_maps, capture_shmem(pid, maps, im.vmas, fdt, true));
+  LMIG_ASSIGN_OR_RETURN(im.shmem_maps,
+                        capture_shmem(pid, maps, im.vmas, fdt, true, shared_contents));
   std::move(fdt).move_into(im);
   LMIG_TRY(capture_rlimits(pid, im));
   LMIG_TRY(capture_mm(pid, im));

@@ -254,12 +254,44 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data,
   return capture_found(std::move(found), read_data);
 }
 
-Result<FdTable> capture_fd_set(const std::vector<FdRef> &refs, bool read_data) {
+Result<FdTable> capture_fd_set(const std::vector<FdRef> &refs,
+                               const std::vector<SharedMapping> &mappings, bool read_data) {
   LMIG_ASSIGN_OR_RETURN(auto found, find_fds(refs, nullptr));
   if (found.size() != refs.size())
     return make_error(LMIG_ERR_NOT_MIGRATABLE,
                       "a file shared by the processes of the tree was closed while frozen");
-  return capture_found(std::move(found), read_data);
+  LMIG_ASSIGN_OR_RETURN(FdTable t, capture_found(std::move(found), read_data));
+  uint64_t next_id = 0;
+  for (const auto &c : t.contents)
+    next_id = std::max(next_id, c.id);
+  for (const auto &m : mappings) {
+    // The inode's bytes, once: through an open file of it if the table has
+    // one, else through the mapping.
+    auto [it, fresh] = t.contents_by_inode.emplace(std::pair{m.dev, m.ino}, next_id + 1);
+    if (fresh) {
+      next_id++;
+      char range[64];
+      snprintf(range, sizeof range, "%llx-%llx", static_cast<unsigned long long>(m.start),
+               static_cast<unsigned long long>(m.end));
+      LMIG_ASSIGN_OR_RETURN(
+          ContentsImage c,
+          capture_contents_at("/proc/" + std::to_string(m.pid) + "/map_files/" + range,
+                              std::string("mapping ") + range, !m.anon,
+                              m.anon ? "shared anonymous memory" : "a shared memfd", "",
+                              read_data, false));
+      c.id = it->second;
+      c.anon = m.anon;
+      t.contents.push_back(std::move(c));
+    }
+    FileImage f;
+    f.id = static_cast<uint32_t>(t.files.size() + 1);
+    f.kind = FileKind::memfd;
+    f.flags = O_RDWR;
+    f.contents_id = it->second;
+    t.files.push_back(f);
+    t.fds.push_back({m.slot, f.id, true});
+  }
+  return t;
 }
 
 namespace {

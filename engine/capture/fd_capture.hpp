@@ -50,8 +50,21 @@ struct FdRef {
   int fd;
   int number;
 };
+// A shared memory inode (shmem: MAP_SHARED anonymous or a memfd) that
+// several processes of a tree reach, and one mapping of it to read it
+// through.
+struct SharedMapping {
+  pid_t pid;
+  uint64_t start, end;
+  int32_t slot;   // the number the captured table gives an fd of it
+  bool anon;      // shared anonymous memory (else a memfd)
+  uint64_t dev, ino;
+};
+
 // The open files the processes of a tree share, captured as one table
-// (fds from several processes; pipes and socket pairs may span them).
-Result<FdTable> capture_fd_set(const std::vector<FdRef> &refs, bool read_data);
+// (fds from several processes; pipes and socket pairs may span them), and
+// the shared memory they map, each as a read-write open of its inode.
+Result<FdTable> capture_fd_set(const std::vector<FdRef> &refs,
+                               const std::vector<SharedMapping> &mappings, bool read_data);
 
 } // namespace lmig

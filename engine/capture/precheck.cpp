@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "engine/capture/capture.hpp"
 #include "engine/capture/fd_capture.hpp"
 #include "engine/capture/freezer.hpp"
 #include "engine/capture/proc_attrs.hpp"
@@ -75,14 +76,14 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
   return st;
 }
 
-Result<std::vector<MapsEntry>> precheck_one(pid_t pid,
-                                            const std::map<int, int32_t> *shared_slots) {
+Result<std::vector<MapsEntry>> precheck_one(pid_t pid, const std::map<int, int32_t> *shared_slots,
+                                            const SharedInodes *shared_contents) {
   LMIG_ASSIGN_OR_RETURN(auto status, check_identity(pid));
   LMIG_TRY(precheck_proc_attrs(pid, status));
   LMIG_ASSIGN_OR_RETURN(auto maps, read_smaps(pid));
   LMIG_ASSIGN_OR_RETURN(auto vmas, capture_vmas(maps));
   LMIG_ASSIGN_OR_RETURN(auto fds, capture_fds(pid, false, shared_slots));
-  LMIG_TRY(capture_shmem(pid, maps, vmas, fds, false));
+  LMIG_TRY(capture_shmem(pid, maps, vmas, fds, false, shared_contents));
   LMIG_TRY(precheck_timers(pid));
   return maps;
 }
@@ -97,7 +98,7 @@ Result<TreePrecheck> precheck(pid_t pid) {
       out.smaps.emplace_back();
       continue;
     }
-    auto maps = precheck_one(out.scan.host_pids[i], &sharing.slot_of[i]);
+    auto maps = precheck_one(out.scan.host_pids[i], &sharing.slot_of[i], &sharing.contents_slot);
     if (!maps.ok() && i > 0)
       return std::move(maps).error().context("PID " + std::to_string(pid) + " has child PID " +
                                              std::to_string(out.scan.host_pids[i]));

@@ -23,9 +23,11 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us = false);
 // Returns the smaps it read, which capture reuses when the layout has not
 // changed since (reading smaps walks every page table: it is kept out of
 // the freeze).
-// shared_slots: its fds that are shared with the rest of its tree.
-Result<std::vector<MapsEntry>> precheck_one(pid_t pid,
-                                            const std::map<int, int32_t> *shared_slots = nullptr);
+// shared_slots, shared_contents: what it shares with the rest of its tree
+// (see capture_process).
+Result<std::vector<MapsEntry>> precheck_one(
+    pid_t pid, const std::map<int, int32_t> *shared_slots = nullptr,
+    const std::map<std::pair<uint64_t, uint64_t>, int32_t> *shared_contents = nullptr);
 
 // The dry run of a whole migration: the process, the tree under it, each
 // live member checked alone, and what members share.

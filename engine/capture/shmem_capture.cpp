@@ -10,9 +10,10 @@
 
 namespace lmig {
 
-Result<std::vector<ShmemMapImage>> capture_shmem(pid_t pid, const std::vector<MapsEntry> &maps,
-                                                 const std::vector<VmaImage> &vmas, FdTable &fds,
-                                                 bool read_data) {
+Result<std::vector<ShmemMapImage>> capture_shmem(
+    pid_t pid, const std::vector<MapsEntry> &maps, const std::vector<VmaImage> &vmas,
+    FdTable &fds, bool read_data,
+    const std::map<std::pair<uint64_t, uint64_t>, int32_t> *shared) {
   std::vector<ShmemMapImage> out;
   uint64_t next_id = 0;
   for (const auto &c : fds.contents)
@@ -31,7 +32,15 @@ Result<std::vector<ShmemMapImage>> capture_shmem(pid_t pid, const std::vector<Ma
     s.anon = !m.path.starts_with("/memfd:");
     const std::pair<uint64_t, uint64_t> inode{makedev(m.dev_major, m.dev_minor), m.inode};
     auto [it, fresh] = fds.contents_by_inode.emplace(inode, next_id + 1);
-    if (fresh) {
+    const auto slot = shared ? shared->find(inode) : decltype(shared->end()){};
+    if (fresh && shared && slot != shared->end()) {
+      // Made by the tree's root: only named here.
+      next_id++;
+      ContentsImage c;
+      c.id = it->second;
+      c.shared_slot = slot->second;
+      fds.contents.push_back(std::move(c));
+    } else if (fresh) {
       next_id++;
       char range[64];
       snprintf(range, sizeof range, "%llx-%llx", static_cast<unsigned long long>(m.start),

@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "engine/base/error.hpp"
@@ -18,9 +20,12 @@ namespace lmig {
 
 // vmas: capture_vmas(maps). Appends to fds.contents what only mappings
 // reach; returns one ShmemMapImage per shmem VMA. Without read_data only
-// sizes are checked (the dry run).
-Result<std::vector<ShmemMapImage>> capture_shmem(pid_t pid, const std::vector<MapsEntry> &maps,
-                                                 const std::vector<VmaImage> &vmas, FdTable &fds,
-                                                 bool read_data);
+// sizes are checked (the dry run). shared: inodes (st_dev, st_ino) other
+// processes of the tree reach too, by slot of the tree's files: named, not
+// read (ContentsImage::shared_slot).
+Result<std::vector<ShmemMapImage>> capture_shmem(
+    pid_t pid, const std::vector<MapsEntry> &maps, const std::vector<VmaImage> &vmas,
+    FdTable &fds, bool read_data,
+    const std::map<std::pair<uint64_t, uint64_t>, int32_t> *shared = nullptr);
 
 } // namespace lmig

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "engine/base/clock.hpp"
@@ -209,8 +210,12 @@ Result<TreeSharing> find_tree_sharing(const ScannedTree &t) {
   out.slot_of.resize(t.tree.members.size());
   if (t.tree.live() < 2)
     return out;
+  using Inode = std::pair<uint64_t, uint64_t>; // (st_dev, st_ino)
   std::vector<OpenFd> fds;
-  std::map<std::pair<uint64_t, uint64_t>, std::pair<size_t, std::string>> shmem; // inode -> first
+  // Shared memory (shmem inodes mapped MAP_SHARED): who maps each, and one
+  // mapping of it to read it through.
+  std::map<Inode, std::set<size_t>> mappers;
+  std::map<Inode, SharedMapping> a_mapping;
   for (size_t i = 0; i < t.host_pids.size(); i++) {
     if (t.tree.members[i].zombie)
       continue;
@@ -230,22 +235,15 @@ Result<TreeSharing> find_tree_sharing(const ScannedTree &t) {
     }
     LMIG_ASSIGN_OR_RETURN(auto maps, read_maps(pid));
     for (const auto &m : maps) {
-      const bool shared_memory = m.shared && m.inode != 0 &&
-                                 (m.path.starts_with("/memfd:") ||
-                                  m.path.starts_with("/dev/zero") ||
-                                  m.path.starts_with("/SYSV") || m.deleted);
-      if (!shared_memory)
+      const bool shmem = m.shared && m.inode != 0 &&
+                         (m.path.starts_with("/memfd:") || m.path.starts_with("/dev/zero"));
+      if (!shmem)
         continue;
-      auto [it, fresh] = shmem.try_emplace({(uint64_t{m.dev_major} << 32) | m.dev_minor, m.inode},
-                                           i, m.path);
-      if (!fresh && it->second.first != i) {
-        const auto &a = t.tree.members[it->second.first], &b = t.tree.members[i];
-        return make_error(LMIG_ERR_UNSUPPORTED,
-                          "PID " + std::to_string(a.pid) + " and PID " + std::to_string(b.pid) +
-                              " share memory (" + m.path +
-                              "); shared memory between the processes of a tree is not "
-                              "supported yet");
-      }
+      const Inode inode{makedev(m.dev_major, m.dev_minor), m.inode};
+      mappers[inode].insert(i);
+      a_mapping.try_emplace(inode, SharedMapping{pid, m.start, m.end, -1,
+                                                 !m.path.starts_with("/memfd:"), inode.first,
+                                                 inode.second});
     }
   }
   // Open file descriptions: fds of one inode that kcmp says are one file.
@@ -266,53 +264,61 @@ Result<TreeSharing> find_tree_sharing(const ScannedTree &t) {
       first_of.push_back(k);
   }
   // What each description reaches: the members holding it, and the object
-  // (pipe, socket pair, FIFO or in-memory inode) it is one way into.
+  // (pipe, socket pair, FIFO or in-memory inode) it is one way into; the
+  // members mapping an in-memory inode reach it too.
   std::vector<std::set<size_t>> holders(first_of.size());
-  std::map<uint64_t, std::set<size_t>> object_members; // object -> members
-  std::vector<uint64_t> object_of(first_of.size(), 0);
+  std::map<Inode, std::set<size_t>> object_members = mappers;
+  std::vector<std::optional<Inode>> object_of(first_of.size());
   for (const auto &f : fds)
     holders[f.description].insert(f.member);
   for (size_t d = 0; d < first_of.size(); d++) {
     const OpenFd &f = fds[first_of[d]];
     if (!one_object_per_inode(f))
       continue;
-    uint64_t object = f.st.st_ino;
+    Inode object{f.st.st_dev, f.st.st_ino};
     if (S_ISSOCK(f.st.st_mode)) {
       // A socket pair is one object: name it by its lower inode.
       auto facts = describe_unix_socket(t.host_pids[f.member], f.fd, f.st.st_ino, f.fdinfo);
       if (facts.ok() && facts->peer_ino)
-        object = std::min<uint64_t>(object, facts->peer_ino);
+        object.second = std::min<uint64_t>(object.second, facts->peer_ino);
     }
-    object_of[d] = object ^ (static_cast<uint64_t>(f.st.st_dev) << 48);
-    object_members[object_of[d]].insert(holders[d].begin(), holders[d].end());
+    object_of[d] = object;
+    object_members[object].insert(holders[d].begin(), holders[d].end());
   }
+  auto new_slot = [&]() -> Result<int32_t> {
+    const size_t n = out.slots.size() + out.mappings.size();
+    if (n >= static_cast<size_t>(kMaxSharedSlots))
+      return make_error(LMIG_ERR_UNSUPPORTED, "the processes of the tree share more than " +
+                                                  std::to_string(kMaxSharedSlots) + " files");
+    return static_cast<int32_t>(n);
+  };
   std::vector<int32_t> slot(first_of.size(), -1);
   for (size_t d = 0; d < first_of.size(); d++) {
     const bool spans = holders[d].size() > 1 ||
-                       (object_of[d] && object_members[object_of[d]].size() > 1);
+                       (object_of[d] && object_members[*object_of[d]].size() > 1);
     if (!spans)
       continue;
     const OpenFd &f = fds[first_of[d]];
-    if (shmem.count({(uint64_t{major(f.st.st_dev)} << 32) | minor(f.st.st_dev), f.st.st_ino}))
-      return make_error(LMIG_ERR_UNSUPPORTED,
-                        "PID " + std::to_string(t.tree.members[f.member].pid) + " fd " +
-                            std::to_string(f.fd) + " (" + f.link +
-                            ") is shared with another process of the tree and mapped; shared "
-                            "memory between the processes of a tree is not supported yet");
     if (auto k = shared_kind_refused(f.link); !k.empty())
       return make_error(LMIG_ERR_UNSUPPORTED,
                         "PID " + std::to_string(t.tree.members[f.member].pid) + " fd " +
                             std::to_string(f.fd) + ": " + k +
                             " shared with another process of the tree is not supported yet");
-    if (out.slots.size() >= static_cast<size_t>(kMaxSharedSlots))
-      return make_error(LMIG_ERR_UNSUPPORTED, "the processes of the tree share more than " +
-                                                  std::to_string(kMaxSharedSlots) + " files");
-    slot[d] = static_cast<int32_t>(out.slots.size());
+    LMIG_ASSIGN_OR_RETURN(slot[d], new_slot());
     out.slots.push_back({t.host_pids[f.member], f.fd, slot[d]});
   }
   for (const auto &f : fds)
     if (slot[f.description] >= 0)
       out.slot_of[f.member][f.fd] = slot[f.description];
+  // Shared memory two members reach: its inode is made once, by the root.
+  for (const auto &[inode, members] : mappers) {
+    if (object_members[inode].size() < 2)
+      continue;
+    SharedMapping m = a_mapping.at(inode);
+    LMIG_ASSIGN_OR_RETURN(m.slot, new_slot());
+    out.contents_slot[inode] = m.slot;
+    out.mappings.push_back(m);
+  }
   return out;
 }
 

@@ -45,6 +45,8 @@ Status one_record_each(const std::vector<T> &table, FileKind kind, const char *w
 
 Status check_contents(const ContentsImage &c) {
   const std::string where = "contents " + std::to_string(c.id);
+  if (c.shared_slot >= 0 && (!c.extents.empty() || c.anon))
+    return bad(where + ": shared with the tree, yet carried here");
   if (c.size > (1ull << 50))
     return bad(where + ": size " + std::to_string(c.size) + " is implausible");
   if (c.mode & ~07777u)

@@ -143,6 +143,11 @@ struct ContentsImage {
   uint32_t uid = 0, gid = 0;
   uint32_t seals = 0; // memfd: F_GET_SEALS
   std::vector<ExtentImage> extents; // sorted, disjoint, inside size
+  // The tree's files: shared anonymous memory (made by mmap, not memfd).
+  bool anon = false;
+  // Mapped by other processes of the tree too: the inode is made by the
+  // tree's root and waits in this slot of the tree's files (no data here).
+  int32_t shared_slot = -1;
   bool operator==(const ContentsImage &) const = default;
 };
 

@@ -262,6 +262,8 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
       w.u32(c.uid);
       w.u32(c.gid);
       w.u32(c.seals);
+      w.u8(c.anon ? 1 : 0);
+      w.i32(c.shared_slot);
       w.u32(static_cast<uint32_t>(c.extents.size()));
       for (const auto &e : c.extents) {
         w.u64(e.offset);
@@ -558,7 +560,7 @@ void read_pages(ByteReader &r, ProcessImage &im) {
 }
 
 void read_contents(ByteReader &r, ProcessImage &im) {
-  uint32_t n = r.count(40, 1u << 20);
+  uint32_t n = r.count(45, 1u << 20);
   for (uint32_t i = 0; i < n && !r.failed(); i++) {
     ContentsImage c;
     c.id = r.u64();
@@ -568,6 +570,10 @@ void read_contents(ByteReader &r, ProcessImage &im) {
     c.uid = r.u32();
     c.gid = r.u32();
     c.seals = r.u32();
+    c.anon = r.boolean();
+    c.shared_slot = r.i32();
+    if (c.shared_slot < -1 || c.shared_slot >= kMaxSharedSlots)
+      r.fail("shared slot " + std::to_string(c.shared_slot) + " out of range");
     uint32_t ne = r.count(12, 1u << 16);
     for (uint32_t k = 0; k < ne && !r.failed(); k++) {
       ExtentImage e;

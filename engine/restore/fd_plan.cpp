@@ -98,6 +98,8 @@ Status plan_fds(const ProcessImage &im, RestorePlan &plan) {
   for (const auto &c : im.contents) {
     contents_index[c.id] = static_cast<int>(plan.contents.size());
     plan.contents.push_back({&c, true, {}, false, c.name, -1, kNoFile});
+    plan.contents.back().anon_shmem = c.anon;
+    plan.contents.back().slot = c.shared_slot;
   }
   std::map<uint32_t, const UnixSocketImage *> sockets;
   for (const auto &u : im.unix_sockets)

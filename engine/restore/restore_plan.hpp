@@ -71,6 +71,7 @@ struct ContentsPlan {
   bool mapped_rw = false;  // ...read-write (a VMA with VM_MAYWRITE maps it)
   bool mapped_ro = false;  // ...and/or read-only (one without: a read-only open too)
   int ro_fd = -1;          // that open, filled in by the restore child
+  int slot = -1;           // made by the tree's root: inherited at handoff_base + slot
 };
 
 // Where the restore child writes the fd of a mapped shmem inode into the

@@ -106,7 +106,14 @@ void open_fds(int ctl, RestorePlan &plan) {
           p.first_file);
   for (size_t i = 0; i < plan.contents.size(); i++) {
     auto &c = plan.contents[i];
-    int r = child::make_contents(c, floor);
+    int r;
+    if (c.slot >= 0) { // the root made it
+      r = dup_above(plan.handoff_base + c.slot, floor);
+      if (r >= 0)
+        c.fd = r;
+    } else {
+      r = child::make_contents(c, floor);
+    }
     if (r < 0 && c.first_file == kNoFile) // only mappings reach it
       child_fail(ctl, LMIG_RST_STEP_SHMEM, -r, i);
     check(ctl, r, c.first_file);

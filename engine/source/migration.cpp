@@ -283,7 +283,7 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     return fail(std::move(sharing).error());
   std::vector<uint8_t> tree_files;
   if (is_tree) {
-    auto shared = capture_fd_set(sharing->slots, true);
+    auto shared = capture_fd_set(sharing->slots, sharing->mappings, true);
     if (!shared.ok())
       return fail(std::move(shared).error().context("capture the files the tree shares"));
     ProcessImage files_image;
@@ -299,7 +299,7 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     if (p < 0)
       continue;
     auto image = capture_process(frozen.processes()[static_cast<size_t>(p)], pre.smaps[i],
-                                 !postcopy, &sharing->slot_of[i]);
+                                 !postcopy, &sharing->slot_of[i], &sharing->contents_slot);
     if (!image.ok()) {
       Error e = std::move(image).error().context("capture");
       return fail(i == 0 ? e

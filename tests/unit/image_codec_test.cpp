@@ -1580,6 +1580,35 @@ TEST(SharedFiles, TreeFilesRoundTrip) {
   EXPECT_TRUE(*back == t);
 }
 
+TEST(SharedFiles, SharedMemoryIsNamedNotCarried) {
+  ProcessImage im = image_with_shared_files();
+  ContentsImage shm;
+  shm.id = 900;
+  shm.shared_slot = 3;
+  im.contents.push_back(shm);
+  ASSERT_TRUE(validate_image(im).ok()) << error_of(validate_image(im));
+  auto back = decode_image(encode_image(im));
+  ASSERT_TRUE(back.ok()) << error_of(back);
+  EXPECT_EQ(back->contents, im.contents);
+  im.contents.back().extents.push_back({0, {1, 2, 3}});
+  expect_invalid(im, "shared with the tree, yet carried here");
+  // The tree's files carry it: shared anonymous memory, made by mmap.
+  ProcessImage t = tree_files();
+  ContentsImage anon;
+  anon.id = 9;
+  anon.size = 8192;
+  anon.anon = true;
+  anon.extents.push_back({4096, std::vector<uint8_t>(4096, 0x5a)});
+  t.contents.push_back(anon);
+  FileImage f = file(4, FileKind::memfd, "", O_RDWR);
+  f.contents_id = 9;
+  t.files.push_back(f);
+  t.fds.push_back({3, 4, true});
+  auto tb = decode_tree_files(encode_image(t));
+  ASSERT_TRUE(tb.ok()) << error_of(tb);
+  EXPECT_TRUE(*tb == t);
+}
+
 TEST(SharedFiles, TreeFilesCarryNoProcessState) {
   ProcessImage t = tree_files();
   t.threads.resize(1);

@@ -1,21 +1,46 @@
-/* Shared anonymous memory between a parent and its child cannot move yet:
- * the tree is refused by name, and both go on. */
+/* Memory a parent and its child share stays shared: shared anonymous
+ * memory inherited through fork, and a memfd both map (the child also
+ * holds its fd). On each check the parent writes into both, the child
+ * (asked over a socket pair) must read what it wrote and write back, and
+ * the parent must see that. */
 #include "facet.h"
 
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
+#define REGION (64 * 1024)
 
 static pid_t child;
-static volatile uint64_t *shared;
+static int sock, memfd;
+static volatile uint64_t *anon, *mapped;
+
+static void child_main(int csock) {
+  for (;;) {
+    uint64_t seq;
+    if (read(csock, &seq, sizeof seq) != sizeof seq)
+      _exit(0);
+    uint64_t ok = anon[0] == seq && anon[REGION / 8 - 1] == ~seq && mapped[0] == seq * 3 &&
+                  mapped[REGION / 8 - 1] == seq;
+    anon[1] = seq + 1000;
+    mapped[1] = seq + 2000;
+    if (write(csock, &ok, sizeof ok) != sizeof ok)
+      _exit(0);
+  }
+}
 
 FACET_SETUP(dir) {
   (void)dir;
-  shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (shared == MAP_FAILED)
-    return facet_fail("mmap: %s", strerror(errno)), 1;
-  shared[0] = 0;
+  anon = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  memfd = memfd_create("facet-shared", MFD_CLOEXEC);
+  int s[2];
+  if (anon == MAP_FAILED || memfd < 0 || ftruncate(memfd, REGION) < 0 ||
+      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) < 0)
+    return facet_fail("setup: %s", strerror(errno)), 1;
+  mapped = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+  if (mapped == MAP_FAILED)
+    return facet_fail("mmap memfd: %s", strerror(errno)), 1;
   pid_t parent = getpid();
   child = fork();
   if (child < 0)
@@ -24,19 +49,32 @@ FACET_SETUP(dir) {
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with the test's process */
     if (getppid() != parent)
       _exit(0);
-    shared[0] = 0x5eed;
-    for (;;)
-      pause();
+    close(s[0]);
+    child_main(s[1]);
   }
-  while (shared[0] != 0x5eed) /* the child has written through it */
-    usleep(1000);
+  close(s[1]);
+  sock = s[0];
   return 0;
 }
 
 FACET_CHECK(seq) {
-  (void)seq;
-  if (shared[0] != 0x5eed)
-    return facet_fail("the shared word reads %llx", (unsigned long long)shared[0]);
+  const uint64_t v = seq + 7;
+  anon[0] = v;
+  anon[REGION / 8 - 1] = ~v;
+  mapped[0] = v * 3;
+  mapped[REGION / 8 - 1] = v;
+  uint64_t ok = 0;
+  if (write(sock, &v, sizeof v) != sizeof v || read(sock, &ok, sizeof ok) != sizeof ok)
+    return facet_fail("the child did not answer: %s", strerror(errno));
+  if (!ok)
+    return facet_fail("the child does not see what the parent wrote into shared memory");
+  if (anon[1] != v + 1000 || mapped[1] != v + 2000)
+    return facet_fail("the parent does not see what the child wrote (anon %llu, memfd %llu)",
+                      (unsigned long long)anon[1], (unsigned long long)mapped[1]);
+  uint64_t through_fd = 0;
+  if (pread(memfd, &through_fd, sizeof through_fd, 8) != sizeof through_fd ||
+      through_fd != v + 2000)
+    return facet_fail("the memfd's fd and its mapping differ");
   if (kill(child, 0) < 0)
     return facet_fail("child %d is gone: %s", child, strerror(errno));
   return facet_pass();
