@@ -414,6 +414,41 @@ static void requeue_signals(struct lmig_rst_args *a, uint32_t off, uint32_t n, l
   }
 }
 
+/* The POSIX timers that signal thread t, made with their ids once it
+ * exists (by the leader, before any seccomp filter is in place). */
+static void create_thread_timers(struct lmig_rst_args *a, struct lmig_rst_thread *t) {
+  struct lmig_rst_timer *tm = AT(a, t->timers_off, struct lmig_rst_timer *);
+  for (uint32_t i = 0; i < t->nr_timers; i++, tm++) {
+    struct {
+      uint64_t value;
+      int32_t signo, notify, tid;
+      int32_t pad[11];
+    } sev;
+    memset(&sev, 0, sizeof sev);
+    sev.value = tm->sigval;
+    sev.signo = tm->signo;
+    sev.notify = tm->notify;
+    sev.tid = t->tid;
+    int32_t id = tm->id;
+    long r = rsys3(NR_timer_create, tm->clockid, &sev, &id);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_POSIX_TIMER, r, (uint64_t)tm->id);
+    if (id != tm->id)
+      fail(a, LMIG_RST_STEP_POSIX_TIMER, -16 /* EBUSY */, (uint64_t)tm->id);
+    if (!tm->deadline_ns || tm->armed_by_requeue)
+      continue;
+    struct {
+      int64_t isec, insec, vsec, vnsec;
+    } its = {(int64_t)(tm->interval_ns / 1000000000ull),
+             (int64_t)(tm->interval_ns % 1000000000ull),
+             (int64_t)(tm->deadline_ns / 1000000000ull),
+             (int64_t)(tm->deadline_ns % 1000000000ull)};
+    r = rsys4(NR_timer_settime, id, 1 /* TIMER_ABSTIME */, &its, 0);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_POSIX_TIMER, r, (uint64_t)tm->id);
+  }
+}
+
 /* The thread's own queue (tgkill, rt_tgsigqueueinfo, thread-directed timers). */
 static void restore_thread_pending(struct lmig_rst_args *a, struct lmig_rst_thread *t) {
   requeue_signals(a, t->pending_off, t->nr_pending, rsys0(NR_gettid));
@@ -540,6 +575,9 @@ __attribute__((noreturn)) static void enter_saved_context(struct lmig_rst_args *
     rsys2(NR_prctl, R_PR_SET_NAME, t->comm);
   /* Last of what the thread sets itself: credentials, then seccomp (lmigd
    * traces every thread with seccomp suspended until it lets go). */
+  if (index > 0 && a->thread_timers) /* its timers' signals need its timers */
+    while (!__atomic_load_n(&a->timers_ready, __ATOMIC_ACQUIRE))
+      rsys4(NR_futex, &a->timers_ready, R_FUTEX_WAIT_PRIVATE, 0, 0);
   restore_thread_pending(a, t);
   restore_thread_identity(a, t);
   if (index == 0) {
@@ -610,5 +648,12 @@ void restorer_main(struct lmig_rst_args *a) {
   restore_rlimits(a);
   restore_personality(a);
   create_threads(a);
+  if (a->thread_timers) {
+    for (uint32_t i = 1; i < a->nr_threads; i++)
+      create_thread_timers(a, thread_at(a, i));
+    rsys2(NR_prctl, 77 /* PR_TIMER_CREATE_RESTORE_IDS */, 0 /* _OFF */);
+    __atomic_store_n(&a->timers_ready, 1, __ATOMIC_RELEASE);
+    rsys3(NR_futex, &a->timers_ready, R_FUTEX_WAKE_PRIVATE, 0x7fffffff);
+  }
   enter_saved_context(a, thread_at(a, 0));
 }

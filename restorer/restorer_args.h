@@ -109,6 +109,25 @@ struct lmig_rst_thread {
   uint32_t seccomp_off;
   uint32_t nr_pending;  /* this thread's own queued signals (lmig_rst_siginfo) */
   uint32_t pending_off;
+  uint32_t nr_timers;   /* POSIX timers signalling this thread (lmig_rst_timer) */
+  uint32_t timers_off;
+};
+
+/* A POSIX timer that signals one thread other than the main one
+ * (SIGEV_THREAD_ID): made again by the leader once that thread exists, with
+ * its id (PR_TIMER_CREATE_RESTORE_IDS, left on by the restore child), and
+ * armed at deadline_ns (absolute on its clock; 0: disarmed) unless a queued
+ * signal of it re-arms it. */
+struct lmig_rst_timer {
+  int32_t id;
+  int32_t clockid;
+  int32_t notify;
+  int32_t signo;
+  uint64_t sigval;
+  uint64_t deadline_ns;
+  uint64_t interval_ns;
+  uint32_t armed_by_requeue;
+  uint32_t pad;
 };
 
 /* One seccomp filter: len BPF instructions (struct sock_filter) at insns_off. */
@@ -187,6 +206,8 @@ struct lmig_rst_args {
   uint32_t nr_shared_sigs; /* the process-wide signal queue (lmig_rst_siginfo) */
   uint32_t shared_sigs_off;
   uint32_t mlockall_flags; /* MCL_FUTURE | MCL_ONFAULT, set after the layout is built */
+  uint32_t thread_timers;  /* timers signalling other threads: made by the leader once they exist */
+  uint32_t timers_ready;   /* futex: they are made (PR_TIMER_CREATE_RESTORE_IDS is off again) */
 };
 
 /* Messages on the control socket (SOCK_SEQPACKET, one struct per message). */

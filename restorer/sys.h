@@ -52,6 +52,7 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define NR_nanosleep 35
 #define NR_getpid 39
 #define NR_gettid 186
+#define NR_timer_create 222
 #define NR_timer_settime 223
 #define NR_timer_gettime 224
 #define NR_rt_sigqueueinfo 129

@@ -129,8 +129,13 @@ Status capture_by_remote_syscalls(FrozenProcess &frozen, ProcessImage &im) {
     else
       im.mm.brk = static_cast<uint64_t>(*brk);
   }
-  if (st.ok())
-    st = capture_timers(rs, scratch_addr + sizeof im.sigactions, pid, im.pid, im.timers);
+  if (st.ok()) {
+    // Timers name the thread they signal by our TID; the image by its own.
+    std::map<pid_t, pid_t> inner_tid;
+    for (size_t i = 0; i < frozen.tids().size() && i < im.threads.size(); i++)
+      inner_tid[frozen.tids()[i]] = im.threads[i].tid;
+    st = capture_timers(rs, scratch_addr + sizeof im.sigactions, pid, inner_tid, im.timers);
+  }
   if (st.ok()) {
     iovec local{im.sigactions.data(), sizeof im.sigactions};
     iovec remote{reinterpret_cast<void *>(scratch_addr), sizeof im.sigactions};

@@ -126,14 +126,12 @@ Status precheck_timers(pid_t pid) {
                              " (CPU-time and alarm clocks)");
     if (t.notify != "signal" && t.notify != "none")
       return refuse(pid, what + " notifies by " + t.notify);
-    if (t.to_thread && t.target != pid)
-      return refuse(pid, what + " signals thread " + std::to_string(t.target) +
-                             ", not the main thread");
   }
   return {};
 }
 
-Status capture_timers(RemoteSyscaller &rs, uint64_t scratch, pid_t pid, pid_t vpid,
+Status capture_timers(RemoteSyscaller &rs, uint64_t scratch, pid_t pid,
+                      const std::map<pid_t, pid_t> &inner_tid,
                       TimersImage &out) {
   LMIG_TRY(precheck_timers(pid)); // the process may have made one since the precheck
   LMIG_ASSIGN_OR_RETURN(auto timers, read_timers(pid));
@@ -156,7 +154,13 @@ Status capture_timers(RemoteSyscaller &rs, uint64_t scratch, pid_t pid, pid_t vp
     p.notify = t.notify == "none" ? SIGEV_NONE : SIGEV_SIGNAL;
     if (t.to_thread) {
       p.notify |= SIGEV_THREAD_ID;
-      p.tid = vpid; // precheck_timers: only the main thread
+      auto it = inner_tid.find(t.target);
+      if (it == inner_tid.end())
+        return make_error(LMIG_ERR_NOT_MIGRATABLE,
+                          "POSIX timer " + std::to_string(t.id) + " signals thread " +
+                              std::to_string(t.target) + ", which is not one of PID " +
+                              std::to_string(pid) + "'s threads");
+      p.tid = it->second;
     }
     p.signo = p.notify == SIGEV_NONE ? 0 : t.signo;
     p.sigval = t.sigval;

@@ -3,6 +3,8 @@
 // settings and overruns only the process can read, through remote calls.
 #pragma once
 
+#include <map>
+
 #include <sys/types.h>
 
 #include <string>
@@ -32,9 +34,11 @@ Result<std::vector<ProcTimer>> parse_proc_timers(const std::string &text);
 // Refuses by name, before the freeze, the POSIX timers lmig cannot move.
 Status precheck_timers(pid_t pid);
 
-// Reads every timer of the frozen process pid (vpid: its PID as it sees
-// itself) through rs, using scratch (a page mapped in it) for the results.
-Status capture_timers(RemoteSyscaller &rs, uint64_t scratch, pid_t pid, pid_t vpid,
+// Reads every timer of the frozen process pid through rs, using scratch (a
+// page mapped in it) for the results. inner_tid: each of its threads' TID
+// (ours) -> the TID it sees itself as.
+Status capture_timers(RemoteSyscaller &rs, uint64_t scratch, pid_t pid,
+                      const std::map<pid_t, pid_t> &inner_tid,
                       TimersImage &out);
 
 // Marks the timers whose own signal sits in one of the queues.

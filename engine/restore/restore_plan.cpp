@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -314,9 +315,19 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
                                                 " threads; lmigd restores at most " +
                                                 std::to_string(LMIG_RST_MAX_THREADS));
   plan.timers = plan_timers(im);
+  // A timer that signals another thread is made once that thread exists,
+  // after timers with higher ids: only with ids the kernel lets us choose.
+  for (const auto &p : plan.timers.posix)
+    if (p.on_thread && ::prctl(77 /* PR_TIMER_CREATE_RESTORE_IDS */, 0, 0, 0, 0) != 0)
+      return make_error(LMIG_ERR_INCOMPATIBLE,
+                        "POSIX timer " + std::to_string(p.id) + " signals thread " +
+                            std::to_string(p.tid) +
+                            ": this kernel cannot make a timer with a given id "
+                            "(PR_TIMER_CREATE_RESTORE_IDS), so it cannot be made again here");
   auto shared_sigs = plan_signal_queue(im.shared_pending, plan.timers);
   uint32_t shared_sigs_off = ab.add(shared_sigs.data(), shared_sigs.size() * sizeof(lmig_rst_siginfo));
   std::vector<lmig_rst_thread> threads;
+  uint32_t thread_timers = 0;
   for (const ThreadImage &t : im.threads) {
     lmig_rst_thread rt{};
     std::memcpy(&rt.regs, t.regs.data(), sizeof rt.regs);
@@ -353,6 +364,16 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
     auto thread_sigs = plan_signal_queue(t.pending, plan.timers);
     rt.nr_pending = static_cast<uint32_t>(thread_sigs.size());
     rt.pending_off = ab.add(thread_sigs.data(), thread_sigs.size() * sizeof(lmig_rst_siginfo));
+    // The POSIX timers that signal it (not the main thread's: the restore
+    // child, which is the main thread, makes those).
+    std::vector<lmig_rst_timer> timers;
+    for (const auto &p : plan.timers.posix)
+      if (p.on_thread && p.tid == t.tid)
+        timers.push_back({p.id, p.clockid, p.notify, p.signo, p.sigval, p.deadline_ns,
+                          p.interval_ns, p.armed_by_restorer ? 1u : 0u, 0});
+    thread_timers += static_cast<uint32_t>(timers.size());
+    rt.nr_timers = static_cast<uint32_t>(timers.size());
+    rt.timers_off = ab.add(timers.data(), timers.size() * sizeof(lmig_rst_timer));
     threads.push_back(rt);
   }
   threads[0].pdeath_signal = im.attrs.pdeath_signal; // the main thread's
@@ -362,6 +383,7 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   std::vector<uint8_t> args = std::move(ab.bytes());
   lmig_rst_args a{};
   a.magic = LMIG_RST_MAGIC;
+  a.thread_timers = thread_timers;
   a.task_size = kTaskSize;
   a.ctl_fd = plan.ctl_fd;
   a.flags = plan.uffd_ranges.empty() ? 0 : LMIG_RST_UFFD;

@@ -101,6 +101,9 @@ struct PosixTimerPlan {
   // times behind its first expiry and taking the signal (periodic, armed).
   int32_t overrun_last;
   bool armed_by_restorer; // its signal was queued: the restorer arms it to queue it again
+  // It signals a thread other than the main one: made by the restorer once
+  // that thread exists (lmig_rst_timer), not by the restore child.
+  bool on_thread = false;
 };
 
 struct TimersPlan {

@@ -47,6 +47,7 @@ TimersPlan plan_timers(const ProcessImage &im) {
     // A one-shot timer armed again after its signal was queued: that signal
     // is stale (the kernel drops it on delivery), the timer is just armed.
     q.armed_by_restorer = p.signal_pending && (p.interval_ns || !p.value_ns);
+    q.on_thread = (p.notify & SIGEV_THREAD_ID) && p.tid != im.pid;
     t.posix.push_back(q);
   }
   return t;
@@ -145,15 +146,23 @@ int make_overrun(const PosixTimerPlan &p) {
 bool restore_timers(const TimersPlan &t, TimerFailure &why) {
   bool restore_ids = ::prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_ON, 0, 0,
                              0) == 0;
+  bool on_threads = false;
   for (const auto &p : t.posix) {
+    if (p.on_thread) { // the restorer makes it once its thread exists
+      if (!restore_ids)
+        return failed(why, LMIG_RST_STEP_POSIX_TIMER, EOPNOTSUPP, static_cast<uint64_t>(p.id));
+      on_threads = true;
+      continue;
+    }
     int r = create_timer(p, restore_ids);
     if (r < 0)
       return failed(why, LMIG_RST_STEP_POSIX_TIMER, -r, static_cast<uint64_t>(p.id));
   }
-  if (restore_ids)
+  // Left on for the restorer's timers, which it turns off.
+  if (restore_ids && !on_threads)
     ::prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_OFF, 0, 0, 0);
   for (const auto &p : t.posix) {
-    if (!p.deadline_ns || p.armed_by_restorer)
+    if (!p.deadline_ns || p.armed_by_restorer || p.on_thread)
       continue;
     if (p.overrun_last > 0 && p.interval_ns && p.notify != SIGEV_NONE) {
       int r = make_overrun(p);
