@@ -11,15 +11,6 @@
 namespace lmig::test {
 namespace {
 
-std::string facet(const std::string &name) {
-  std::stringstream ss(bin("FACETS"));
-  std::string item;
-  while (std::getline(ss, item, ':'))
-    if (item.ends_with("/facet_" + name))
-      return item;
-  throw std::runtime_error("no facet " + name);
-}
-
 // lmigd whose view of `fifo` is a FIFO of its own; `prelude` runs first
 // in that shell (with the new FIFO as $0.target).
 std::vector<std::string> other_fifo(const std::string &fifo, const std::string &prelude = "") {
@@ -32,7 +23,7 @@ std::vector<std::string> other_fifo(const std::string &fifo, const std::string &
 class FifoElsewhere : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FifoElsewhere, BufferedBytesFollowIntoTheTargetsFifo) {
-  Workload w(Workload::Program{facet("fifo")});
+  Workload w(Workload::Program{facet_program("fifo")});
   Lmigd d({}, other_fifo(w.dir().file("fifo")));
   pid_t src = w.pid();
   ASSERT_EQ(w.check(src, 1).substr(0, 4), "PASS");
@@ -54,7 +45,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, FifoElsewhere,
                          });
 
 TEST(FifoElsewhere, OtherBytesThereFailTheRestoreAndTheSourceGoesOn) {
-  Workload w(Workload::Program{facet("fifo")});
+  Workload w(Workload::Program{facet_program("fifo")});
   // The target's FIFO holds "junk", kept alive by the shell's fd 3 that
   // lmigd inherits.
   Lmigd d({}, other_fifo(w.dir().file("fifo"), "exec 3<>\"$0.target\" && printf junk >&3 && "));

@@ -32,6 +32,18 @@ std::string bin(const char *env_name) {
   return v;
 }
 
+std::string facet_program(const std::string &name) {
+  std::stringstream ss(bin("FACETS"));
+  std::string item;
+  while (std::getline(ss, item, ':')) {
+    if (!item.empty() && item[0] == '!')
+      item.erase(0, 1);
+    if (item.ends_with("/facet_" + name))
+      return item;
+  }
+  throw std::runtime_error("facet " + name + " is not built");
+}
+
 namespace {
 
 [[noreturn]] void exec_child(const std::vector<std::string> &argv, int out_fd, int err_fd,

@@ -16,6 +16,8 @@ namespace lmig::test {
 
 // Paths of the programs under test (from the environment meson sets).
 std::string bin(const char *env_name);
+// The built one-facet workload facet_NAME (from $FACETS).
+std::string facet_program(const std::string &name);
 
 struct CmdResult {
   int exit_code = -1;

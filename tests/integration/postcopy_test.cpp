@@ -31,6 +31,18 @@ Migrated postcopy(pid_t pid, const Lmigd &d, const Env &env = {}) {
   return m;
 }
 
+// Post-copy with the push held back (1.5 s): `meanwhile` checks the
+// process on the target while its pages are still to come. Returns the
+// migration and what the check said.
+std::pair<Migrated, std::string> postcopy_checked_meanwhile(Workload &w, const Lmigd &d) {
+  Migrated m;
+  std::thread t([&] { m = postcopy(w.pid(), d, {{"LMIG_TEST_PUSH_DELAY_MS", "1500"}}); });
+  pid_t target = d.wait_running();
+  std::string v = target > 0 ? w.check(target, 1) : "FAIL: never ran on the target";
+  t.join();
+  return {std::move(m), v};
+}
+
 uint64_t num(std::map<std::string, std::string> &j, const char *k) {
   return j.count(k) ? std::stoull(j[k]) : 0;
 }
@@ -61,16 +73,10 @@ TEST(PostCopy, MovesA256MiBProcessWithFilesPipeSignalsAndMappings) {
 TEST(PostCopy, FaultsBeforeThePushArriveAreServedOnDemand) {
   Lmigd d;
   Workload w({}, 64);
-  pid_t src = w.pid();
-  // Hold the push back: the process must fetch what it touches itself.
-  Migrated m;
-  std::thread t([&] { m = postcopy(src, d, {{"LMIG_TEST_PUSH_DELAY_MS", "1500"}}); });
-  pid_t target = d.wait_running();
-  ASSERT_GT(target, 0) << d.log();
-  ProcessGuard g(target);
-  std::string v = w.check(target, 1); // reads all 64 MiB while the push waits
-  t.join();
-  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+  // The push held back: the process must fetch what it touches itself (its
+  // check reads all 64 MiB).
+  auto [m, v] = postcopy_checked_meanwhile(w, d);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v << d.log();
   ASSERT_EQ(m.result.exit_code, 0) << m.result.err << d.log();
   // Faults fetched pages (the first ones alone, later ones with what
   // follows them as the reads walk forward).
@@ -85,19 +91,12 @@ TEST(PostCopy, FaultsBeforeThePushArriveAreServedOnDemand) {
 TEST(PostCopy, LayoutChangesBeforeThePagesArriveAreHonoured) {
   Lmigd d;
   Workload w({"--layout-events"}, 8);
-  pid_t src = w.pid();
-  Migrated m;
-  std::thread t([&] { m = postcopy(src, d, {{"LMIG_TEST_PUSH_DELAY_MS", "1500"}}); });
-  pid_t target = d.wait_running();
-  ASSERT_GT(target, 0) << d.log();
-  ProcessGuard g(target);
   // madvise/mremap/munmap on pages that have not arrived, then read them
-  std::string v1 = w.check(target, 1);
-  t.join();
+  auto [m, v1] = postcopy_checked_meanwhile(w, d);
   ASSERT_EQ(m.result.exit_code, 0) << m.result.err << d.log();
   EXPECT_EQ(v1.substr(0, 4), "PASS") << v1;
   // The push has finished by now: it must not have undone any of it.
-  std::string v2 = w.check(target, 2);
+  std::string v2 = w.check(m.target, 2);
   EXPECT_EQ(v2.substr(0, 4), "PASS") << v2;
   w.reap_source();
 }
@@ -108,18 +107,12 @@ TEST(PostCopy, LayoutChangesBeforeThePagesArriveAreHonoured) {
 TEST(PostCopy, ChildrenForkedBeforeThePagesArriveGetThem) {
   Lmigd d;
   Workload w({"--fork-check"}, 32);
-  pid_t src = w.pid();
-  Migrated m;
-  std::thread t([&] { m = postcopy(src, d, {{"LMIG_TEST_PUSH_DELAY_MS", "1500"}}); });
-  pid_t target = d.wait_running();
-  ASSERT_GT(target, 0) << d.log();
-  ProcessGuard g(target);
-  std::string v1 = w.check(target, 1); // forks before any of the 32 MiB is here
-  t.join();
+  // forks before any of the 32 MiB is here
+  auto [m, v1] = postcopy_checked_meanwhile(w, d);
   ASSERT_EQ(m.result.exit_code, 0) << m.result.err << d.log();
   EXPECT_EQ(v1.substr(0, 4), "PASS") << v1;
   EXPECT_NE(d.log().find("forked during post-copy"), std::string::npos) << d.log();
-  std::string v2 = w.check(target, 2); // and after every page is in
+  std::string v2 = w.check(m.target, 2); // and after every page is in
   EXPECT_EQ(v2.substr(0, 4), "PASS") << v2;
   w.reap_source();
 }

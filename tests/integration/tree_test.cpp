@@ -11,15 +11,6 @@
 namespace lmig::test {
 namespace {
 
-std::string facet_path(const std::string &name) {
-  std::stringstream ss(bin("FACETS"));
-  std::string item;
-  while (std::getline(ss, item, ':'))
-    if (item.ends_with("/facet_" + name))
-      return item;
-  throw std::runtime_error("facet " + name + " is not built");
-}
-
 // The live children of a process (state other than Z).
 std::vector<pid_t> live_children(pid_t pid) {
   std::stringstream ss(read_file("/proc/" + std::to_string(pid) + "/task/" +
@@ -74,7 +65,7 @@ class TreeFailure : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(TreeFailure, AChildFailingOnTheTargetLeavesTheSourceTreeRunning) {
   // facet_child_process: a live child and a zombie.
-  Workload w(Workload::Program{facet_path("child_process")});
+  Workload w(Workload::Program{facet_program("child_process")});
   const pid_t src = w.pid();
   ASSERT_EQ(w.check(src, 1).substr(0, 4), "PASS");
   auto kids = live_children(src);

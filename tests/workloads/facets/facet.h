@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +72,20 @@ static inline int facet_thread(pthread_t *t, const pthread_attr_t *attr, void *(
   int r = pthread_create(t, attr, fn, arg);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return r;
+}
+
+/* fork(), for a child that must not outlive the facet process: it dies
+ * with it (PR_SET_PDEATHSIG SIGKILL), so that the tests' killing the facet
+ * by PID ends the whole tree. Returns as fork() does. */
+static inline pid_t facet_fork(void) {
+  const pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) /* it died before the prctl */
+      _exit(0);
+  }
+  return pid;
 }
 
 /* A deterministic pattern for memory checks. */

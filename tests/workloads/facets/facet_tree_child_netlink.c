@@ -1,7 +1,6 @@
 /* A child holding what cannot move yet (a netlink socket) makes its whole
  * tree refused by name, before anything is frozen: parent and child go on. */
 #include <linux/netlink.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -14,14 +13,10 @@ FACET_SETUP(dir) {
   int ready[2];
   if (pipe(ready) < 0)
     return facet_fail("pipe: %s", strerror(errno)), 1;
-  pid_t parent = getpid();
-  child = fork();
+  child = facet_fork();
   if (child < 0)
     return facet_fail("fork: %s", strerror(errno)), 1;
   if (child == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with the test's process */
-    if (getppid() != parent)
-      _exit(0);
     int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     close(ready[0]);
     close(ready[1]); /* the parent sees EOF once the socket exists */

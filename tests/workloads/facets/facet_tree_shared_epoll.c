@@ -3,7 +3,6 @@
 #include "facet.h"
 
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 
 
@@ -15,14 +14,10 @@ FACET_SETUP(dir) {
   ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0)
     return facet_fail("epoll_create1: %s", strerror(errno)), 1;
-  pid_t parent = getpid();
-  child = fork();
+  child = facet_fork();
   if (child < 0)
     return facet_fail("fork: %s", strerror(errno)), 1;
   if (child == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with the test's process */
-    if (getppid() != parent)
-      _exit(0);
     for (;;)
       pause(); /* holds its copy of the epoll fd */
   }

@@ -6,7 +6,6 @@
 #include "facet.h"
 
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -43,14 +42,10 @@ FACET_SETUP(dir) {
   if (file_fd < 0 || efd < 0 || pipe2(p, O_CLOEXEC) < 0 ||
       socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) < 0)
     return facet_fail("setup: %s", strerror(errno)), 1;
-  pid_t parent = getpid();
-  child = fork();
+  child = facet_fork();
   if (child < 0)
     return facet_fail("fork: %s", strerror(errno)), 1;
   if (child == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with the test's process */
-    if (getppid() != parent)
-      _exit(0);
     close(p[0]);
     close(s[0]);
     child_main(p[1], s[1]);

@@ -6,7 +6,6 @@
 #include "facet.h"
 
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -41,14 +40,10 @@ FACET_SETUP(dir) {
   mapped = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
   if (mapped == MAP_FAILED)
     return facet_fail("mmap memfd: %s", strerror(errno)), 1;
-  pid_t parent = getpid();
-  child = fork();
+  child = facet_fork();
   if (child < 0)
     return facet_fail("fork: %s", strerror(errno)), 1;
   if (child == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with the test's process */
-    if (getppid() != parent)
-      _exit(0);
     close(s[0]);
     child_main(s[1]);
   }
