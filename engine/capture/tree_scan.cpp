@@ -196,11 +196,10 @@ bool one_object_per_inode(const OpenFd &f) {
                             f.link.ends_with(" (deleted)") || f.link.starts_with("/memfd:"));
 }
 
+// An epoll instance watches fds of the process that added them: the root
+// cannot make one for another member.
 std::string shared_kind_refused(const std::string &link) {
-  for (const char *k : {"[eventpoll]", "[signalfd]", "[timerfd]", "inotify"})
-    if (link == std::string("anon_inode:") + k)
-      return k;
-  return "";
+  return link == "anon_inode:[eventpoll]" ? "epoll instance" : "";
 }
 
 } // namespace

@@ -36,7 +36,7 @@ bool same_tree(const ProcessTree &a, const ProcessTree &b);
 // FIFO or in-memory file that two of them reach, and shared memory two of
 // them map. Each becomes a slot of the tree's files, made once by the root
 // on the target and inherited. Refuses by name what cannot be shared yet:
-// an epoll, signalfd, timerfd or inotify instance.
+// an epoll instance (its interest list names fds of one process).
 struct TreeSharing {
   std::vector<FdRef> slots;                     // open files: slot, one fd holding it
   std::vector<SharedMapping> mappings;          // shared memory: its slot, one mapping
