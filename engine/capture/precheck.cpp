@@ -9,6 +9,7 @@
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/timers.hpp"
 #include "engine/capture/tree_scan.hpp"
+#include "engine/capture/tree_sharing.hpp"
 #include "engine/capture/shmem_capture.hpp"
 #include "engine/capture/vma_capture.hpp"
 #include "restorer/restorer_args.h"

@@ -3,20 +3,18 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 
 #include "engine/base/clock.hpp"
 #include "engine/base/log.hpp"
 #include "engine/image/image_codec.hpp"
+#include "engine/image/process_tree.hpp"
 #include "engine/lazy/lazy_pager.hpp"
-#include "engine/lazy/uffd.hpp"
 #include "engine/restore/page_installer.hpp"
 #include "engine/restore/cpu_state.hpp"
-#include "engine/restore/fd_plan.hpp"
 #include "engine/restore/restore_plan.hpp"
 #include "engine/restore/restored_tree.hpp"
-#include "engine/image/process_tree.hpp"
+#include "engine/restore/tree_plan.hpp"
 #include "transport/frame_reader.hpp"
 #include "transport/tcp_channel.hpp"
 #include "transport/wire.hpp"
@@ -233,47 +231,13 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
                    (tree.members.size() - tree.live() == 1 ? "" : "s") + ")")
                       .c_str()
                 : "");
-  auto features = uffd::kernel_features();
-  std::vector<RestorePlan> plans;
-  for (const auto &im : images) {
-    auto plan = plan_restore(im, postcopy, features.ok(),
-                             features.ok() ? uffd::postcopy_features(*features) : 0);
-    if (!plan.ok())
-      return tell(std::move(plan).error());
-    // Test-only: the restore of this PID fails after its children are made.
-    if (const char *v = std::getenv("LMIG_TEST_FAIL_RESTORE_OF"); v && std::atoi(v) == im.pid)
-      plan->test_fail_spawn = true;
-    plans.push_back(std::move(plan).value());
-  }
-  // Shared files wait for their members in slots above every member's fds.
-  int handoff_base = 3, slots = 0;
-  for (const auto &p : plans)
-    handoff_base = std::max(handoff_base, p.ctl_fd + 1);
-  for (const auto &fd : tree_files.fds)
-    slots = std::max(slots, fd.fd + 1);
-  for (const auto &im : images)
-    for (const auto &f : im.files)
-      if (f.shared_slot >= slots)
-        return tell(make_error(LMIG_ERR_IMAGE, "image of PID " + std::to_string(im.pid) +
-                                                   " names shared slot " +
-                                                   std::to_string(f.shared_slot) +
-                                                   ", which the tree's files lack"));
-  for (auto &p : plans) {
-    p.handoff_base = handoff_base;
-    p.handoff_end = handoff_base + slots;
-  }
-  RestorePlan shared_plan;
-  if (slots > 0) {
-    for (auto &fd : tree_files.fds)
-      fd.fd += handoff_base;
-    if (auto st = plan_fds(tree_files, shared_plan); !st.ok())
-      return tell(std::move(st).error().context("the files the tree shares"));
-    shared_plan.handoff_base = handoff_base;
-    shared_plan.handoff_end = handoff_base + slots;
-  }
+  auto plan = plan_tree(images, tree_files, postcopy);
+  if (!plan.ok())
+    return tell(std::move(plan).error());
   phase("decode+plan");
-  auto restored = RestoredTree::start(tree, images, std::move(plans),
-                                      slots > 0 ? &shared_plan : nullptr, opts.io_timeout_ms);
+  auto restored = RestoredTree::start(tree, images, std::move(plan->members),
+                                      plan->has_shared ? &plan->shared : nullptr,
+                                      opts.io_timeout_ms);
   if (!restored.ok())
     return tell(std::move(restored).error());
   RestoredTree &rt = **restored;

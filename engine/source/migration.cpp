@@ -12,6 +12,7 @@
 #include "engine/capture/capture.hpp"
 #include "engine/capture/fd_capture.hpp"
 #include "engine/capture/frozen_tree.hpp"
+#include "engine/capture/tree_sharing.hpp"
 #include "engine/capture/precheck.hpp"
 #include "engine/image/image_codec.hpp"
 #include "engine/image/process_tree.hpp"
