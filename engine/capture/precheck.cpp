@@ -93,6 +93,7 @@ Result<TreePrecheck> precheck(pid_t pid) {
   LMIG_TRY(check_identity(pid));
   TreePrecheck out;
   LMIG_ASSIGN_OR_RETURN(out.scan, scan_tree(pid));
+  LMIG_TRY(check_session_moves_whole(out.scan));
   LMIG_ASSIGN_OR_RETURN(auto sharing, find_tree_sharing(out.scan));
   for (size_t i = 0; i < out.scan.host_pids.size(); i++) {
     if (out.scan.tree.members[i].zombie) {

@@ -1,11 +1,13 @@
 #include "engine/capture/tree_scan.hpp"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "engine/base/clock.hpp"
 #include "engine/capture/freezer.hpp"
@@ -152,6 +154,32 @@ Result<ScannedTree> scan_tree(pid_t root) {
     return make_error(LMIG_ERR_UNSUPPORTED, "the processes under PID " + std::to_string(root) +
                                                 " cannot be rebuilt: " + st.error().message);
   return out;
+}
+
+Status check_session_moves_whole(const ScannedTree &t) {
+  const pid_t root = t.host_pids.front();
+  std::set<pid_t> members(t.host_pids.begin(), t.host_pids.end());
+  DIR *d = ::opendir("/proc");
+  if (!d)
+    return sys_error("open /proc");
+  Status st;
+  while (dirent *e = ::readdir(d)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9')
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::atol(e->d_name));
+    if (members.count(pid))
+      continue;
+    auto s = read_stat(pid);
+    if (!s.ok() || s->session != root)
+      continue; // gone meanwhile, or in another session
+    st = make_error(LMIG_ERR_UNSUPPORTED,
+                    "PID " + std::to_string(pid) + " (" + s->comm + ") is in the session of PID " +
+                        std::to_string(root) + " but not under it (its parent died); it would "
+                        "be left behind, so moving that session is not supported");
+    break;
+  }
+  ::closedir(d);
+  return st;
 }
 
 bool same_tree(const ProcessTree &a, const ProcessTree &b) {

@@ -26,6 +26,11 @@ Result<std::vector<pid_t>> list_children(pid_t pid);
 // member other than the root gets a fresh random session id.
 Result<ScannedTree> scan_tree(pid_t root);
 
+// Refuses a tree whose root's session holds processes outside the tree
+// (orphans of its members, reparented elsewhere): they would stay behind
+// in a session whose leader moved. Walks /proc: for the dry run only.
+Status check_session_moves_whole(const ScannedTree &t);
+
 // Whether two scans found the same members with the same links (the tree
 // must not change between the scan and the freeze).
 bool same_tree(const ProcessTree &a, const ProcessTree &b);
