@@ -175,7 +175,7 @@ Status check_session_moves_whole(const ScannedTree &t) {
     st = make_error(LMIG_ERR_UNSUPPORTED,
                     "PID " + std::to_string(pid) + " (" + s->comm + ") is in the session of PID " +
                         std::to_string(root) + " but not under it (its parent died); it would "
-                        "be left behind, so moving that session is not supported");
+                        "be left behind, so moving that session is not supported yet");
     break;
   }
   ::closedir(d);
