@@ -36,6 +36,37 @@ TEST(Reconnect, APostCopyMigrationSurvivesDroppedConnections) {
   EXPECT_FALSE(alive(src));
 }
 
+// A tree: each member's page channels drop and are dialled again on their
+// own (its session), and the child's memory, still on the source, comes.
+TEST(Reconnect, EveryMemberOfATreeDialsAgain) {
+  Lmigd d;
+  TcpProxy proxy(d.port());
+  Workload w({"--child"}, 16);
+  pid_t src = w.pid();
+  CmdResult r;
+  std::thread t([&] {
+    r = run({bin("LMIG"), "--postcopy", std::to_string(src), proxy.address(), "--json"},
+            std::chrono::seconds(60), {{"LMIG_TEST_PUSH_DELAY_MS", "1000"}});
+  });
+  pid_t target = d.wait_running();
+  ASSERT_GT(target, 0) << d.log();
+  ProcessGuard g(target);
+  proxy.cut(); // four connections: the root's two and the child's two
+  std::string v = w.check(target, 1); // the child checks its memory too
+  t.join();
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+  EXPECT_EQ(r.exit_code, 0) << r.err << d.log();
+  EXPECT_GE(proxy.accepted(), 8) << "every member's links were dialled again";
+  const std::string log = d.log();
+  size_t relinks = 0;
+  for (size_t at = log.find("demand connection re-established"); at != std::string::npos;
+       at = log.find("demand connection re-established", at + 1))
+    relinks++;
+  EXPECT_EQ(relinks, 2u) << log;
+  w.reap_source();
+  EXPECT_FALSE(alive(src));
+}
+
 TEST(Reconnect, LmigdKillsTheHalfMigratedProcessWhenTheSourceStaysAway) {
   Lmigd d({"--reconnect-timeout", "1500"});
   TcpProxy proxy(d.port());
