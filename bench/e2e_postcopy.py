@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end post-copy benchmark: `lmig --postcopy` against its floors.
 
-Four scenarios, each run --repeat times (median, min, max), every migration
+Five scenarios, each run --repeat times (median, min, max), every migration
 to a fresh `lmigd --listen 127.0.0.1:0` on this machine, every migrated
 bench_memhog checked by itself on SIGUSR1 (a verdict other than PASS is an
 error):
@@ -15,7 +15,11 @@ error):
   throughput  a --throughput-mib (4096) workload: postcopy_ms and total_ms
               against size / (loopback TCP stream throughput);
   scan        a --scan-mib (1024) workload in `--after-migration sequential`
-              mode: how many pages had to be fetched on demand.
+              mode: how many pages had to be fetched on demand;
+  tree        a --tree-mib (512) workload split between the process and K
+              children (--tree-children: 0,1,3,7), moved as one process tree
+              with `--postcopy`: downtime against the number of processes
+              (context, not a target).
 
 The floors are measured in the same invocation, before each scenario and
 after the last: tcp_floor (loopback TCP stream) and postcopy_floor (uffd
@@ -73,7 +77,7 @@ TARGETS = {
     "scan_demand_fraction": ("sequential scan: pages_demand / pages_total", "<", 0.05),
 }
 
-SCENARIOS = ("downtime", "latency", "throughput", "scan")
+SCENARIOS = ("downtime", "latency", "throughput", "scan", "tree")
 
 
 # ---- small statistics ---------------------------------------------------------------
@@ -281,6 +285,10 @@ def main() -> int:
     ap.add_argument("--touches", type=int, default=5000, help="random reads after the migration")
     ap.add_argument("--throughput-mib", type=int, default=4096)
     ap.add_argument("--scan-mib", type=int, default=1024)
+    ap.add_argument("--tree-mib", type=int, default=512,
+                    help="tree scenario: MiB split between the process and its children")
+    ap.add_argument("--tree-children", default="0,1,3,7",
+                    help="tree scenario: how many children, comma-separated")
     ap.add_argument("--out", default=str(HERE / "results" / "e2e_postcopy.json"))
     ap.add_argument("--cdf-svg", default=str(HERE / "results" / "fault_latency_cdf.svg"))
     ap.add_argument("--downtime-svg", default=str(HERE / "results" / "downtime_postcopy.svg"))
@@ -304,6 +312,10 @@ def main() -> int:
         sizes = sorted({int(s) for s in args.sizes.replace(" ", "").split(",") if s})
     except ValueError:
         ap.error(f"--sizes: {args.sizes!r} is not a list of integers")
+    try:
+        tree_children = sorted({int(k) for k in args.tree_children.split(",") if k.strip()})
+    except ValueError:
+        ap.error(f"--tree-children: {args.tree_children!r} is not a list of integers")
     scenarios = [s for s in args.scenarios.replace(" ", "").split(",") if s]
     if any(s not in SCENARIOS for s in scenarios):
         ap.error(f"--scenarios: choose from {','.join(SCENARIOS)}")
@@ -326,6 +338,7 @@ def main() -> int:
         "config": {"scenarios": scenarios, "sizes_mib": sizes, "repeat": args.repeat,
                    "latency_mib": args.latency_mib, "touches": args.touches,
                    "throughput_mib": args.throughput_mib, "scan_mib": args.scan_mib,
+                   "tree_mib": args.tree_mib, "tree_children": tree_children,
                    "lmig_version": version, "lmig": args.lmig, "lmigd": args.lmigd,
                    "memhog": args.memhog, "listen": "127.0.0.1:0",
                    "source_tree": common.git_state(HERE.parent),
@@ -416,6 +429,11 @@ def main() -> int:
             for rep in range(args.repeat):
                 run("scan", "postcopy", args.scan_mib, rep, ["--after-migration", "sequential"],
                     results=True)
+        if "tree" in scenarios:
+            for rep in range(args.repeat):
+                for k in tree_children:
+                    run(f"tree {k} children", "postcopy", args.tree_mib, rep,
+                        ["--children", str(k)])
         floors("after")
     except BenchError as e:
         if not doc["errors"] or doc["errors"][-1] != str(e):
@@ -554,6 +572,16 @@ def main() -> int:
             measured["scan_demand_fraction"] = (f, None, f, f"{f * 100:.2f} % of pages on demand")
         doc["scan"] = sc
 
+    # process trees: downtime against the number of processes (context)
+    if "tree" in scenarios:
+        tr = []
+        for k in tree_children:
+            runs = by_key.get(f"tree {k} children", [])
+            if runs:
+                tr.append({"children": k, "processes": k + 1, "size_mib": args.tree_mib,
+                           **lmig_summary(runs)})
+        doc["tree"] = {"results": tr}
+
     # verdicts
     targets = []
     for k, (w, op, t) in TARGETS.items():
@@ -610,6 +638,14 @@ def main() -> int:
             log(f"{r['mode']:>9} {r['size_mib']:>6} {dm['median']:>10.1f} /{dm['min']:>7.1f} /"
                 f"{dm['max']:>7.1f} {r['total_ms']['median']:>10.1f} "
                 f"{'-' if pc is None else f'{pc:.1f}':>12} {'-' if dp is None else f'{dp:.0f}':>12}")
+    if doc.get("tree", {}).get("results"):
+        log(f"{'processes':>9} {'MiB':>6} {'downtime ms (med/min/max)':>28} {'restore ms':>10} "
+            f"{'post-copy ms':>12}")
+        for r in doc["tree"]["results"]:
+            dm = r["downtime_ms"]
+            log(f"{r['processes']:>9} {r['size_mib']:>6} {dm['median']:>10.1f} /{dm['min']:>7.1f} /"
+                f"{dm['max']:>7.1f} {r['restore_ms']['median']:>10.1f} "
+                f"{r.get('postcopy_ms', {}).get('median', 0):>12.1f}")
     if floor_bps:
         log(f"loopback TCP stream floor: {floor_bps / GIB:.2f} GiB/s (median of {len(tcp_samples)})")
     if fetch:

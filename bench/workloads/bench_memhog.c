@@ -1,7 +1,7 @@
 /*
  * bench_memhog: the workload of the end-to-end migration benchmarks.
  *
- *   bench_memhog [--sigwait] [--max-seconds S]
+ *   bench_memhog [--sigwait] [--max-seconds S] [--children K]
  *                [--after-migration random N | --after-migration sequential]
  *                [--results FILE] MIB READY_FILE VERDICT_FILE
  *
@@ -43,6 +43,12 @@
  * remote faults of its own (but its stack's). Then it idles as before and
  * still checks every word on SIGUSR1.
  *
+ * With --children K the MIB are split evenly between the process and K
+ * children it forks once its own share is filled (a process tree, moved as
+ * one). Each child fills its share the same way and idles with SIGUSR1
+ * blocked; the process's check asks each child (SIGUSR1) to check its own
+ * memory, which answers with its exit status, and reports the first failure.
+ *
  * It holds no descriptor between the two files (lmig moves it while it
  * idles): whoever starts it redirects stdio to /dev/null and closes the rest.
  */
@@ -58,6 +64,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -274,12 +281,87 @@ static int after_sequential(const unsigned char *mem, size_t pages, const char *
   return write_file(path, text);
 }
 
+/* A child of --children: fills its share, says so by closing `ready`, and
+ * checks it when asked (SIGUSR1); its exit status is the answer. */
+static void child_main(size_t bytes, int ready) {
+  uint64_t *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED)
+    _exit(3);
+  const size_t n = bytes / sizeof(uint64_t);
+  for (size_t i = 0; i < n; i++)
+    m[i] = pattern((uintptr_t)&m[i]);
+  close(ready);
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  int sig = 0;
+  while (sigwait(&usr1, &sig) != 0 || sig != SIGUSR1)
+    ;
+  for (size_t i = 0; i < n; i++)
+    if (m[i] != pattern((uintptr_t)&m[i]))
+      _exit(1);
+  _exit(0);
+}
+
+/* Forks the children, each filling its share; returns once all are ready
+ * (no descriptor stays shared between them and the process). */
+static int start_children(pid_t *children, unsigned long n, size_t bytes) {
+  if (n == 0)
+    return 0;
+  int p[2];
+  if (pipe(p) < 0)
+    return -1;
+  sigset_t usr1, old;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigprocmask(SIG_BLOCK, &usr1, &old); /* the children's, from their first instant */
+  const pid_t parent = getpid();
+  for (unsigned long k = 0; k < n; k++) {
+    children[k] = fork();
+    if (children[k] < 0)
+      return -1;
+    if (children[k] == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with the benchmark's process */
+      if (getppid() != parent)
+        _exit(0);
+      close(p[0]);
+      child_main(bytes, p[1]);
+    }
+  }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  close(p[1]);
+  char c;
+  while (read(p[0], &c, 1) > 0) /* EOF: every child has filled its share */
+    ;
+  close(p[0]);
+  return 0;
+}
+
+/* Asks every child to check its memory; NULL, or what failed. */
+static const char *check_children(const pid_t *children, unsigned long n) {
+  static char why[128];
+  for (unsigned long k = 0; k < n; k++) {
+    int st = 0;
+    if (kill(children[k], SIGUSR1) < 0 || waitpid(children[k], &st, 0) != children[k]) {
+      snprintf(why, sizeof why, "child %lu (pid %d) is gone", k, (int)children[k]);
+      return why;
+    }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+      snprintf(why, sizeof why, "child %lu (pid %d): its memory differs (status %d)", k,
+               (int)children[k], st);
+      return why;
+    }
+  }
+  return NULL;
+}
+
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"sigwait", no_argument, NULL, 's'},
       {"max-seconds", required_argument, NULL, 'm'},
       {"after-migration", required_argument, NULL, 'a'},
       {"results", required_argument, NULL, 'r'},
+      {"children", required_argument, NULL, 'c'},
       {NULL, 0, NULL, 0},
   };
   int use_handler = 1;
@@ -287,6 +369,7 @@ int main(int argc, char **argv) {
   int after = AFTER_NONE;
   unsigned long long touches = 0;
   const char *results_path = NULL;
+  unsigned long nchildren = 0;
   int c, bad_usage = 0;
   /* "+": options come first, so that "random N" can take the word after it. */
   while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
@@ -307,14 +390,15 @@ int main(int argc, char **argv) {
       }
       break;
     case 'r': results_path = optarg; break;
+    case 'c': nchildren = strtoul(optarg, NULL, 10); break;
     default: bad_usage = 1; break;
     }
   }
-  if (bad_usage || argc - optind != 3 || !(max_seconds > 0) ||
+  if (bad_usage || argc - optind != 3 || !(max_seconds > 0) || nchildren > 64 ||
       (after != AFTER_NONE) != (results_path != NULL)) {
     fprintf(stderr,
             "usage: %s [--sigwait] [--max-seconds S]\n"
-            "       [--after-migration random N|sequential --results FILE]\n"
+            "       [--after-migration random N|sequential --results FILE] [--children K]\n"
             "       MIB READY_FILE VERDICT_FILE\n",
             argv[0]);
     return 2;
@@ -347,7 +431,8 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  const size_t bytes = (size_t)mib << 20;
+  const size_t share_mib = mib / (nchildren + 1) ? mib / (nchildren + 1) : 1;
+  const size_t bytes = share_mib << 20;
   const size_t words = bytes / sizeof(uint64_t);
   const size_t pages = bytes / PAGE;
   uint64_t *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -357,6 +442,11 @@ int main(int argc, char **argv) {
   }
   for (size_t i = 0; i < words; i++)
     mem[i] = pattern((uintptr_t)&mem[i]);
+  pid_t children[64];
+  if (start_children(children, nchildren, bytes) < 0) {
+    perror("bench_memhog: children");
+    return 2;
+  }
 
   char line[64];
   snprintf(line, sizeof line, "%ld ready\n", (long)getpid());
@@ -425,7 +515,10 @@ int main(int argc, char **argv) {
         }
       }
     }
-    if (!bad)
+    const char *child_failure = bad ? NULL : check_children(children, nchildren);
+    if (child_failure)
+      snprintf(verdict, sizeof verdict, "FAIL %s\n", child_failure);
+    else if (!bad)
       snprintf(verdict, sizeof verdict, "PASS\n");
     else
       snprintf(verdict, sizeof verdict,
