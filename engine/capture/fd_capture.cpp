@@ -54,10 +54,6 @@ std::string socket_kind(int sock) {
   return "socket of family " + std::to_string(domain);
 }
 
-int kcmp_file(pid_t pa, int a, pid_t pb, int b) {
-  return static_cast<int>(::syscall(SYS_kcmp, pa, pb, KCMP_FILE, a, b));
-}
-
 std::string strip_deleted(const std::string &link) {
   return link.ends_with(" (deleted)") ? link.substr(0, link.size() - 10) : link;
 }
@@ -69,13 +65,8 @@ std::string dir_of(const std::string &path) {
 
 // An fd as found in /proc, before its kind is captured. number: what the
 // image calls it (the fd itself, or a shared slot of the tree's files).
-struct FoundFd {
-  pid_t pid;
-  int fd;
+struct FoundFd : ProcFd {
   int number;
-  std::string link;
-  struct stat st;
-  std::string fdinfo;
   int32_t shared_slot = -1; // made by the tree's root: only its kind is captured here
 };
 
@@ -204,6 +195,35 @@ void FdTable::move_into(ProcessImage &im) && {
   im.unix_sockets = std::move(unix_sockets);
 }
 
+Result<std::optional<ProcFd>> read_proc_fd(pid_t pid, int fd) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  const std::string p = proc + "/fd/" + std::to_string(fd);
+  auto link = read_link(p);
+  if (!link.ok()) {
+    if (link.error().sys_errno == ENOENT)
+      return std::optional<ProcFd>{};
+    return std::move(link).error();
+  }
+  ProcFd f{pid, fd, *link, {}, {}};
+  if (::stat(p.c_str(), &f.st) < 0) {
+    if (errno == ENOENT)
+      return std::optional<ProcFd>{};
+    return sys_error("stat " + p + " (" + *link + ")");
+  }
+  auto info = read_proc_file(proc + "/fdinfo/" + std::to_string(fd));
+  if (!info.ok()) {
+    if (info.error().sys_errno == ENOENT)
+      return std::optional<ProcFd>{};
+    return std::move(info).error();
+  }
+  f.fdinfo = std::move(*info);
+  return std::optional<ProcFd>(std::move(f));
+}
+
+bool same_open_file(pid_t pa, int a, pid_t pb, int b) {
+  return ::syscall(SYS_kcmp, pa, pb, KCMP_FILE, a, b) == 0;
+}
+
 namespace {
 
 // What each fd is (fds closed meanwhile, before the freeze, are skipped).
@@ -211,27 +231,10 @@ Result<std::vector<FoundFd>> find_fds(const std::vector<FdRef> &refs,
                                       const std::map<int, int32_t> *shared_slots) {
   std::vector<FoundFd> found;
   for (const auto &ref : refs) {
-    const std::string proc = "/proc/" + std::to_string(ref.pid);
-    std::string p = proc + "/fd/" + std::to_string(ref.fd);
-    auto link = read_link(p);
-    if (!link.ok()) {
-      if (link.error().sys_errno == ENOENT)
-        continue;
-      return std::move(link).error();
-    }
-    FoundFd f{ref.pid, ref.fd, ref.number, *link, {}, {}};
-    if (::stat(p.c_str(), &f.st) < 0) {
-      if (errno == ENOENT)
-        continue;
-      return sys_error("stat " + p + " (" + *link + ")");
-    }
-    auto info = read_proc_file(proc + "/fdinfo/" + std::to_string(ref.fd));
-    if (!info.ok()) {
-      if (info.error().sys_errno == ENOENT)
-        continue;
-      return std::move(info).error();
-    }
-    f.fdinfo = std::move(*info);
+    LMIG_ASSIGN_OR_RETURN(auto proc_fd, read_proc_fd(ref.pid, ref.fd));
+    if (!proc_fd)
+      continue;
+    FoundFd f{std::move(*proc_fd), ref.number};
     if (shared_slots)
       if (auto it = shared_slots->find(ref.fd); it != shared_slots->end())
         f.shared_slot = it->second;
@@ -331,7 +334,7 @@ Result<FdTable> capture_found(std::vector<FoundFd> found, bool read_data) {
     for (const auto &r : reps) {
       const FoundFd &o = found[r.found_index];
       if (o.st.st_dev == f.st.st_dev && o.st.st_ino == f.st.st_ino &&
-          kcmp_file(o.pid, o.fd, f.pid, f.fd) == 0) {
+          same_open_file(o.pid, o.fd, f.pid, f.fd)) {
         file_id = r.file_id;
         break;
       }

@@ -6,9 +6,12 @@
 // what cannot move yet.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <map>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -43,6 +46,21 @@ struct FdTable {
 // and this process inherits (see FileImage::shared_slot).
 Result<FdTable> capture_fds(pid_t pid, bool read_data,
                             const std::map<int, int32_t> *shared_slots = nullptr);
+
+// An fd as /proc shows it: where it points, its inode, its fdinfo text.
+struct ProcFd {
+  pid_t pid;
+  int fd;
+  std::string link;
+  struct stat st;
+  std::string fdinfo;
+};
+// Reads /proc/PID/fd/N, its inode and /proc/PID/fdinfo/N; nullopt when the
+// fd was closed meanwhile (the process is not frozen yet).
+Result<std::optional<ProcFd>> read_proc_fd(pid_t pid, int fd);
+
+// Whether two fds (of one process or two) are one open file description.
+bool same_open_file(pid_t pa, int a, pid_t pb, int b);
 
 // An fd of some process, and the number the captured table gives it.
 struct FdRef {

@@ -26,28 +26,30 @@ Result<FrozenTree> FrozenTree::freeze(const ScannedTree &scanned) {
   return t;
 }
 
-Status FrozenTree::resume() {
+namespace {
+
+// Does `step` to every process in [begin, end), going on past failures;
+// the first failure is the result.
+template <typename It, typename Step> Status each(It begin, It end, Step step) {
   Status first;
-  for (auto &p : frozen_)
-    if (auto st = p.resume(); !st.ok() && first.ok())
+  for (It it = begin; it != end; ++it)
+    if (auto st = step(*it); !st.ok() && first.ok())
       first = std::move(st);
   return first;
+}
+
+} // namespace
+
+Status FrozenTree::resume() {
+  return each(frozen_.begin(), frozen_.end(), [](FrozenProcess &p) { return p.resume(); });
 }
 
 Status FrozenTree::kill() {
-  Status first;
-  for (auto it = frozen_.rbegin(); it != frozen_.rend(); ++it)
-    if (auto st = it->kill(); !st.ok() && first.ok())
-      first = std::move(st);
-  return first;
+  return each(frozen_.rbegin(), frozen_.rend(), [](FrozenProcess &p) { return p.kill(); });
 }
 
 Status FrozenTree::park_stopped() {
-  Status first;
-  for (auto &p : frozen_)
-    if (auto st = p.park_stopped(); !st.ok() && first.ok())
-      first = std::move(st);
-  return first;
+  return each(frozen_.begin(), frozen_.end(), [](FrozenProcess &p) { return p.park_stopped(); });
 }
 
 } // namespace lmig

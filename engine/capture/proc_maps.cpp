@@ -13,6 +13,10 @@
 
 namespace lmig {
 
+bool MapsEntry::shmem() const {
+  return shared && (path == "/dev/zero" || path.starts_with("/memfd:"));
+}
+
 bool MapsEntry::has_flag(std::string_view f) const {
   for (const auto &v : vm_flags)
     if (v == f)

@@ -25,6 +25,8 @@ struct MapsEntry {
   std::vector<std::string> vm_flags; // smaps only: "rd", "gd", "sh", ...
 
   bool has_flag(std::string_view f) const;
+  // MAP_SHARED of a shmem inode: shared anonymous memory (/dev/zero) or a memfd.
+  bool shmem() const;
   uint32_t prot() const;
 };
 

@@ -32,13 +32,18 @@ Result<std::vector<ShmemMapImage>> capture_shmem(
     s.anon = !m.path.starts_with("/memfd:");
     const std::pair<uint64_t, uint64_t> inode{makedev(m.dev_major, m.dev_minor), m.inode};
     auto [it, fresh] = fds.contents_by_inode.emplace(inode, next_id + 1);
-    const auto slot = shared ? shared->find(inode) : decltype(shared->end()){};
-    if (fresh && shared && slot != shared->end()) {
+    const int32_t slot = [&] {
+      if (!shared)
+        return -1;
+      auto f = shared->find(inode);
+      return f == shared->end() ? -1 : f->second;
+    }();
+    if (fresh && slot >= 0) {
       // Made by the tree's root: only named here.
       next_id++;
       ContentsImage c;
       c.id = it->second;
-      c.shared_slot = slot->second;
+      c.shared_slot = slot;
       fds.contents.push_back(std::move(c));
     } else if (fresh) {
       next_id++;

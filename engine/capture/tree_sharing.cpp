@@ -1,11 +1,7 @@
 #include "engine/capture/tree_sharing.hpp"
 
-#include <fcntl.h>
-#include <linux/kcmp.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <map>
@@ -20,12 +16,8 @@ namespace lmig {
 namespace {
 
 // One fd of a member, as the sharing analysis sees it.
-struct OpenFd {
+struct OpenFd : ProcFd {
   size_t member;
-  int fd;
-  std::string link;
-  struct stat st;
-  std::string fdinfo;
   size_t description = 0; // index of its open file description
 };
 
@@ -60,24 +52,15 @@ Result<TreeSharing> find_tree_sharing(const ScannedTree &t) {
     if (t.tree.members[i].zombie)
       continue;
     const pid_t pid = t.host_pids[i];
-    const std::string proc = "/proc/" + std::to_string(pid);
     LMIG_ASSIGN_OR_RETURN(auto numbers, list_fds(pid));
     for (int fd : numbers) {
-      OpenFd f{i, fd, {}, {}, {}};
-      std::string path = proc + "/fd/" + std::to_string(fd);
-      auto link = read_link(path);
-      auto info = read_proc_file(proc + "/fdinfo/" + std::to_string(fd));
-      if (!link.ok() || !info.ok() || ::stat(path.c_str(), &f.st) < 0)
-        continue; // closed meanwhile; capture reads the table again
-      f.link = std::move(*link);
-      f.fdinfo = std::move(*info);
-      fds.push_back(std::move(f));
+      LMIG_ASSIGN_OR_RETURN(auto proc_fd, read_proc_fd(pid, fd));
+      if (proc_fd) // else closed meanwhile; capture reads the table again
+        fds.push_back(OpenFd{std::move(*proc_fd), i});
     }
     LMIG_ASSIGN_OR_RETURN(auto maps, read_maps(pid));
     for (const auto &m : maps) {
-      const bool shmem = m.shared && m.inode != 0 &&
-                         (m.path.starts_with("/memfd:") || m.path.starts_with("/dev/zero"));
-      if (!shmem)
+      if (!m.shmem())
         continue;
       const Inode inode{makedev(m.dev_major, m.dev_minor), m.inode};
       mappers[inode].insert(i);
@@ -94,8 +77,7 @@ Result<TreeSharing> find_tree_sharing(const ScannedTree &t) {
     for (size_t d = 0; d < first_of.size(); d++) {
       const OpenFd &o = fds[first_of[d]];
       if (o.st.st_dev == f.st.st_dev && o.st.st_ino == f.st.st_ino &&
-          ::syscall(SYS_kcmp, t.host_pids[o.member], t.host_pids[f.member], KCMP_FILE, o.fd,
-                    f.fd) == 0) {
+          same_open_file(o.pid, o.fd, f.pid, f.fd)) {
         f.description = d;
         break;
       }
@@ -118,7 +100,7 @@ Result<TreeSharing> find_tree_sharing(const ScannedTree &t) {
     Inode object{f.st.st_dev, f.st.st_ino};
     if (S_ISSOCK(f.st.st_mode)) {
       // A socket pair is one object: name it by its lower inode.
-      auto facts = describe_unix_socket(t.host_pids[f.member], f.fd, f.st.st_ino, f.fdinfo);
+      auto facts = describe_unix_socket(f.pid, f.fd, f.st.st_ino, f.fdinfo);
       if (facts.ok() && facts->peer_ino)
         object.second = std::min<uint64_t>(object.second, facts->peer_ino);
     }

@@ -82,7 +82,7 @@ Result<std::vector<VmaImage>> capture_vmas(const std::vector<MapsEntry> &maps) {
       if (m.deleted) {
         // Shared anonymous memory (and MAP_SHARED of /dev/zero) and memfds
         // are shmem inodes: their contents travel (see shmem_capture).
-        if ((m.path == "/dev/zero" || m.path.starts_with("/memfd:")) && m.shared) {
+        if (m.shmem()) {
           v.kind = VmaKind::shmem;
           v.path = m.path;
           out.push_back(std::move(v));

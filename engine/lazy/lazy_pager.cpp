@@ -693,11 +693,11 @@ Result<wire::Done> LazyPager::loop() {
     }
     if (!armed)
       continue;
-    std::vector<pollfd> p = {
-        {parent_gone_ ? -1 : cfg_.uffd, POLLIN, 0},
-        {demand_lost_at_ ? -1 : demand_->event_fd(), POLLIN, 0},
-        {bulk_lost_at_ || held_ || bulk_done_ ? -1 : bulk_->event_fd(), POLLIN, 0},
-        {parent_gone_ ? -1 : pidfd.get(), POLLIN, 0}};
+    std::vector<pollfd> &p = pollset_; // kept: no allocation on each sleep
+    p = {{parent_gone_ ? -1 : cfg_.uffd, POLLIN, 0},
+         {demand_lost_at_ ? -1 : demand_->event_fd(), POLLIN, 0},
+         {bulk_lost_at_ || held_ || bulk_done_ ? -1 : bulk_->event_fd(), POLLIN, 0},
+         {parent_gone_ ? -1 : pidfd.get(), POLLIN, 0}};
     forked_.poll_fds(p);
     bool relinking = demand_lost_at_ || bulk_lost_at_;
     int r = ::poll(p.data(), p.size(), running_sent_ && !relinking ? 100 : 5);

@@ -105,6 +105,7 @@ private:
   LazyPages pages_;
   AddressMap map_;
   ForkedChildren forked_;
+  std::vector<pollfd> pollset_; // what the loop sleeps on
   bool parent_gone_ = false; // the process ended while children it forked still lack pages
   std::unique_ptr<Channel> demand_;
   std::unique_ptr<Channel> bulk_;

@@ -15,6 +15,7 @@
 #include "engine/base/log.hpp"
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/proc_status.hpp"
+#include "engine/capture/tree_scan.hpp"
 #include "engine/ptrace/ptrace_ops.hpp"
 #include "engine/restore/spawn.hpp"
 #include "restorer/restorer_args.h"
@@ -91,19 +92,11 @@ ssize_t recv_ctl(int ctl, lmig_rst_msg &m, UniqueFd &passed) {
 
 // Our PID of the child of spawner that sees itself as vpid.
 Result<pid_t> child_of(pid_t spawner, pid_t vpid) {
-  const std::string path = "/proc/" + std::to_string(spawner) + "/task/" +
-                           std::to_string(spawner) + "/children";
-  LMIG_ASSIGN_OR_RETURN(std::string text, read_proc_file(path));
-  const char *p = text.c_str();
-  for (;;) {
-    char *end = nullptr;
-    long c = std::strtol(p, &end, 10);
-    if (end == p)
-      break;
-    p = end;
-    auto st = read_status(static_cast<pid_t>(c));
+  LMIG_ASSIGN_OR_RETURN(auto children, list_children(spawner));
+  for (pid_t c : children) {
+    auto st = read_status(c);
     if (st.ok() && !st->nspid.empty() && st->nspid.back() == vpid)
-      return static_cast<pid_t>(c);
+      return c;
   }
   return make_error(LMIG_ERR_TARGET_FAILED,
                     "the restore child of PID " + std::to_string(vpid) + " vanished");

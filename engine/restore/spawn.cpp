@@ -171,6 +171,15 @@ void open_fds(int ctl, RestorePlan &plan) {
 
 long clone3_raw(clone_args *args) { return ::syscall(SYS_clone3, args, sizeof(clone_args)); }
 
+// fork() with the given PID (in the caller's PID namespace) and exit signal.
+long fork_with_pid(pid_t pid, int exit_signal) {
+  clone_args ca{};
+  ca.exit_signal = static_cast<uint64_t>(exit_signal);
+  ca.set_tid = reinterpret_cast<uint64_t>(&pid);
+  ca.set_tid_size = 1;
+  return clone3_raw(&ca);
+}
+
 [[noreturn]] void member_main(std::vector<SpawnMember> &members, size_t self);
 
 // A zombie of the tree: it takes its group, session and name, and ends the
@@ -202,12 +211,7 @@ long clone3_raw(clone_args *args) { return ::syscall(SYS_clone3, args, sizeof(cl
 void fork_member(std::vector<SpawnMember> &members, size_t self, size_t child) {
   SpawnMember &c = members[child];
   const int ctl = members[self].ctl;
-  pid_t tid = c.pid;
-  clone_args ca{};
-  ca.exit_signal = static_cast<uint64_t>(c.exit_signal);
-  ca.set_tid = reinterpret_cast<uint64_t>(&tid);
-  ca.set_tid_size = 1;
-  long pid = clone3_raw(&ca);
+  long pid = fork_with_pid(c.pid, c.exit_signal);
   if (pid < 0)
     child_fail(ctl, kStepSpawn, errno, static_cast<uint64_t>(c.pid));
   if (pid == 0) {
@@ -369,12 +373,7 @@ void close_all_but(const std::vector<int> &keep) {
   // Hold nothing of lmigd's (its listening socket, other migrations).
   close_all_but(keep);
   const int ctl = members[0].ctl;
-  pid_t tid = members[0].pid;
-  clone_args ca{};
-  ca.exit_signal = SIGCHLD;
-  ca.set_tid = reinterpret_cast<uint64_t>(&tid);
-  ca.set_tid_size = 1;
-  long child = clone3_raw(&ca);
+  long child = fork_with_pid(members[0].pid, SIGCHLD);
   if (child < 0)
     child_fail(ctl, kStepSpawn, errno, static_cast<uint64_t>(members[0].pid));
   if (child == 0)
