@@ -281,6 +281,21 @@ static int after_sequential(const unsigned char *mem, size_t pages, const char *
   return write_file(path, text);
 }
 
+/* Fills words of memory with the pattern of their own addresses. */
+static void fill_pattern(uint64_t *m, size_t words) {
+  for (size_t i = 0; i < words; i++)
+    m[i] = pattern((uintptr_t)&m[i]);
+}
+
+/* How many words differ from their pattern; the first at *first. */
+static size_t count_bad(const uint64_t *m, size_t words, size_t *first) {
+  size_t bad = 0;
+  for (size_t i = 0; i < words; i++)
+    if (m[i] != pattern((uintptr_t)&m[i]) && !bad++)
+      *first = i;
+  return bad;
+}
+
 /* A child of --children: fills its share, says so by closing `ready`, and
  * checks it when asked (SIGUSR1); its exit status is the answer. */
 static void child_main(size_t bytes, int ready) {
@@ -288,8 +303,7 @@ static void child_main(size_t bytes, int ready) {
   if (m == MAP_FAILED)
     _exit(3);
   const size_t n = bytes / sizeof(uint64_t);
-  for (size_t i = 0; i < n; i++)
-    m[i] = pattern((uintptr_t)&m[i]);
+  fill_pattern(m, n);
   close(ready);
   sigset_t usr1;
   sigemptyset(&usr1);
@@ -297,10 +311,8 @@ static void child_main(size_t bytes, int ready) {
   int sig = 0;
   while (sigwait(&usr1, &sig) != 0 || sig != SIGUSR1)
     ;
-  for (size_t i = 0; i < n; i++)
-    if (m[i] != pattern((uintptr_t)&m[i]))
-      _exit(1);
-  _exit(0);
+  size_t first = 0;
+  _exit(count_bad(m, n, &first) ? 1 : 0);
 }
 
 /* Forks the children, each filling its share; returns once all are ready
@@ -440,8 +452,7 @@ int main(int argc, char **argv) {
     perror("bench_memhog: mmap");
     return 2;
   }
-  for (size_t i = 0; i < words; i++)
-    mem[i] = pattern((uintptr_t)&mem[i]);
+  fill_pattern(mem, words);
   pid_t children[64];
   if (start_children(children, nchildren, bytes) < 0) {
     perror("bench_memhog: children");
@@ -503,18 +514,10 @@ int main(int argc, char **argv) {
   if (timed_out) {
     snprintf(verdict, sizeof verdict, "FAIL timeout: no SIGUSR1 within %.0f s\n", max_seconds);
   } else {
-    size_t bad = 0, first = 0;
-    uint64_t want = 0, got = 0;
-    for (size_t i = 0; i < words; i++) {
-      uint64_t e = pattern((uintptr_t)&mem[i]);
-      if (mem[i] != e) {
-        if (!bad++) {
-          first = i;
-          want = e;
-          got = mem[i];
-        }
-      }
-    }
+    size_t first = 0;
+    const size_t bad = count_bad(mem, words, &first);
+    const uint64_t want = bad ? pattern((uintptr_t)&mem[first]) : 0;
+    const uint64_t got = bad ? mem[first] : 0;
     const char *child_failure = bad ? NULL : check_children(children, nchildren);
     if (child_failure)
       snprintf(verdict, sizeof verdict, "FAIL %s\n", child_failure);

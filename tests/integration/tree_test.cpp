@@ -1,7 +1,8 @@
-// Process trees on their failure paths: when the restore of one member
+// Process trees, in both modes: a child that shares every kind of open
+// file with its parent moves with it; and when the restore of one member
 // fails on the target after the tree was spawned there, every member is
 // torn down on the target and the whole tree goes on untouched on the
-// source, in both modes.
+// source.
 #include <gtest/gtest.h>
 
 #include <sstream>

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,6 +87,49 @@ static inline pid_t facet_fork(void) {
       _exit(0);
   }
   return pid;
+}
+
+/* facet_fork() for a child that talks with the facet over a socket pair
+ * (SOCK_STREAM): the child runs child_main with its end and never returns;
+ * the facet gets its own end in *sock. Returns the child's PID, or -1 with
+ * errno set. */
+static inline pid_t facet_fork_linked(int *sock, void (*child_main)(int)) {
+  int s[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) < 0)
+    return -1;
+  pid_t pid = facet_fork();
+  if (pid < 0) {
+    int err = errno;
+    close(s[0]);
+    close(s[1]);
+    errno = err;
+    return -1;
+  }
+  if (pid == 0) {
+    close(s[0]);
+    child_main(s[1]);
+    _exit(0);
+  }
+  close(s[1]);
+  *sock = s[0];
+  return pid;
+}
+
+/* Reads a whole small file (e.g. under /proc/self) into buf, NUL-ended.
+ * Returns the bytes read, or -1 with errno set. */
+static inline ssize_t facet_read_file(const char *path, char *buf, size_t len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n = read(fd, buf, len - 1);
+  int err = errno;
+  close(fd);
+  if (n < 0) {
+    errno = err;
+    return -1;
+  }
+  buf[n] = 0;
+  return n;
 }
 
 /* A deterministic pattern for memory checks. */

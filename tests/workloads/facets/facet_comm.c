@@ -21,10 +21,7 @@ FACET_CHECK(seq) {
   if (strcmp(name, kName))
     return facet_fail("name is '%s'", name);
   char comm[64] = {0};
-  int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, comm, sizeof comm - 1);
-  if (fd >= 0)
-    close(fd);
+  ssize_t n = facet_read_file("/proc/self/comm", comm, sizeof comm);
   if (n < 1 || comm[n - 1] != '\n')
     return facet_fail("/proc/self/comm unreadable");
   comm[n - 1] = 0;

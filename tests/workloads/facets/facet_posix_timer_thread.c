@@ -87,13 +87,8 @@ FACET_CHECK(seq) {
   /* /proc/self/timers: the timer still signals a thread (its number is
    * /proc's view of it, which may not be the thread's own). */
   char buf[8192];
-  int fd = open("/proc/self/timers", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
+  if (facet_read_file("/proc/self/timers", buf, sizeof buf) <= 0)
     return facet_fail("/proc/self/timers: %s", strerror(errno));
-  buf[n] = 0;
   char want[64];
   snprintf(want, sizeof want, "ID: %d\nsignal: %d/", (int)(intptr_t)worker_timer, SIG);
   char *at = strstr(buf, want);

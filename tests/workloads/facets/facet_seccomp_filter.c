@@ -31,13 +31,8 @@ FACET_SETUP(dir) {
 
 static int status_field(const char *key, char *out, size_t len) {
   char buf[4096];
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
+  if (facet_read_file("/proc/self/status", buf, sizeof buf) <= 0)
     return -1;
-  buf[n] = 0;
   char *p = strstr(buf, key);
   if (!p)
     return -1;

@@ -51,21 +51,14 @@ FACET_SETUP(dir) {
   tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   sfd = signalfd(-1, &usr2, SFD_CLOEXEC);
   ifd = inotify_init1(IN_CLOEXEC);
-  int s[2];
-  if (tfd < 0 || sfd < 0 || ifd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) < 0)
+  if (tfd < 0 || sfd < 0 || ifd < 0)
     return facet_fail("setup: %s", strerror(errno)), 1;
   struct itimerspec every = {{0, 10 * 1000000}, {0, 10 * 1000000}};
   if (timerfd_settime(tfd, 0, &every, NULL) < 0 || inotify_add_watch(ifd, dirpath, IN_CREATE) < 0)
     return facet_fail("setup: %s", strerror(errno)), 1;
-  child = facet_fork();
+  child = facet_fork_linked(&sock, child_main);
   if (child < 0)
     return facet_fail("fork: %s", strerror(errno)), 1;
-  if (child == 0) {
-    close(s[0]);
-    child_main(s[1]);
-  }
-  close(s[1]);
-  sock = s[0];
   return 0;
 }
 

@@ -12,11 +12,13 @@
 
 static pid_t child;
 static int pipe_rd, file_fd, efd, sock; /* the parent's ends */
+static int pipe_wr;                      /* the child's end (closed in the parent) */
 static off_t expected_off;
 
 /* The child: on each byte from the socket, writes one record through
  * every shared file and answers on the socket. */
-static void child_main(int pipe_wr, int csock) {
+static void child_main(int csock) {
+  close(pipe_rd);
   for (;;) {
     char seq;
     ssize_t n = read(csock, &seq, 1);
@@ -38,22 +40,15 @@ FACET_SETUP(dir) {
   snprintf(path, sizeof path, "%s/shared_offset", dir);
   file_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   efd = eventfd(0, EFD_CLOEXEC);
-  int p[2], s[2];
-  if (file_fd < 0 || efd < 0 || pipe2(p, O_CLOEXEC) < 0 ||
-      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) < 0)
+  int p[2];
+  if (file_fd < 0 || efd < 0 || pipe2(p, O_CLOEXEC) < 0)
     return facet_fail("setup: %s", strerror(errno)), 1;
-  child = facet_fork();
+  pipe_rd = p[0];
+  pipe_wr = p[1];
+  child = facet_fork_linked(&sock, child_main);
   if (child < 0)
     return facet_fail("fork: %s", strerror(errno)), 1;
-  if (child == 0) {
-    close(p[0]);
-    close(s[0]);
-    child_main(p[1], s[1]);
-  }
-  close(p[1]);
-  close(s[1]);
-  pipe_rd = p[0];
-  sock = s[0];
+  close(pipe_wr);
   return 0;
 }
 

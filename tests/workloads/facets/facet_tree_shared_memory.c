@@ -33,22 +33,14 @@ FACET_SETUP(dir) {
   (void)dir;
   anon = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   memfd = memfd_create("facet-shared", MFD_CLOEXEC);
-  int s[2];
-  if (anon == MAP_FAILED || memfd < 0 || ftruncate(memfd, REGION) < 0 ||
-      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) < 0)
+  if (anon == MAP_FAILED || memfd < 0 || ftruncate(memfd, REGION) < 0)
     return facet_fail("setup: %s", strerror(errno)), 1;
   mapped = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
   if (mapped == MAP_FAILED)
     return facet_fail("mmap memfd: %s", strerror(errno)), 1;
-  child = facet_fork();
+  child = facet_fork_linked(&sock, child_main);
   if (child < 0)
     return facet_fail("fork: %s", strerror(errno)), 1;
-  if (child == 0) {
-    close(s[0]);
-    child_main(s[1]);
-  }
-  close(s[1]);
-  sock = s[0];
   return 0;
 }
 
