@@ -150,5 +150,9 @@ int main(int argc, char **argv) {
               static_cast<unsigned long long>(stats.pages_total), mib,
               static_cast<unsigned long long>(stats.bytes),
               secs > 0 ? static_cast<double>(stats.bytes) / secs / 1e9 : 0.0);
+  if (stats.exit_status >= 0)
+    std::printf("  the process exited there by itself, with status %d, before it needed the "
+                "rest of its memory\n",
+                stats.exit_status);
   return 0;
 }

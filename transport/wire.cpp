@@ -78,6 +78,7 @@ std::vector<uint8_t> encode(const Done &m) {
     w.u64(v);
   w.u64(m.postcopy_ns);
   w.u64(m.pages_prefetched);
+  w.u32(static_cast<uint32_t>(m.exit_status));
   return w.take();
 }
 
@@ -170,8 +171,12 @@ Result<Done> decode_done(std::span<const uint8_t> p) {
     v = r.u64();
   m.postcopy_ns = r.u64();
   m.pages_prefetched = r.u64();
+  m.exit_status = static_cast<int32_t>(r.u32());
   if (r.failed())
     return malformed("done", r);
+  if (m.exit_status < -1 || m.exit_status > 255)
+    return make_error(LMIG_ERR_PROTOCOL, "malformed done message: exit status " +
+                                             std::to_string(m.exit_status));
   return m;
 }
 

@@ -14,7 +14,7 @@
 namespace lmig::wire {
 
 inline constexpr uint32_t kMagic = 0x4c4d4731; // "LMG1"
-inline constexpr uint32_t kProtocolVersion = 2; // 2: process trees
+inline constexpr uint32_t kProtocolVersion = 3; // 2: process trees; 3: exit status in done
 inline constexpr uint32_t kMaxPayload = 256u << 20;
 inline constexpr uint32_t kMaxPagesPerFrame = 1024; // 4 MiB
 
@@ -89,6 +89,7 @@ struct Done {
   uint64_t histogram[kHistogramBuckets] = {};
   uint64_t postcopy_ns = 0; // from the process running to the last page
   uint64_t pages_prefetched = 0;
+  int32_t exit_status = -1; // kDoneProcessExited: the status it exited with
 };
 inline constexpr uint32_t kDoneAllPages = 0;
 inline constexpr uint32_t kDoneProcessExited = 1;

@@ -92,7 +92,8 @@ extern "C" size_t lmig_stats_to_json(const lmig_stats *s, char *buf, size_t bufl
       "\"restore_ms\":%.3f,\"postcopy_ms\":%.3f,\"pages_total\":%llu,\"pages_sent\":%llu,"
       "\"pages_demand\":%llu,\"pages_prefetched\":%llu,\"pages_pushed\":%llu,\"pages_zero\":%llu,\"bytes\":%llu,"
       "\"image_bytes\":%llu,\"checksum_retries\":%llu,\"fault_p50_us\":%.2f,"
-      "\"fault_p99_us\":%.2f,\"fault_max_us\":%.2f,\"fault_histogram_us_log2\":[%s]}",
+      "\"fault_p99_us\":%.2f,\"fault_max_us\":%.2f,\"fault_histogram_us_log2\":[%s],"
+      "\"exit_status\":%d}",
       s->mode == LMIG_MODE_POSTCOPY ? "postcopy" : "stop-copy",
       s->size >= offsetof(lmig_stats, transport) + sizeof s->transport &&
               s->transport == LMIG_TRANSPORT_RDMA
@@ -110,7 +111,8 @@ extern "C" size_t lmig_stats_to_json(const lmig_stats *s, char *buf, size_t bufl
       static_cast<unsigned long long>(s->pages_zero), static_cast<unsigned long long>(s->bytes),
       static_cast<unsigned long long>(s->image_bytes),
       static_cast<unsigned long long>(s->checksum_retries), s->fault_p50_us, s->fault_p99_us,
-      s->fault_max_us, hist.c_str());
+      s->fault_max_us, hist.c_str(),
+      s->size >= offsetof(lmig_stats, exit_status) + sizeof s->exit_status ? s->exit_status : -1);
   size_t len = n < 0 ? 0 : static_cast<size_t>(n);
   if (buf && buflen) {
     size_t c = std::min(len, buflen - 1);

@@ -15,6 +15,7 @@
 #include "engine/base/clock.hpp"
 #include "engine/base/log.hpp"
 #include "engine/base/unique_fd.hpp"
+#include "engine/lazy/process_end.hpp"
 
 namespace lmig {
 namespace {
@@ -582,6 +583,7 @@ Result<wire::Done> LazyPager::finish(uint32_t reason) {
     collapse_huge();
   wire::Done d;
   d.reason = reason;
+  d.exit_status = exit_status_;
   d.pages_demand = pages_demand_;
   d.pages_prefetched = demand_channel_pages_ - std::min(demand_channel_pages_, pages_demand_);
   d.pages_pushed = pages_pushed_;
@@ -648,6 +650,7 @@ Result<wire::Done> LazyPager::loop() {
   if (!pidfd)
     return sys_error("pidfd_open " + std::to_string(cfg_.pid));
   uint64_t last_progress = now_ns();
+  const uint64_t oom_kills_before = oom_kills();
   for (;;) {
     if (stop_)
       return make_error(LMIG_ERR_CANCELLED, "post-copy pager stopped");
@@ -704,8 +707,17 @@ Result<wire::Done> LazyPager::loop() {
     if (r < 0 && errno != EINTR)
       return sys_error("poll");
     if (p[3].revents && running_sent_) {
-      // The process ended: the pages it never touched are not needed, but
-      // children it forked meanwhile may still lack theirs.
+      // The process ended. By a signal (an OOM kill, a kill -9) before its
+      // memory was all here: the migration failed, and the source must keep
+      // its copy. By an exit of its own: the pages it never touched are not
+      // needed, but children it forked meanwhile may still lack theirs.
+      const ProcessEnd end = read_process_end(cfg_.pid, pidfd.get(), oom_kills_before);
+      if (end.kind != ProcessEnd::exited)
+        return make_error(LMIG_ERR_TARGET_FAILED,
+                          "the restored process " + end.describe() + " with " +
+                              std::to_string(pages_.remaining()) +
+                              " of its pages still on the source");
+      exit_status_ = end.code;
       parent_gone_ = true;
       LMIG_INFO("%s: the process ended with %llu pages still to come%s", cfg_.peer.c_str(),
                 static_cast<unsigned long long>(pages_.remaining()),

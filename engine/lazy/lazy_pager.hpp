@@ -107,6 +107,7 @@ private:
   ForkedChildren forked_;
   std::vector<pollfd> pollset_; // what the loop sleeps on
   bool parent_gone_ = false; // the process ended while children it forked still lack pages
+  int exit_status_ = -1;     // the process exited by itself before its last page: its status
   std::unique_ptr<Channel> demand_;
   std::unique_ptr<Channel> bulk_;
   std::optional<InMessage> held_; // a pushed run set aside while a fault waits

@@ -182,6 +182,8 @@ void add_postcopy_stats(lmig_stats &stats, const wire::Done &d, const PageServer
   // Latency percentiles are the root's (they do not add up); the histogram
   // and the worst case cover every member.
   if (root) {
+    if (d.reason == wire::kDoneProcessExited)
+      stats.exit_status = d.exit_status;
     stats.postcopy_ms = ns_to_ms(d.postcopy_ns);
     stats.fault_p50_us = d.fault_p50_us;
     stats.fault_p99_us = d.fault_p99_us;
@@ -202,6 +204,7 @@ void add_postcopy_stats(lmig_stats &stats, const wire::Done &d, const PageServer
 Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats) {
   stats.mode = opts.mode;
   stats.source_pid = pid;
+  stats.exit_status = -1;
   const bool postcopy = opts.mode == LMIG_MODE_POSTCOPY;
   LMIG_ASSIGN_OR_RETURN(TreePrecheck pre, precheck(pid));
   const ProcessTree &tree = pre.scan.tree;

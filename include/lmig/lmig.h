@@ -127,6 +127,9 @@ typedef struct lmig_stats {
   uint64_t fault_histogram[LMIG_LATENCY_BUCKETS]; /* bucket i: [2^i, 2^(i+1)) us */
   uint64_t pages_prefetched; /* post-copy: pages fetched along with a faulting one */
   lmig_transport transport;  /* what carried the post-copy channels (TCP or RDMA) */
+  int32_t exit_status;       /* post-copy: the process exited by itself on the target before
+                                its last page arrived (it needed no more): its exit status;
+                                -1 when it was still running at the end */
 } lmig_stats;
 
 /* Moves process `pid` to opts->destination. On LMIG_OK the process runs on

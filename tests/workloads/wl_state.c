@@ -31,6 +31,9 @@
  * the second, before the process itself reads any of it (in post-copy:
  * pages none of them has yet), and the process reports what they saw.
  *
+ * --exit-at-check STATUS: the first SIGUSR1 makes it exit at once with
+ * STATUS, touching nothing (in post-copy: before its memory has arrived).
+ *
  * The verdict file is replaced atomically: "PASS seq=N iterations=M" or
  * "FAIL seq=N: what".
  */
@@ -651,7 +654,7 @@ static void write_verdict(unsigned seq, int ok) {
 }
 
 int main(int argc, char **argv) {
-  int tcp_socket = 0, thread = 0, netlink = 0;
+  int tcp_socket = 0, thread = 0, netlink = 0, exit_at_check = -1;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--dir") && i + 1 < argc)
       dir = argv[++i];
@@ -675,6 +678,8 @@ int main(int argc, char **argv) {
       fork_check = 1;
     else if (!strcmp(argv[i], "--child"))
       with_child = 1;
+    else if (!strcmp(argv[i], "--exit-at-check") && i + 1 < argc)
+      exit_at_check = atoi(argv[++i]);
     else {
       fprintf(stderr, "wl_state: unknown argument %s\n", argv[i]);
       return 2;
@@ -708,6 +713,8 @@ int main(int argc, char **argv) {
       struct timespec ts = {0, 1000000};
       nanosleep(&ts, NULL);
     }
+    if (check_requested && exit_at_check >= 0)
+      _exit(exit_at_check);
     if (check_requested) {
       check_requested = 0;
       seq++;
