@@ -47,14 +47,13 @@ Result<FrozenProcess> FrozenProcess::freeze(pid_t pid) {
 }
 
 FrozenProcess::FrozenProcess(FrozenProcess &&o) noexcept
-    : pid_(o.pid_), tids_(std::move(o.tids_)), attached_(o.attached_) {
+    : pid_(o.pid_), tids_(std::move(o.tids_)), attached_(o.attached_),
+      stop_armed_(o.stop_armed_) {
   o.attached_ = false;
+  o.stop_armed_ = false;
 }
 
-FrozenProcess::~FrozenProcess() {
-  if (attached_)
-    detach_all(0);
-}
+FrozenProcess::~FrozenProcess() { (void)resume(); }
 
 Status FrozenProcess::seize_all() {
   attached_ = true;
@@ -131,8 +130,49 @@ void FrozenProcess::detach_all(int sig) {
 Status FrozenProcess::resume() {
   if (!attached_)
     return {};
+  Status st = stop_armed_ ? disarm_stop() : Status{};
   detach_all(0);
+  if (!st.ok())
+    return std::move(st).error().context("resume process " + std::to_string(pid_));
   return {};
+}
+
+Status FrozenProcess::arm_stop() {
+  if (!attached_ || stop_armed_)
+    return {};
+  // Queued while every thread is in a trace stop: none takes it before one
+  // is let go, and each checks for it on its way back to user mode.
+  if (::kill(pid_, SIGSTOP) < 0)
+    return sys_error("queue SIGSTOP to the source process " + std::to_string(pid_));
+  stop_armed_ = true;
+  return {};
+}
+
+// Takes the armed SIGSTOP back: one thread is let go until it dequeues it,
+// which it does before running any user code, and it is held in that
+// signal-delivery stop, where detaching drops the signal. Signals queued
+// before it are delivered on the way, as the kernel would have.
+Status FrozenProcess::disarm_stop() {
+  for (pid_t t : tids_) {
+    if (auto st = ptrace::cont(t, 0); !st.ok()) {
+      if (st.error().sys_errno == ESRCH)
+        continue; // an exited leader: another thread takes it
+      return st;
+    }
+    for (int n = 0; n < 128; n++) {
+      LMIG_ASSIGN_OR_RETURN(auto s, ptrace::wait_stop(t));
+      if (s.kind == ptrace::StopInfo::signal_stop && s.sig == SIGSTOP) {
+        stop_armed_ = false;
+        return {};
+      }
+      if (s.kind == ptrace::StopInfo::exited || s.kind == ptrace::StopInfo::killed)
+        break;
+      LMIG_TRY(ptrace::cont(t, s.kind == ptrace::StopInfo::signal_stop ? s.sig : 0));
+    }
+  }
+  return make_error(LMIG_ERR_SYSTEM, "could not take back the SIGSTOP queued at the switchover; "
+                                     "the process may be left stopped (kill -CONT " +
+                                         std::to_string(pid_) + ")");
 }
 
 Status FrozenProcess::kill() {
@@ -140,6 +180,7 @@ Status FrozenProcess::kill() {
     return {};
   if (::kill(pid_, SIGKILL) < 0 && errno != ESRCH)
     return sys_error("kill source process " + std::to_string(pid_));
+  stop_armed_ = false;
   // Reap the trace stops so the real parent sees the exit: the other
   // threads first, as the kernel reports the leader's exit only once they
   // are all gone.
@@ -159,8 +200,9 @@ Status FrozenProcess::park_stopped() {
   // A queued SIGSTOP stops the whole group as soon as we let go, and the
   // stop outlives us. (Detaching with a signal would be dropped from an
   // interrupt stop.)
-  if (::kill(pid_, SIGSTOP) < 0 && errno != ESRCH)
+  if (!stop_armed_ && ::kill(pid_, SIGSTOP) < 0 && errno != ESRCH)
     return sys_error("stop source process " + std::to_string(pid_));
+  stop_armed_ = false;
   detach_all(0);
   return {};
 }

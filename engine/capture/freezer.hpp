@@ -23,8 +23,13 @@ public:
   const std::vector<pid_t> &tids() const { return tids_; }
   bool attached() const { return attached_; }
 
-  // Lets the process run on, untouched.
+  // Lets the process run on, untouched (a SIGSTOP armed is taken back).
   Status resume();
+  // Just before the switchover: queues a SIGSTOP, so that if we die from
+  // here on (and the kernel lets the process go), it stops in a group stop
+  // before running a single instruction, and stays stopped: never running
+  // next to the target's copy. `kill -CONT` resumes it as it was.
+  Status arm_stop();
   // After the switchover: the target runs it, so the source copy goes.
   Status kill();
   // The switchover's outcome is unknown: park the process in a group stop
@@ -36,10 +41,12 @@ private:
   Status seize_all();
   Status interrupt_all();
   void detach_all(int sig);
+  Status disarm_stop();
 
   pid_t pid_ = -1;
   std::vector<pid_t> tids_;
   bool attached_ = false;
+  bool stop_armed_ = false;
 };
 
 // Thread IDs of a process, from /proc/PID/task.

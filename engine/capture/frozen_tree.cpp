@@ -44,6 +44,10 @@ Status FrozenTree::resume() {
   return each(frozen_.begin(), frozen_.end(), [](FrozenProcess &p) { return p.resume(); });
 }
 
+Status FrozenTree::arm_stop() {
+  return each(frozen_.begin(), frozen_.end(), [](FrozenProcess &p) { return p.arm_stop(); });
+}
+
 Status FrozenTree::kill() {
   return each(frozen_.rbegin(), frozen_.rend(), [](FrozenProcess &p) { return p.kill(); });
 }

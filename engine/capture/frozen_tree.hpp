@@ -22,6 +22,7 @@ public:
   const std::vector<int> &process_of() const { return process_of_; }
 
   Status resume();
+  Status arm_stop(); // see FrozenProcess::arm_stop
   Status kill();
   Status park_stopped();
 

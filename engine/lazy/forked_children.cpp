@@ -10,6 +10,8 @@ constexpr uint64_t kPage = 4096;
 }
 
 void ForkedChildren::add(UniqueFd uffd, const LazyPages &pages, const AddressMap &map) {
+  if (on_uffd)
+    on_uffd(uffd.get());
   children_.push_back(std::unique_ptr<Child>(new Child{std::move(uffd), pages.clone(), map, {}}));
 }
 

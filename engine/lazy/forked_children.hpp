@@ -25,6 +25,10 @@ public:
   // Asks the source for [src, src + npages).
   using Ask = std::function<Status(uint64_t src, uint32_t npages)>;
 
+  // Told of each child's userfaultfd as it comes (the namespace init keeps
+  // a copy: see restore/lifeline.hpp).
+  std::function<void(int uffd)> on_uffd;
+
   // A child forked from a process whose pages and layout are these.
   void add(UniqueFd uffd, const LazyPages &pages, const AddressMap &map);
   bool empty() const { return children_.empty(); }

@@ -32,7 +32,9 @@ std::string hex(uint64_t v) {
 
 LazyPager::LazyPager(Config cfg)
     : cfg_(std::move(cfg)), pages_(cfg_.regions), map_(cfg_.regions),
-      demand_(std::move(cfg_.demand)), bulk_(std::move(cfg_.bulk)) {}
+      demand_(std::move(cfg_.demand)), bulk_(std::move(cfg_.bulk)) {
+  forked_.on_uffd = cfg_.keep_uffd;
+}
 
 Result<std::unique_ptr<LazyPager>> LazyPager::start(Config cfg) {
   std::unique_ptr<LazyPager> p(new LazyPager(std::move(cfg)));
@@ -382,10 +384,8 @@ Status LazyPager::install(uint64_t src, const uint8_t *data, uint32_t npages, bo
         }
         if (o.err == ENOENT) // no VMA any more: the unmap event is on its way
           break;
-        if (o.err == ESRCH) { // the process has ended; its children go on
-          parent_gone_ = true;
-          return {};
-        }
+        if (o.err == ESRCH) // the process has ended (or exec'd); its children go on
+          return process_ended();
         if (o.err == EAGAIN) {
           bool unused = false;
           LMIG_TRY(drain_events(unused));
@@ -596,6 +596,8 @@ Result<wire::Done> LazyPager::finish(uint32_t reason) {
   for (int b = 0; b < wire::kHistogramBuckets; b++)
     d.histogram[b] = latency_.buckets()[b];
   d.postcopy_ns = now_ns() - t_start_;
+  if (cfg_.before_done)
+    LMIG_TRY(cfg_.before_done());
   const auto payload = wire::encode(d);
   LMIG_TRY(send_frame(wire::Type::done, payload));
   confirm_done(payload);
@@ -645,12 +647,35 @@ bool LazyPager::all_in() const {
   return (parent_gone_ || pages_.remaining() == 0) && forked_.remaining() == 0;
 }
 
+// The process ended, by a signal (an OOM kill, a kill -9) before its memory
+// was all here: the migration failed, and the source must keep its copy. By
+// an exit of its own: the pages it never touched are not needed, but
+// children it forked meanwhile may still lack theirs. Its userfaultfd may
+// say so (ESRCH) before its pidfd does; a process whose pidfd stays quiet
+// exec'd, and runs on without its old memory.
+Status LazyPager::process_ended() {
+  if (parent_gone_)
+    return {};
+  pollfd p{pidfd_.get(), POLLIN, 0};
+  if (::poll(&p, 1, 5000) == 1) {
+    const ProcessEnd end = read_process_end(cfg_.pid, pidfd_.get(), oom_kills_before_);
+    if (end.kind != ProcessEnd::exited)
+      return make_error(LMIG_ERR_TARGET_FAILED, "the restored process " + end.describe() +
+                                                    " with " +
+                                                    std::to_string(pages_.remaining()) +
+                                                    " of its pages still on the source");
+    exit_status_ = end.code;
+  }
+  parent_gone_ = true;
+  return {};
+}
+
 Result<wire::Done> LazyPager::loop() {
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, cfg_.pid, 0)));
-  if (!pidfd)
+  pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, cfg_.pid, 0)));
+  if (!pidfd_)
     return sys_error("pidfd_open " + std::to_string(cfg_.pid));
+  oom_kills_before_ = oom_kills();
   uint64_t last_progress = now_ns();
-  const uint64_t oom_kills_before = oom_kills();
   for (;;) {
     if (stop_)
       return make_error(LMIG_ERR_CANCELLED, "post-copy pager stopped");
@@ -700,25 +725,14 @@ Result<wire::Done> LazyPager::loop() {
     p = {{parent_gone_ ? -1 : cfg_.uffd, POLLIN, 0},
          {demand_lost_at_ ? -1 : demand_->event_fd(), POLLIN, 0},
          {bulk_lost_at_ || held_ || bulk_done_ ? -1 : bulk_->event_fd(), POLLIN, 0},
-         {parent_gone_ ? -1 : pidfd.get(), POLLIN, 0}};
+         {parent_gone_ ? -1 : pidfd_.get(), POLLIN, 0}};
     forked_.poll_fds(p);
     bool relinking = demand_lost_at_ || bulk_lost_at_;
     int r = ::poll(p.data(), p.size(), running_sent_ && !relinking ? 100 : 5);
     if (r < 0 && errno != EINTR)
       return sys_error("poll");
     if (p[3].revents && running_sent_) {
-      // The process ended. By a signal (an OOM kill, a kill -9) before its
-      // memory was all here: the migration failed, and the source must keep
-      // its copy. By an exit of its own: the pages it never touched are not
-      // needed, but children it forked meanwhile may still lack theirs.
-      const ProcessEnd end = read_process_end(cfg_.pid, pidfd.get(), oom_kills_before);
-      if (end.kind != ProcessEnd::exited)
-        return make_error(LMIG_ERR_TARGET_FAILED,
-                          "the restored process " + end.describe() + " with " +
-                              std::to_string(pages_.remaining()) +
-                              " of its pages still on the source");
-      exit_status_ = end.code;
-      parent_gone_ = true;
+      LMIG_TRY(process_ended());
       LMIG_INFO("%s: the process ended with %llu pages still to come%s", cfg_.peer.c_str(),
                 static_cast<unsigned long long>(pages_.remaining()),
                 forked_.empty() ? "" : "; its children are still served");

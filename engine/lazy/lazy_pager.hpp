@@ -62,6 +62,11 @@ public:
     // MADV_HUGEPAGE ranges (2 MiB each) collapsed into huge pages once every
     // page is in, before the source hears so (best effort).
     std::vector<AddressRange> huge_ranges;
+    // Every page is in (or the process ended): called before the source
+    // hears so; an error fails the migration instead.
+    std::function<Status()> before_done;
+    // Each userfaultfd of a child the process forks, as it comes.
+    std::function<void(int uffd)> keep_uffd;
   };
 
   static Result<std::unique_ptr<LazyPager>> start(Config cfg);
@@ -96,6 +101,7 @@ private:
   void set_urgency(bool urgent);
   bool waited_for(uint64_t src, uint32_t npages) const;
   Result<wire::Done> finish(uint32_t reason);
+  Status process_ended();
   void collapse_huge();
   void confirm_done(const std::vector<uint8_t> &payload);
   void lost(bool demand, const Error &why);
@@ -108,6 +114,8 @@ private:
   std::vector<pollfd> pollset_; // what the loop sleeps on
   bool parent_gone_ = false; // the process ended while children it forked still lack pages
   int exit_status_ = -1;     // the process exited by itself before its last page: its status
+  UniqueFd pidfd_;           // the process's
+  uint64_t oom_kills_before_ = 0;
   std::unique_ptr<Channel> demand_;
   std::unique_ptr<Channel> bulk_;
   std::optional<InMessage> held_; // a pushed run set aside while a fault waits

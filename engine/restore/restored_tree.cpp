@@ -43,6 +43,7 @@ Result<std::unique_ptr<RestoredTree>> RestoredTree::start(const ProcessTree &tre
   spawn[0].shared = shared;
   LMIG_ASSIGN_OR_RETURN(RestoreTree spawned, spawn_restore_tree(spawn));
   std::unique_ptr<RestoredTree> t(new RestoredTree);
+  t->lifeline_ = Lifeline(std::move(spawned.lifeline));
   t->members_.reserve(images.size());
   for (size_t i = 0; i < tree.members.size(); i++) {
     if (image_of[i] < 0)
@@ -56,6 +57,8 @@ Result<std::unique_ptr<RestoredTree>> RestoredTree::start(const ProcessTree &tre
                              i == 0 ? std::move(spawned.init_pidfd) : UniqueFd{});
     // Each member waits for BEGIN from us, so they are followed one by one.
     LMIG_TRY(t->members_.back().wait_mapped(timeout_ms));
+    if (t->members_.back().uffd() >= 0)
+      LMIG_TRY(t->lifeline_.hand_over(t->members_.back().uffd()));
   }
   return t;
 }

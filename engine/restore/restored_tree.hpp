@@ -13,6 +13,7 @@
 #include "engine/base/error.hpp"
 #include "engine/image/image.hpp"
 #include "engine/image/process_tree.hpp"
+#include "engine/restore/lifeline.hpp"
 #include "engine/restore/restore_plan.hpp"
 #include "engine/restore/restored_process.hpp"
 
@@ -37,10 +38,14 @@ public:
   Status run(int timeout_ms, const std::function<std::optional<Error>()> &abandon = {});
   // Kills every member not yet running, children first, then the namespace.
   void abort();
+  // Ties the namespace's life to ours until every page is in; the init
+  // holds every member's userfaultfd already.
+  Lifeline &lifeline() { return lifeline_; }
 
 private:
   RestoredTree() = default;
   std::vector<RestoredProcess> members_;
+  Lifeline lifeline_;
 };
 
 } // namespace lmig

@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "engine/restore/fd_create.hpp"
+#include "engine/restore/lifeline.hpp"
 #include "engine/restore/restorer_blob.hpp"
 #include "engine/restore/timers_restore.hpp"
 #include "restorer/restorer_args.h"
@@ -348,7 +349,7 @@ void close_all_but(const std::vector<int> &keep) {
 }
 
 [[noreturn]] void init_main(std::vector<SpawnMember> &members, std::vector<int> &keep,
-                           int ctl_floor) {
+                           int ctl_floor, int lifeline) {
   ::prctl(PR_SET_NAME, "lmig-init");
   // The control sockets move above every fd any member restores and the
   // tree's handoff slots, so that no restore child overwrites another's.
@@ -369,6 +370,14 @@ void close_all_but(const std::vector<int> &keep) {
     m.ctl = moved;
     keep[k++] = moved;
   }
+  {
+    int moved = ::fcntl(lifeline, F_DUPFD_CLOEXEC, ctl_floor);
+    if (moved < 0)
+      child_fail(members[0].ctl, LMIG_RST_STEP_CTL, errno, 0);
+    ::close(lifeline);
+    lifeline = moved;
+    keep[k++] = moved;
+  }
   std::sort(keep.begin(), keep.end());
   // Hold nothing of lmigd's (its listening socket, other migrations).
   close_all_but(keep);
@@ -380,18 +389,11 @@ void close_all_but(const std::vector<int> &keep) {
     member_main(members, 0);
   child_send(ctl, kMsgSpawned, 0, 0, static_cast<uint64_t>(child));
   for (int fd : keep)
-    ::close(fd);
-  // Reap everything in the namespace; leave with the restored process.
-  for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(-1, &status, 0);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0)
-      ::_exit(0);
-    if (r == child)
-      ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-  }
+    if (fd != lifeline)
+      ::close(fd);
+  // Reap everything in the namespace; leave with the restored process, or
+  // take the namespace down if lmigd goes before its memory is all in.
+  init_reap(static_cast<pid_t>(child), lifeline);
 }
 
 } // namespace
@@ -411,10 +413,13 @@ Result<RestoreTree> spawn_restore_tree(std::vector<SpawnMember> &members) {
     m.ctl = sv[1];
     keep.push_back(sv[1]);
   }
+  LMIG_ASSIGN_OR_RETURN(auto lifeline, make_lifeline());
+  keep.push_back(lifeline.second.get());
   // Ours close their ends when this returns; the init keeps its copies.
   std::vector<UniqueFd> theirs;
   for (int fd : keep)
-    theirs.emplace_back(fd);
+    if (fd != lifeline.second.get())
+      theirs.emplace_back(fd);
   std::sort(keep.begin(), keep.end());
   // Above every fd of every plan (the handoff slots included) and every
   // fd lmigd gave the init.
@@ -431,8 +436,9 @@ Result<RestoreTree> spawn_restore_tree(std::vector<SpawnMember> &members) {
   if (pid < 0)
     return sys_error("clone3 a PID namespace for the restore");
   if (pid == 0)
-    init_main(members, keep, ctl_floor);
+    init_main(members, keep, ctl_floor, lifeline.second.get());
   t.init_pid = static_cast<pid_t>(pid);
+  t.lifeline = std::move(lifeline.first);
   t.init_pidfd.reset(pidfd);
   return t;
 }

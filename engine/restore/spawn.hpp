@@ -40,6 +40,7 @@ struct SpawnMember {
 struct RestoreTree {
   pid_t init_pid = -1;  // the namespace's init, in our namespace
   UniqueFd init_pidfd;
+  UniqueFd lifeline;    // our end of the init's lifeline (lifeline.hpp)
   // SOCK_SEQPACKET to each live member's restore child (the root's also
   // hears the init); invalid for zombies.
   std::vector<UniqueFd> ctl;

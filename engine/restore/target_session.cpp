@@ -3,7 +3,9 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "engine/base/clock.hpp"
 #include "engine/base/log.hpp"
@@ -100,6 +102,15 @@ Status receive_pages(FrameReader *reader, RestoredProcess &rp, int timeout_ms, u
     reader->release(f);
   }
   pages = installer.pages();
+  return {};
+}
+
+// Test-only (documented in the README): the target fails right before it
+// would run the processes, after every page the source sends first.
+Status test_fail_run() {
+  if (std::getenv("LMIG_TEST_FAIL_RUN"))
+    return make_error(LMIG_ERR_TARGET_FAILED,
+                      "refused to run the restored process (LMIG_TEST_FAIL_RUN)");
   return {};
 }
 
@@ -288,8 +299,14 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   out.vpid = root.vpid();
   out.comm = root_image.comm;
   if (!postcopy) {
+    // Every page is in: the process runs without its userfaultfd, and
+    // without the init holding a copy.
+    if (auto st = rt.lifeline().disarm(opts.io_timeout_ms); !st.ok())
+      return tell(std::move(st).error());
     for (auto &member : rt.members())
-      member.release_uffd(); // every page is in: the process runs without it
+      member.release_uffd();
+    if (auto st = test_fail_run(); !st.ok())
+      return tell(std::move(st).error());
     if (auto st = rt.run(opts.io_timeout_ms); !st.ok())
       return tell(std::move(st).error());
     phase("run");
@@ -326,6 +343,17 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
     demands[0] = std::move(c).value();
   }
   std::vector<std::unique_ptr<LazyPager>> pagers;
+  // The last pager to have every page of its member disarms the lifeline
+  // before its `done` goes out: the source kills its copy only once it has
+  // heard every member's, and from then on the processes may outlive us.
+  std::mutex all_in_mu;
+  size_t members_all_in = 0;
+  auto before_done = [&]() -> Status {
+    std::lock_guard lock(all_in_mu);
+    if (++members_all_in < rt.members().size())
+      return {};
+    return rt.lifeline().disarm(opts.io_timeout_ms);
+  };
   for (size_t k = 0; k < rt.members().size(); k++) {
     RestoredProcess &member = rt.members()[k];
     LazyPager::Config pc;
@@ -335,6 +363,12 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
     pc.bulk = std::move(bulks[k]);
     pc.regions = member.plan().uffd_ranges;
     pc.huge_ranges = member.plan().huge_ranges;
+    pc.before_done = before_done;
+    // A child it forks meanwhile is held by the namespace init too.
+    pc.keep_uffd = [&rt, peer](int fd) {
+      if (auto st = rt.lifeline().hand_over(fd); !st.ok())
+        LMIG_WARN("%s: %s", peer.c_str(), st.error().message.c_str());
+    };
     pc.pid = member.pid();
     pc.io_timeout_ms = opts.io_timeout_ms;
     pc.reconnect_timeout_ms = opts.reconnect_timeout_ms;
@@ -368,7 +402,10 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
         return e;
     return std::nullopt;
   };
-  if (auto st = rt.run(opts.io_timeout_ms, any_failure); !st.ok()) {
+  Status ran = test_fail_run();
+  if (ran.ok())
+    ran = rt.run(opts.io_timeout_ms, any_failure);
+  if (auto st = std::move(ran); !st.ok()) {
     for (auto &p : pagers)
       p->stop();
     return tell_pager(std::move(st).error());

@@ -345,6 +345,11 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     pages_before += streamer.pages_sent();
     stats.pages_sent += streamer.pages_sent();
     stats.bytes += streamer.bytes_sent();
+    // The last pages_end lets the target run the processes: from here on,
+    // should we die, they stay stopped rather than run next to it.
+    if (k + 1 == images.size())
+      if (auto st = frozen.arm_stop(); !st.ok())
+        return fail(std::move(st).error());
     if (auto s = conn.send(wire::Type::pages_end); !s.ok())
       return fail(std::move(s).error());
   }

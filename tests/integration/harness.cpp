@@ -101,12 +101,13 @@ CmdResult run(const std::vector<std::string> &argv, std::chrono::milliseconds ti
   return r;
 }
 
-pid_t spawn(const std::vector<std::string> &argv, const std::string &out, const std::string &err) {
+pid_t spawn(const std::vector<std::string> &argv, const std::string &out, const std::string &err,
+            const Env &env) {
   int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   pid_t pid = ::fork();
   if (pid == 0)
-    exec_child(argv, out_fd, err_fd);
+    exec_child(argv, out_fd, err_fd, env);
   ::close(out_fd);
   ::close(err_fd);
   return pid;
@@ -240,6 +241,35 @@ pid_t Lmigd::wait_running(std::chrono::milliseconds timeout) const {
 }
 
 Lmigd::~Lmigd() { stop(); }
+
+void Lmigd::kill9() {
+  kill_and_reap(pid_);
+  pid_ = -1;
+}
+
+Background::Background(const std::vector<std::string> &argv, const Env &env)
+    : pid_(spawn(argv, dir_.file("out"), dir_.file("err"), env)) {}
+
+Background::~Background() { kill_and_reap(pid_); }
+
+CmdResult Background::finish(std::chrono::milliseconds timeout) {
+  CmdResult r;
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill_and_reap(pid_);
+      status = -1;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  pid_ = -1;
+  r.exit_code = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(dir_.file("out"));
+  r.err = read_file(dir_.file("err"));
+  return r;
+}
 
 int listen_loopback(uint16_t &port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -35,7 +35,9 @@ CmdResult run(const std::vector<std::string> &argv,
 // Starts a detached process (new session, stdio on /dev/null or the given
 // files, no inherited fds) and returns its PID.
 pid_t spawn(const std::vector<std::string> &argv, const std::string &out = "/dev/null",
-            const std::string &err = "/dev/null");
+            const std::string &err = "/dev/null", const Env &env = {});
+
+
 
 bool alive(pid_t pid);
 // A TCP socket listening on 127.0.0.1 at a port the kernel picks.
@@ -70,6 +72,22 @@ private:
   std::string path_;
 };
 
+// A command run in the background, its output kept: pid() to signal it,
+// finish() for its result. Killed and reaped if never finished.
+class Background {
+public:
+  explicit Background(const std::vector<std::string> &argv, const Env &env = {});
+  Background(const Background &) = delete;
+  Background &operator=(const Background &) = delete;
+  ~Background();
+  pid_t pid() const { return pid_; }
+  CmdResult finish(std::chrono::milliseconds timeout = std::chrono::seconds(120));
+
+private:
+  TempDir dir_;
+  pid_t pid_ = -1;
+};
+
 // lmigd on 127.0.0.1 with a port it picks itself.
 class Lmigd {
 public:
@@ -82,6 +100,8 @@ public:
   pid_t pid() const { return pid_; }
   std::string log() const { return read_file(dir_.file("lmigd.log")); }
   void stop();
+  // kill -9, as a crash would, and reap it.
+  void kill9();
   // SIGTERM, then its exit status (-1 if it had to be killed).
   int terminate();
   // The PID (here) of the first process it says runs, once it says so; -1

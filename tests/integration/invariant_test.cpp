@@ -7,6 +7,9 @@
 
 #include <signal.h>
 
+#include <chrono>
+
+#include <memory>
 #include <thread>
 
 #include "tests/integration/harness.hpp"
@@ -14,32 +17,15 @@
 namespace lmig::test {
 namespace {
 
-// A post-copy migration run on a thread, its push held back so that the
+// A post-copy migration in the background, its push held back so that the
 // process runs on the target long before its memory is all there.
-class HeldBackPostcopy {
-public:
-  HeldBackPostcopy(pid_t pid, const Lmigd &d, int push_delay_ms = 8000) {
-    t_ = std::thread([this, pid, &d, push_delay_ms] {
-      result_ = run({bin("LMIG"), "--postcopy", std::to_string(pid), d.address(), "--json",
-                     "--reconnect-timeout", "1500"},
-                    std::chrono::seconds(120),
-                    {{"LMIG_TEST_PUSH_DELAY_MS", std::to_string(push_delay_ms)}});
-    });
-  }
-  ~HeldBackPostcopy() {
-    if (t_.joinable())
-      t_.join();
-  }
-  const CmdResult &result() {
-    if (t_.joinable())
-      t_.join();
-    return result_;
-  }
-
-private:
-  std::thread t_;
-  CmdResult result_;
-};
+std::unique_ptr<Background> held_back_postcopy(pid_t pid, const Lmigd &d,
+                                               int push_delay_ms = 8000) {
+  return std::make_unique<Background>(
+      std::vector<std::string>{bin("LMIG"), "--postcopy", std::to_string(pid), d.address(),
+                               "--json", "--reconnect-timeout", "1500"},
+      Env{{"LMIG_TEST_PUSH_DELAY_MS", std::to_string(push_delay_ms)}});
+}
 
 // The source copy is kept stopped, whole: SIGCONT resumes it and it checks
 // out.
@@ -55,12 +41,12 @@ void expect_kept_stopped(Workload &w, unsigned seq) {
 TEST(Invariant, RestoredProcessKilledBeforeItsPagesArriveFailsAndKeepsTheSource) {
   Lmigd d;
   Workload w({}, 64);
-  HeldBackPostcopy m(w.pid(), d);
+  auto m = held_back_postcopy(w.pid(), d);
   pid_t target = d.wait_running();
   ASSERT_GT(target, 0) << d.log();
   ProcessGuard g(target);
   ASSERT_EQ(::kill(target, SIGKILL), 0);
-  const CmdResult &r = m.result();
+  const CmdResult r = m->finish();
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.err.find("killed by signal 9 (SIGKILL)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("left stopped"), std::string::npos) << r.err;
@@ -72,17 +58,83 @@ TEST(Invariant, RestoredProcessExitingByItselfIsASuccessWithItsStatus) {
   Lmigd d;
   Workload w({"--exit-at-check", "7"}, 64);
   pid_t src = w.pid();
-  HeldBackPostcopy m(src, d);
+  auto m = held_back_postcopy(src, d);
   pid_t target = d.wait_running();
   ASSERT_GT(target, 0) << d.log();
   ProcessGuard g(target);
   ASSERT_EQ(::kill(target, SIGUSR1), 0);
-  const CmdResult &r = m.result();
+  const CmdResult r = m->finish();
   ASSERT_EQ(r.exit_code, 0) << r.err << d.log();
   auto json = parse_json_object(r.out);
   EXPECT_EQ(json["exit_status"], "7") << r.out;
   w.reap_source();
   EXPECT_FALSE(alive(src)) << "the source copy must be gone";
+}
+
+// lmigd dies while the restored process waits on a page: the process dies
+// with it, before reading anything (a released userfaultfd would hand it a
+// zero page), and the source keeps its copy, stopped.
+TEST(Invariant, LmigdKilledDuringPostcopyTakesTheRestoredProcessAlong) {
+  Lmigd d;
+  Workload w({}, 64);
+  auto m = held_back_postcopy(w.pid(), d);
+  pid_t target = d.wait_running();
+  ASSERT_GT(target, 0) << d.log();
+  ProcessGuard g(target);
+  // The page server answers nothing more; the check reads all the memory,
+  // so the process blocks on its first page from the source.
+  ASSERT_EQ(::kill(m->pid(), SIGSTOP), 0);
+  ASSERT_EQ(::kill(target, SIGUSR1), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  d.kill9();
+  EXPECT_TRUE(wait_for([&] { return !alive(target); }, std::chrono::seconds(5)))
+      << "the restored process outlived its pager";
+  EXPECT_EQ(read_file(w.dir().file("verdict")), "") << "it ran on without its memory";
+  ::kill(m->pid(), SIGCONT);
+  const CmdResult r = m->finish();
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("left stopped"), std::string::npos) << r.err;
+  expect_kept_stopped(w, 1);
+}
+
+// lmig dies after the switchover: the source stays stopped (a SIGSTOP
+// queued before the switchover stops it as soon as the kernel lets it go),
+// never running next to the target's copy, which lmigd ends once the source
+// does not come back.
+TEST(Invariant, LmigKilledAfterTheSwitchoverLeavesTheSourceStopped) {
+  Lmigd d({"--reconnect-timeout", "1500"});
+  Workload w({}, 64);
+  auto m = held_back_postcopy(w.pid(), d);
+  pid_t target = d.wait_running();
+  ASSERT_GT(target, 0) << d.log();
+  ProcessGuard g(target);
+  ASSERT_EQ(::kill(m->pid(), SIGKILL), 0);
+  m->finish();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(proc_state(w.pid()), 'T') << "the source runs next to the target's copy";
+  EXPECT_TRUE(wait_for([&] { return !alive(target); }, std::chrono::seconds(10)))
+      << "the half-migrated copy outlived the source's page server";
+  EXPECT_NE(d.log().find("killed"), std::string::npos) << d.log();
+  expect_kept_stopped(w, 1);
+}
+
+// The target fails at the last moment, when the source has armed its stop:
+// the source takes the SIGSTOP back and resumes exactly as it was.
+TEST(Invariant, TargetFailingAtTheSwitchoverResumesTheSourceUntouched) {
+  for (const char *mode : {"--stop-copy", "--postcopy"}) {
+    SCOPED_TRACE(mode);
+    Workload w({}, 8);
+    Lmigd d({}, {"env", "LMIG_TEST_FAIL_RUN=1"});
+    CmdResult r = run({bin("LMIG"), mode, std::to_string(w.pid()), d.address()});
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.err.find("LMIG_TEST_FAIL_RUN"), std::string::npos) << r.err;
+    ASSERT_TRUE(alive(w.pid()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_NE(proc_state(w.pid()), 'T') << "left stopped";
+    EXPECT_NE(proc_state(w.pid()), 't') << "still traced";
+    std::string v = w.check(w.pid(), 1);
+    EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+  }
 }
 
 } // namespace
