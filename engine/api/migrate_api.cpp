@@ -5,6 +5,7 @@
 #include "engine/api/c_api_support.hpp"
 #include "engine/capture/precheck.hpp"
 #include "engine/source/migration.hpp"
+#include "engine/worker/migration_worker.hpp"
 
 using namespace lmig;
 
@@ -38,7 +39,7 @@ extern "C" lmig_status lmig_migrate(pid_t pid, const lmig_migrate_options *o, lm
     return report_error(make_error(LMIG_ERR_INVALID_ARGUMENT, "unknown mode"), err);
   lmig_stats local{};
   local.size = sizeof local;
-  Status st = migrate_process(pid, opts, local);
+  Status st = migrate_in_worker(pid, opts, local);
   if (stats && stats->size) {
     uint32_t keep = stats->size;
     std::memcpy(stats, &local, std::min<size_t>(keep, sizeof local));

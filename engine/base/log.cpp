@@ -1,5 +1,7 @@
 #include "engine/base/log.hpp"
 
+#include <pthread.h>
+
 #include <cstdio>
 #include <mutex>
 
@@ -8,6 +10,14 @@ namespace {
 std::mutex g_mutex;
 LogSink g_sink;
 LogLevel g_min = LogLevel::info;
+
+// The migration worker is forked from a caller that may be logging on
+// another thread: the child must not inherit the lock taken.
+const int g_fork_safe = [] {
+  return ::pthread_atfork([] { g_mutex.lock(); }, [] { g_mutex.unlock(); },
+                          [] { g_mutex.unlock(); });
+}();
+
 } // namespace
 
 void set_log_sink(LogSink sink, LogLevel min_level) {

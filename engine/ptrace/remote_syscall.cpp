@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -58,6 +60,18 @@ Status RemoteSyscaller::step_to_syscall_stop(const char *which) {
   }
 }
 
+namespace {
+// Test-only (documented in the README): the first remote system call of
+// this process waits this long with the thread's registers borrowed, so
+// that a test can kill lmig at that very instant.
+void test_pause_with_borrowed_registers() {
+  static std::atomic<bool> paused{false};
+  const char *ms = std::getenv("LMIG_TEST_PAUSE_IN_SYSCALL_MS");
+  if (ms && !paused.exchange(true))
+    ::usleep(static_cast<useconds_t>(std::strtoul(ms, nullptr, 10)) * 1000);
+}
+} // namespace
+
 Result<int64_t> RemoteSyscaller::call(long nr, std::array<uint64_t, 6> args) {
   if (finished_)
     return make_error(LMIG_ERR_INTERNAL, "remote syscall after finish");
@@ -73,6 +87,7 @@ Result<int64_t> RemoteSyscaller::call(long nr, std::array<uint64_t, 6> args) {
   r[kRip] = insn_;
   moved_ = true;
   LMIG_TRY(ptrace::set_regs(tid_, r));
+  test_pause_with_borrowed_registers();
   LMIG_TRY(step_to_syscall_stop("entry"));
   LMIG_TRY(step_to_syscall_stop("exit"));
   LMIG_ASSIGN_OR_RETURN(RegsImage out, ptrace::get_regs(tid_));

@@ -57,8 +57,19 @@ Result<wire::Type> expect(Connection &c, std::vector<uint8_t> &buf, wire::Type w
 }
 
 void report(const MigrateOptions &o, lmig_phase p, uint64_t done, uint64_t total) {
-  if (o.progress)
+  if (o.report)
+    o.report(p, done, total);
+  else if (o.progress)
     o.progress(o.progress_user, p, done, total);
+}
+
+// Whether the caller has died, and the migration is to be called off while
+// the source can still resume.
+Status check_caller(const MigrateOptions &o, const char *during) {
+  if (o.caller_gone && o.caller_gone())
+    return make_error(LMIG_ERR_CANCELLED, std::string("the caller of the migration went away ") +
+                                              during + ", before the switchover");
+  return {};
 }
 
 // Tells the target we give up (best effort) so it tears its side down.
@@ -269,6 +280,8 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     return std::move(frozen_or).error();
   }
   FrozenTree frozen = std::move(frozen_or).value();
+  // Once frozen, the caller's death is looked for between steps (inside
+  // one, the worker finishes it and puts every register back first).
   const uint64_t t_frozen = now_ns();
   stats.freeze_ms = ns_to_ms(t_frozen - t0);
 
@@ -279,6 +292,8 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     (void)frozen.resume();
     return e;
   };
+  if (auto st = check_caller(opts, "while the process was being frozen"); !st.ok())
+    return fail(std::move(st).error());
   report(opts, LMIG_PHASE_CAPTURE, 0, 0);
   // What the members share, read again now that they are frozen: those
   // open files travel once, as the tree's files.
@@ -311,6 +326,8 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     }
     images.push_back(std::move(image).value());
     image_member.push_back(i);
+    if (auto st = check_caller(opts, "during the capture"); !st.ok())
+      return fail(std::move(st).error());
   }
   const uint64_t t_captured = now_ns();
   stats.capture_ms = ns_to_ms(t_captured - t_frozen);
@@ -347,9 +364,12 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     stats.bytes += streamer.bytes_sent();
     // The last pages_end lets the target run the processes: from here on,
     // should we die, they stay stopped rather than run next to it.
-    if (k + 1 == images.size())
+    if (k + 1 == images.size()) {
+      if (auto st = check_caller(opts, "while the image was sent"); !st.ok())
+        return fail(std::move(st).error());
       if (auto st = frozen.arm_stop(); !st.ok())
         return fail(std::move(st).error());
+    }
     if (auto s = conn.send(wire::Type::pages_end); !s.ok())
       return fail(std::move(s).error());
   }

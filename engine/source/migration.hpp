@@ -7,6 +7,9 @@
 
 #include <sys/types.h>
 
+#include <functional>
+#include <string>
+
 #include "engine/base/error.hpp"
 #include "lmig/lmig.h"
 
@@ -22,6 +25,11 @@ struct MigrateOptions {
   std::string auth_token;
   lmig_progress_fn progress = nullptr;
   void *progress_user = nullptr;
+  // Inside the migration worker: progress goes to `report` instead, and
+  // `caller_gone` says the caller has died (before the switchover the
+  // migration is then called off and the source resumes).
+  std::function<void(lmig_phase, uint64_t done, uint64_t total)> report;
+  std::function<bool()> caller_gone;
 };
 
 Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats);

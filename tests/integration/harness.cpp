@@ -121,6 +121,23 @@ char proc_state(pid_t pid) {
   return s[p + 2];
 }
 
+pid_t migration_worker_of(pid_t lmig, std::chrono::milliseconds timeout) {
+  pid_t worker = -1;
+  wait_for(
+      [&] {
+        std::istringstream children(read_file("/proc/" + std::to_string(lmig) + "/task/" +
+                                              std::to_string(lmig) + "/children"));
+        for (pid_t c; children >> c;)
+          if (read_file("/proc/" + std::to_string(c) + "/comm") == "lmig-worker\n") {
+            worker = c;
+            return true;
+          }
+        return false;
+      },
+      timeout);
+  return worker;
+}
+
 bool alive(pid_t pid) {
   char st = proc_state(pid);
   return st != 0 && st != 'Z' && st != 'X';

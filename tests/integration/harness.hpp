@@ -43,6 +43,10 @@ bool alive(pid_t pid);
 // A TCP socket listening on 127.0.0.1 at a port the kernel picks.
 int listen_loopback(uint16_t &port);
 char proc_state(pid_t pid); // from /proc/PID/stat; 0 if gone
+// lmig's migration worker: its child named lmig-worker, once it exists; -1
+// after timeout.
+pid_t migration_worker_of(pid_t lmig,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
 void kill_and_reap(pid_t pid);
 std::string read_file(const std::string &path);
 bool wait_for(const std::function<bool()> &cond, std::chrono::milliseconds timeout);

@@ -81,41 +81,113 @@ TEST(Invariant, LmigdKilledDuringPostcopyTakesTheRestoredProcessAlong) {
   pid_t target = d.wait_running();
   ASSERT_GT(target, 0) << d.log();
   ProcessGuard g(target);
-  // The page server answers nothing more; the check reads all the memory,
-  // so the process blocks on its first page from the source.
-  ASSERT_EQ(::kill(m->pid(), SIGSTOP), 0);
+  // The page server (lmig's worker) answers nothing more; the check reads
+  // all the memory, so the process blocks on its first page from the source.
+  const pid_t worker = migration_worker_of(m->pid());
+  ASSERT_GT(worker, 0);
+  ASSERT_EQ(::kill(worker, SIGSTOP), 0);
   ASSERT_EQ(::kill(target, SIGUSR1), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   d.kill9();
   EXPECT_TRUE(wait_for([&] { return !alive(target); }, std::chrono::seconds(5)))
       << "the restored process outlived its pager";
   EXPECT_EQ(read_file(w.dir().file("verdict")), "") << "it ran on without its memory";
-  ::kill(m->pid(), SIGCONT);
+  ::kill(worker, SIGCONT);
   const CmdResult r = m->finish();
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.err.find("left stopped"), std::string::npos) << r.err;
   expect_kept_stopped(w, 1);
 }
 
-// lmig dies after the switchover: the source stays stopped (a SIGSTOP
-// queued before the switchover stops it as soon as the kernel lets it go),
-// never running next to the target's copy, which lmigd ends once the source
-// does not come back.
-TEST(Invariant, LmigKilledAfterTheSwitchoverLeavesTheSourceStopped) {
+// lmig's worker dies after the switchover (with lmig: a kill -9 of its
+// process group, the OOM killer): the source stays stopped (a SIGSTOP queued
+// before the switchover stops it as soon as the kernel lets it go), never
+// running next to the target's copy, which lmigd ends once the source does
+// not come back.
+TEST(Invariant, LmigAndItsWorkerKilledAfterTheSwitchoverLeaveTheSourceStopped) {
   Lmigd d({"--reconnect-timeout", "1500"});
   Workload w({}, 64);
   auto m = held_back_postcopy(w.pid(), d);
   pid_t target = d.wait_running();
   ASSERT_GT(target, 0) << d.log();
   ProcessGuard g(target);
+  const pid_t worker = migration_worker_of(m->pid());
+  ASSERT_GT(worker, 0);
+  ASSERT_EQ(::kill(worker, SIGKILL), 0);
   ASSERT_EQ(::kill(m->pid(), SIGKILL), 0);
   m->finish();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(proc_state(w.pid()), 'T') << "the source runs next to the target's copy";
   EXPECT_TRUE(wait_for([&] { return !alive(target); }, std::chrono::seconds(10)))
       << "the half-migrated copy outlived the source's page server";
-  EXPECT_NE(d.log().find("killed"), std::string::npos) << d.log();
+  EXPECT_TRUE(wait_for([&] { return d.log().find("was killed") != std::string::npos; },
+                       std::chrono::seconds(5)))
+      << d.log();
   expect_kept_stopped(w, 1);
+}
+
+// lmig alone is killed after the switchover: its worker goes on serving
+// the pages until the target has them all, then ends the source, which
+// never runs meanwhile.
+TEST(Invariant, LmigKilledAfterTheSwitchoverStillCompletesTheMigration) {
+  Lmigd d;
+  Workload w({}, 64);
+  pid_t src = w.pid();
+  auto m = held_back_postcopy(src, d, 1500);
+  pid_t target = d.wait_running();
+  ASSERT_GT(target, 0) << d.log();
+  ProcessGuard g(target);
+  const pid_t worker = migration_worker_of(m->pid());
+  ASSERT_GT(worker, 0);
+  ASSERT_EQ(::kill(m->pid(), SIGKILL), 0);
+  m->finish();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(proc_state(src), 't') << "the source must stay frozen by the worker";
+  // Until it is ended: a running wl_state sleeps in its loop ('S'); a
+  // killed one may show 'R' or 'D' on its way out.
+  EXPECT_TRUE(wait_for(
+      [&] {
+        EXPECT_NE(proc_state(src), 'S') << "the source runs";
+        return !alive(src) && !alive(worker);
+      },
+      std::chrono::seconds(30)))
+      << d.log();
+  EXPECT_NE(d.log().find("post-copy of PID " + std::to_string(src) + " complete"),
+            std::string::npos)
+      << d.log();
+  std::string v = w.check(target, 1);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+}
+
+// lmig is killed while a thread of the process has its registers borrowed
+// for a remote system call: its worker puts them back, calls the migration
+// off and lets the process go, which runs on exactly as before.
+TEST(Invariant, LmigKilledDuringTheCaptureLeavesTheSourceRunningAsBefore) {
+  for (const char *mode : {"--stop-copy", "--postcopy"}) {
+    SCOPED_TRACE(mode);
+    Lmigd d;
+    Workload w({"--spin"}, 16);
+    Background m({bin("LMIG"), mode, std::to_string(w.pid()), d.address()},
+                 {{"LMIG_TEST_PAUSE_IN_SYSCALL_MS", "1000"}});
+    ASSERT_TRUE(wait_for([&] { return proc_state(w.pid()) == 't'; }, std::chrono::seconds(5)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300)); // inside the paused syscall
+    ASSERT_EQ(::kill(m.pid(), SIGKILL), 0);
+    m.finish();
+    EXPECT_TRUE(wait_for(
+        [&] {
+          return read_file("/proc/" + std::to_string(w.pid()) + "/status")
+                     .find("TracerPid:\t0\n") != std::string::npos;
+        },
+        std::chrono::seconds(10)))
+        << "still traced";
+    EXPECT_TRUE(alive(w.pid()));
+    EXPECT_NE(proc_state(w.pid()), 'T') << "left stopped";
+    std::string v = w.check(w.pid(), 1);
+    EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+    EXPECT_TRUE(wait_for([&] { return d.log().find("migration failed") != std::string::npos; },
+                         std::chrono::seconds(5)))
+        << d.log();
+  }
 }
 
 // The target fails at the last moment, when the source has armed its stop:
