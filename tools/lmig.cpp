@@ -14,13 +14,18 @@ namespace {
 
 void usage(FILE *f) {
   std::fprintf(f,
-               "usage: lmig --stop-copy|--postcopy PID HOST:PORT [--json] [--auth-token T]\n"
+               "usage: lmig --stop-copy|--postcopy PID HOST:PORT [--json]\n"
+               "            [--psk-file FILE] [--insecure]\n"
                "            [--connect-timeout MS] [--io-timeout MS] [--reconnect-timeout MS]\n"
                "            [--transport tcp|rdma|auto]   (post-copy channels; default tcp)\n"
                "       lmig --check PID\n"
                "\n"
                "Moves process PID to the lmigd listening at HOST:PORT. Exit status 0 only when\n"
-               "the process runs on the target (and the source copy is gone).\n");
+               "the process runs on the target (and the source copy is gone).\n"
+               "\n"
+               "--psk-file FILE: the target must prove it holds this pre-shared key (the same\n"
+               "file as lmigd's; mode 0600). Without one only a loopback target is taken,\n"
+               "unless --insecure: then any target that answers gets the process.\n");
 }
 
 bool parse_pid(const char *s, pid_t &out) {
@@ -52,12 +57,14 @@ std::string json_escape(const char *s) {
 } // namespace
 
 int main(int argc, char **argv) {
-  enum { kStop = 1, kPost, kJson, kAuth, kConnTo, kIoTo, kCheck, kHelp, kVersion, kReconnTo, kTransport };
+  enum { kStop = 1, kPost, kJson, kAuth, kConnTo, kIoTo, kCheck, kHelp, kVersion, kReconnTo, kTransport, kPskFile, kInsecure };
   static const option longopts[] = {
       {"stop-copy", no_argument, nullptr, kStop},
       {"postcopy", no_argument, nullptr, kPost},
       {"json", no_argument, nullptr, kJson},
       {"auth-token", required_argument, nullptr, kAuth},
+      {"psk-file", required_argument, nullptr, kPskFile},
+      {"insecure", no_argument, nullptr, kInsecure},
       {"connect-timeout", required_argument, nullptr, kConnTo},
       {"io-timeout", required_argument, nullptr, kIoTo},
       {"reconnect-timeout", required_argument, nullptr, kReconnTo},
@@ -77,7 +84,9 @@ int main(int argc, char **argv) {
     case kStop: mode = LMIG_MODE_STOP_COPY; break;
     case kPost: mode = LMIG_MODE_POSTCOPY; break;
     case kJson: json = true; break;
-    case kAuth: opts.auth_token = optarg; break;
+    case kAuth: opts.auth_token = optarg; break; // refused, with what to use instead
+    case kPskFile: opts.psk_file = optarg; break;
+    case kInsecure: opts.insecure = 1; break;
     case kConnTo: opts.connect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kIoTo: opts.io_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kReconnTo: opts.reconnect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;

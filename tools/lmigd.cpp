@@ -27,22 +27,28 @@ void log_line(void *, lmig_log_level level, const char *line) {
 }
 
 void usage(FILE *f) {
-  std::fprintf(f, "usage: lmigd --listen HOST:PORT [--once] [--auth-token T] [--io-timeout MS]\n"
-                  "             [--reconnect-timeout MS] [--port-file FILE] [--verbose]\n"
-                  "             [--transport tcp|rdma|auto]  (accept post-copy channels over RDMA too)\n"
+  std::fprintf(f, "usage: lmigd --listen HOST:PORT [--once] [--psk-file FILE] [--insecure]\n"
+                  "             [--io-timeout MS] [--reconnect-timeout MS] [--port-file FILE]\n"
+                  "             [--verbose] [--transport tcp|rdma|auto]  (post-copy channels over RDMA too)\n"
                   "\n"
                   "Receives migrated processes and runs them here. SIGTERM or SIGINT stop it;\n"
-                  "processes it restored keep running.\n");
+                  "processes it restored keep running.\n"
+                  "\n"
+                  "--psk-file FILE: sources must prove they hold this pre-shared key (mode 0600;\n"
+                  "make one: head -c 32 /dev/urandom | base64 > FILE). Without one lmigd serves\n"
+                  "only a loopback address, unless --insecure.\n");
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  enum { kListen = 1, kOnce, kAuth, kIoTo, kPortFile, kVerbose, kHelp, kVersion, kReconnTo, kTransport };
+  enum { kListen = 1, kOnce, kAuth, kIoTo, kPortFile, kVerbose, kHelp, kVersion, kReconnTo, kTransport, kPskFile, kInsecure };
   static const option longopts[] = {
       {"listen", required_argument, nullptr, kListen},
       {"once", no_argument, nullptr, kOnce},
       {"auth-token", required_argument, nullptr, kAuth},
+      {"psk-file", required_argument, nullptr, kPskFile},
+      {"insecure", no_argument, nullptr, kInsecure},
       {"io-timeout", required_argument, nullptr, kIoTo},
       {"reconnect-timeout", required_argument, nullptr, kReconnTo},
       {"transport", required_argument, nullptr, kTransport},
@@ -62,7 +68,9 @@ int main(int argc, char **argv) {
     switch (c) {
     case kListen: opts.listen = optarg; break;
     case kOnce: opts.once = 1; break;
-    case kAuth: opts.auth_token = optarg; break;
+    case kAuth: opts.auth_token = optarg; break; // refused, with what to use instead
+    case kPskFile: opts.psk_file = optarg; break;
+    case kInsecure: opts.insecure = 1; break;
     case kIoTo: opts.io_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kReconnTo: opts.reconnect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kTransport:

@@ -1,6 +1,8 @@
 #include "transport/address.hpp"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 
 #include <charconv>
 #include <cstring>
@@ -60,6 +62,23 @@ Result<ResolvedAddress> resolve(const Endpoint &ep, bool passive) {
   out.family = res->ai_family;
   ::freeaddrinfo(res);
   return out;
+}
+
+bool is_loopback(const Endpoint &ep) {
+  auto ra = resolve(ep, false);
+  if (!ra.ok())
+    return false;
+  if (ra->family == AF_INET) {
+    const auto *a = reinterpret_cast<const sockaddr_in *>(&ra->addr);
+    return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (ra->family == AF_INET6) {
+    const auto *a = reinterpret_cast<const sockaddr_in6 *>(&ra->addr);
+    if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
+      return true;
+    return IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127;
+  }
+  return false;
 }
 
 } // namespace lmig

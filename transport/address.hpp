@@ -26,4 +26,8 @@ struct ResolvedAddress {
 };
 Result<ResolvedAddress> resolve(const Endpoint &ep, bool passive);
 
+// Whether the endpoint is on this host's loopback (127.0.0.0/8, ::1, or a
+// name resolving there), where no one but this host's users can reach it.
+bool is_loopback(const Endpoint &ep);
+
 } // namespace lmig

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <cstdint>
 #include <cstring>
 
 namespace lmig {
@@ -34,10 +35,16 @@ Result<bool> FrameAssembler::front(wire::Type &type, std::span<const uint8_t> &p
   if (h.length > max_frame_)
     return make_error(LMIG_ERR_PROTOCOL, "peer " + peer_ + " sent a frame of " +
                                              std::to_string(h.length) + " bytes");
+  LMIG_ASSIGN_OR_RETURN(size_t plain, check_sealing(h, crypto_.get(), peer_));
   if (have_ < sizeof h + h.length)
     return false;
+  if (front_plain_ == SIZE_MAX) { // opened once, however often it is looked at
+    if (crypto_)
+      LMIG_TRY(crypto_->open.open(h, buf_.get() + sizeof h, peer_));
+    front_plain_ = plain;
+  }
   type = static_cast<wire::Type>(h.type);
-  payload = {buf_.get() + sizeof h, h.length};
+  payload = {buf_.get() + sizeof h, front_plain_};
   return true;
 }
 
@@ -47,6 +54,7 @@ void FrameAssembler::consume() {
   size_t used = sizeof h + h.length;
   std::memmove(buf_.get(), buf_.get() + used, have_ - used);
   have_ -= used;
+  front_plain_ = SIZE_MAX;
 }
 
 } // namespace lmig

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/base/error.hpp"
+#include "transport/secure/frame_cipher.hpp"
 #include "transport/wire.hpp"
 
 namespace lmig {
@@ -22,6 +23,8 @@ public:
       : peer_(std::move(peer)), max_frame_(max_frame), cap_(max_frame + 16),
         buf_(new uint8_t[max_frame + 16]) {}
 
+  // The connection's keys: frames are opened in place (null: in clear).
+  void set_crypto(FrameCryptoPtr crypto) { crypto_ = std::move(crypto); }
   // Reads what the socket holds. false: nothing new. Error: closed, broken
   // or garbage.
   Result<bool> fill(int fd);
@@ -35,6 +38,8 @@ private:
   size_t cap_;
   std::unique_ptr<uint8_t[]> buf_;
   size_t have_ = 0;
+  FrameCryptoPtr crypto_;
+  size_t front_plain_ = SIZE_MAX; // the front frame is opened: its plaintext length
 };
 
 } // namespace lmig

@@ -17,9 +17,11 @@ FrameReader::FrameReader(int fd, std::string peer, FrameRing ring)
     : fd_(fd), peer_(std::move(peer)), ring_(std::move(ring)) {}
 
 Result<std::unique_ptr<FrameReader>> FrameReader::start(int fd, std::string peer,
-                                                        size_t ring_bytes, size_t streams) {
+                                                        size_t ring_bytes, size_t streams,
+                                                        FrameCryptoPtr crypto) {
   LMIG_ASSIGN_OR_RETURN(FrameRing ring, FrameRing::create(ring_bytes));
   std::unique_ptr<FrameReader> r(new FrameReader(fd, std::move(peer), std::move(ring)));
+  r->crypto_ = std::move(crypto);
   r->streams_left_ = std::max<size_t>(streams, 1);
   r->notify_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!r->notify_)
@@ -64,17 +66,29 @@ void FrameReader::parse_available() {
                                                    std::to_string(h.length) + " bytes"));
       return;
     }
+    auto plain = check_sealing(h, crypto_.get(), peer_);
+    if (!plain.ok()) {
+      push_error(std::move(plain).error());
+      return;
+    }
     if (tail_ - parsed_ < sizeof h + h.length)
       break;
     Frame f;
     f.type = static_cast<wire::Type>(h.type);
-    f.payload = {ring_.at(parsed_ + sizeof h), h.length};
+    f.payload = {ring_.at(parsed_ + sizeof h), *plain};
     f.end = parsed_ + sizeof h + h.length;
-    if (f.type == wire::Type::pages && h.length >= sizeof(wire::PagesHeader)) {
+    if (crypto_) {
+      auto opened = crypto_->open.open(h, ring_.at(parsed_ + sizeof h), peer_);
+      if (!opened.ok()) {
+        push_error(std::move(opened).error());
+        return;
+      }
+    }
+    if (f.type == wire::Type::pages && f.payload.size() >= sizeof(wire::PagesHeader)) {
       wire::PagesHeader ph;
       std::memcpy(&ph, f.payload.data(), sizeof ph);
       const uint8_t *data = f.payload.data() + sizeof ph;
-      size_t len = h.length - sizeof ph;
+      size_t len = f.payload.size() - sizeof ph;
       f.checksum_ok = XXH3_64bits(data, len) == ph.xxh3;
     }
     parsed_ = f.end;

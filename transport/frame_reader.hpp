@@ -21,6 +21,7 @@
 #include "engine/base/error.hpp"
 #include "engine/base/unique_fd.hpp"
 #include "transport/frame_ring.hpp"
+#include "transport/secure/frame_cipher.hpp"
 #include "transport/wire.hpp"
 
 namespace lmig {
@@ -36,9 +37,12 @@ class FrameReader {
 public:
   // fd is borrowed and must outlive the reader. peer names it in errors.
   // streams: how many pages_end frames end the stream.
+  // crypto: the connection's keys (frames are opened in the ring, on the
+  // reader's thread); null when it is in clear.
   static Result<std::unique_ptr<FrameReader>> start(int fd, std::string peer,
                                                     size_t ring_bytes = 32u << 20,
-                                                    size_t streams = 1);
+                                                    size_t streams = 1,
+                                                    FrameCryptoPtr crypto = nullptr);
   ~FrameReader();
 
   // The next frame, in order; LMIG_ERR_TIMEOUT after timeout_ms (-1: wait).
@@ -64,6 +68,7 @@ private:
   int fd_;
   std::string peer_;
   FrameRing ring_;
+  FrameCryptoPtr crypto_;
   UniqueFd notify_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};

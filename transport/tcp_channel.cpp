@@ -11,7 +11,9 @@
 namespace lmig {
 
 TcpChannel::TcpChannel(Connection conn, uint32_t max_pages)
-    : conn_(std::move(conn)), max_pages_(max_pages), assembler_(conn_.peer()) {}
+    : conn_(std::move(conn)), max_pages_(max_pages), assembler_(conn_.peer()) {
+  assembler_.set_crypto(conn_.crypto());
+}
 
 TcpChannel::~TcpChannel() {
   if (reader_)
@@ -22,11 +24,13 @@ Result<std::unique_ptr<TcpChannel>> TcpChannel::create(Connection conn, Receive 
                                                        uint32_t max_pages) {
   std::unique_ptr<TcpChannel> c(new TcpChannel(std::move(conn), max_pages));
   if (receive == Receive::reader_thread) {
-    LMIG_ASSIGN_OR_RETURN(c->reader_, FrameReader::start(c->conn_.fd(), c->conn_.peer()));
+    LMIG_ASSIGN_OR_RETURN(c->reader_, FrameReader::start(c->conn_.fd(), c->conn_.peer(),
+                                                         32u << 20, 1, c->conn_.crypto()));
   }
   if (send == Send::batched) {
     LMIG_ASSIGN_OR_RETURN(c->sender_,
-                          UringSender::create(c->conn_.fd(), c->conn_.peer(), max_pages));
+                          UringSender::create(c->conn_.fd(), c->conn_.peer(), max_pages, 8, 4,
+                                              c->conn_.crypto()));
   } else {
     c->immediate_.reset(new uint8_t[static_cast<size_t>(max_pages) * 4096]);
   }

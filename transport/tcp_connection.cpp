@@ -124,9 +124,25 @@ Status Connection::write_all(const iovec *iov_in, int n) {
   return {};
 }
 
+// The payload is gathered into a buffer of our own and sealed there: the
+// caller's memory is left as it was.
+Status Connection::send_sealed(wire::FrameHeader h,
+                               std::span<const std::span<const uint8_t>> pieces) {
+  scratch_.clear();
+  for (auto p : pieces)
+    scratch_.insert(scratch_.end(), p.begin(), p.end());
+  uint8_t tag[kTagBytes];
+  std::span<uint8_t> whole(scratch_);
+  LMIG_TRY(crypto_->seal.seal(h, {&whole, 1}, tag));
+  iovec iov[3] = {{&h, sizeof h}, {scratch_.data(), scratch_.size()}, {tag, sizeof tag}};
+  return write_all(iov, 3);
+}
+
 Status Connection::send(wire::Type type, std::span<const uint8_t> payload) {
   wire::FrameHeader h{wire::kMagic, static_cast<uint16_t>(type), 0,
                       static_cast<uint32_t>(payload.size()), 0};
+  if (crypto_)
+    return send_sealed(h, std::span<const std::span<const uint8_t>>(&payload, 1));
   iovec iov[2] = {{&h, sizeof h}, {const_cast<uint8_t *>(payload.data()), payload.size()}};
   return write_all(iov, payload.empty() ? 1 : 2);
 }
@@ -135,6 +151,12 @@ Status Connection::send_pages(const wire::PagesHeader &ph, const void *data) {
   const size_t len = static_cast<size_t>(ph.npages) * 4096;
   wire::FrameHeader h{wire::kMagic, static_cast<uint16_t>(wire::Type::pages), 0,
                       static_cast<uint32_t>(sizeof ph + len), 0};
+  if (crypto_) {
+    const std::span<const uint8_t> pieces[2] = {
+        {reinterpret_cast<const uint8_t *>(&ph), sizeof ph},
+        {static_cast<const uint8_t *>(data), len}};
+    return send_sealed(h, pieces);
+  }
   iovec iov[3] = {{&h, sizeof h},
                   {const_cast<wire::PagesHeader *>(&ph), sizeof ph},
                   {const_cast<void *>(data), len}};
@@ -186,9 +208,14 @@ Result<wire::Type> Connection::recv_within(std::vector<uint8_t> &payload, int ti
     return make_error(LMIG_ERR_PROTOCOL, "peer " + peer_ + " sent a frame of " +
                                              std::to_string(h.length) + " bytes (limit " +
                                              std::to_string(wire::kMaxPayload) + ")");
+  LMIG_ASSIGN_OR_RETURN(size_t plain, check_sealing(h, crypto_.get(), peer_));
   payload.resize(h.length);
   if (h.length)
     LMIG_TRY(read_exact(payload.data(), h.length, timeout_ms_, false));
+  if (crypto_) {
+    LMIG_TRY(crypto_->open.open(h, payload.data(), peer_));
+    payload.resize(plain);
+  }
   return static_cast<wire::Type>(h.type);
 }
 

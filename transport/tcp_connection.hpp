@@ -11,6 +11,7 @@
 #include "engine/base/error.hpp"
 #include "engine/base/unique_fd.hpp"
 #include "transport/address.hpp"
+#include "transport/secure/frame_cipher.hpp"
 #include "transport/wire.hpp"
 
 namespace lmig {
@@ -30,6 +31,11 @@ public:
   // Like recv, but gives up with LMIG_ERR_TIMEOUT after timeout_ms.
   Result<wire::Type> recv_within(std::vector<uint8_t> &payload, int timeout_ms);
 
+  // From the handshake on, every frame is sealed with these keys (shared
+  // with the channel built on this connection); null: in clear.
+  void set_crypto(FrameCryptoPtr crypto) { crypto_ = std::move(crypto); }
+  const FrameCryptoPtr &crypto() const { return crypto_; }
+
   int fd() const { return fd_.get(); }
   const std::string &peer() const { return peer_; }
   void close() { fd_.reset(); }
@@ -41,9 +47,13 @@ private:
   Status read_exact(void *buf, size_t len, int timeout_ms, bool at_frame_start);
   Status wait_io(short events, int timeout_ms);
 
+  Status send_sealed(wire::FrameHeader h, std::span<const std::span<const uint8_t>> pieces);
+
   UniqueFd fd_;
   std::string peer_;
   int timeout_ms_ = 30000;
+  FrameCryptoPtr crypto_;
+  std::vector<uint8_t> scratch_; // a sealed payload on its way out
 };
 
 class Listener {

@@ -19,16 +19,19 @@ UringSender::UringSender(int fd, std::string peer, Uring ring, Mapping pool, siz
 
 Result<std::unique_ptr<UringSender>> UringSender::create(int fd, std::string peer,
                                                          uint32_t max_pages, unsigned nbuf,
-                                                         unsigned batch) {
+                                                         unsigned batch, FrameCryptoPtr crypto) {
   // Page data starts page-aligned; the headers sit just before it. Not
   // populated here: tens of MiB touched up front would sit in the
   // switchover's path (the first demand waits for the page server); the
   // sender's first fill of each slot faults it in instead.
-  size_t slot_bytes = 4096 + static_cast<size_t>(max_pages) * 4096;
+  // A page more at the end for a sealed frame's tag.
+  size_t slot_bytes = 4096 + static_cast<size_t>(max_pages) * 4096 + (crypto ? 4096 : 0);
   LMIG_ASSIGN_OR_RETURN(Mapping pool, Mapping::anonymous(slot_bytes * nbuf));
   LMIG_ASSIGN_OR_RETURN(Uring ring, Uring::create(std::max(8u, 2 * nbuf)));
-  return std::unique_ptr<UringSender>(new UringSender(fd, std::move(peer), std::move(ring),
-                                                      std::move(pool), slot_bytes, nbuf, batch));
+  std::unique_ptr<UringSender> u(new UringSender(fd, std::move(peer), std::move(ring),
+                                                 std::move(pool), slot_bytes, nbuf, batch));
+  u->crypto_ = std::move(crypto);
+  return u;
 }
 
 UringSender::~UringSender() {
@@ -93,9 +96,13 @@ Status UringSender::send(const Slot &slot, const wire::PagesHeader &h) {
   wire::FrameHeader fh{wire::kMagic, static_cast<uint16_t>(wire::Type::pages), 0,
                        static_cast<uint32_t>(sizeof h + data_len), 0};
   uint8_t *frame = slot_base(slot.index) + 4096 - kHeaders;
-  std::memcpy(frame, &fh, sizeof fh);
   std::memcpy(frame + sizeof fh, &h, sizeof h);
-  pending_.push_back({slot.index, static_cast<uint32_t>(kHeaders + data_len)});
+  if (crypto_) {
+    std::span<uint8_t> payload(frame + sizeof fh, sizeof h + data_len);
+    LMIG_TRY(crypto_->seal.seal(fh, {&payload, 1}, frame + kHeaders + data_len));
+  }
+  std::memcpy(frame, &fh, sizeof fh);
+  pending_.push_back({slot.index, static_cast<uint32_t>(sizeof fh + fh.length)});
   if (!inflight_.empty() && io_uring_cq_ready(ring_.get()) >= inflight_.size())
     LMIG_TRY(reap_inflight()); // the last batch is out: keep the socket busy
   if (inflight_.empty() && pending_.size() >= batch_)

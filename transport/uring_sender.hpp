@@ -14,6 +14,7 @@
 
 #include "engine/base/error.hpp"
 #include "engine/base/mapping.hpp"
+#include "transport/secure/frame_cipher.hpp"
 #include "transport/uring.hpp"
 #include "transport/wire.hpp"
 
@@ -23,8 +24,10 @@ class UringSender {
 public:
   // max_pages: the largest frame's page count; nbuf buffers; batch frames
   // per submission.
+  // crypto: the connection's keys; each frame is sealed in its buffer.
   static Result<std::unique_ptr<UringSender>> create(int fd, std::string peer, uint32_t max_pages,
-                                                     unsigned nbuf = 8, unsigned batch = 4);
+                                                     unsigned nbuf = 8, unsigned batch = 4,
+                                                     FrameCryptoPtr crypto = nullptr);
   ~UringSender();
 
   struct Slot {
@@ -47,6 +50,7 @@ private:
 
   int fd_;
   std::string peer_;
+  FrameCryptoPtr crypto_;
   Uring ring_;
   Mapping pool_;
   size_t slot_bytes_;

@@ -21,6 +21,9 @@ const char *type_name(Type t) {
   case Type::inventory: return "inventory";
   case Type::tree: return "tree";
   case Type::tree_files: return "tree files";
+  case Type::auth_init: return "auth init";
+  case Type::auth_reply: return "auth reply";
+  case Type::auth_finish: return "auth finish";
   }
   return "unknown";
 }

@@ -32,6 +32,10 @@ enum class Type : uint16_t {
   inventory = 11,      // source -> target, post-copy, at the head of the bulk stream: page runs
   tree = 12,           // source -> target, before the images of a process tree: ProcessTree
   tree_files = 13,     // source -> target, after them: the open files its members share
+  // The handshake that opens every connection (transport/secure/handshake.hpp).
+  auth_init = 14,      // dialler -> listener
+  auth_reply = 15,     // listener -> dialler
+  auth_finish = 16,    // dialler -> listener
 };
 
 const char *type_name(Type t);
@@ -44,6 +48,9 @@ struct FrameHeader {
   uint32_t reserved;
 };
 static_assert(sizeof(FrameHeader) == 16);
+// flags: the payload is sealed (AES-256-GCM) and ends with its tag
+// (transport/secure/frame_cipher.hpp).
+inline constexpr uint16_t kFrameSealed = 1;
 
 struct PagesHeader {
   uint64_t addr;

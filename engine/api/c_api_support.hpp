@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <vector>
 
 #include "engine/base/error.hpp"
 #include "lmig/lmig.h"
@@ -27,6 +28,12 @@ inline lmig_status report_error(const Error &e, lmig_error *err) {
   err->message[n] = '\0';
   return e.code;
 }
+
+// The pre-shared key a caller gave: from a file, or in memory (at least
+// kMinPskBytes); empty when neither.
+Result<std::vector<uint8_t>> caller_psk(const char *file, const void *bytes, size_t len);
+// auth_token is gone: setting it is an error, not a silent downgrade.
+Status refuse_auth_token(const char *token);
 
 inline lmig_status report_ok(lmig_error *err) {
   if (err && err->size >= offsetof(lmig_error, message) + 1) {

@@ -1,5 +1,6 @@
 // lmig_migrate, lmig_check and the small helpers of the C API.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "engine/api/c_api_support.hpp"
@@ -22,8 +23,18 @@ extern "C" lmig_status lmig_migrate(pid_t pid, const lmig_migrate_options *o, lm
     opts.connect_timeout_ms = static_cast<int>(o->connect_timeout_ms);
   if (LMIG_HAS_FIELD(o, lmig_migrate_options, io_timeout_ms) && o->io_timeout_ms)
     opts.io_timeout_ms = static_cast<int>(o->io_timeout_ms);
-  if (LMIG_HAS_FIELD(o, lmig_migrate_options, auth_token) && o->auth_token)
-    opts.auth_token = o->auth_token;
+  if (LMIG_HAS_FIELD(o, lmig_migrate_options, auth_token))
+    if (auto st = refuse_auth_token(o->auth_token); !st.ok())
+      return report_error(st.error(), err);
+  if (LMIG_HAS_FIELD(o, lmig_migrate_options, insecure)) {
+    auto key = caller_psk(o->psk_file, o->psk, o->psk_len);
+    if (!key.ok())
+      return report_error(key.error(), err);
+    opts.psk = std::move(key).value();
+    opts.insecure = o->insecure != 0;
+  }
+  // Test and benchmark builds measure the cost of encryption against this.
+  opts.cleartext = std::getenv("LMIG_TEST_CLEARTEXT") != nullptr;
   if (LMIG_HAS_FIELD(o, lmig_migrate_options, reconnect_timeout_ms) && o->reconnect_timeout_ms)
     opts.reconnect_timeout_ms = static_cast<int>(o->reconnect_timeout_ms);
   if (LMIG_HAS_FIELD(o, lmig_migrate_options, transport))

@@ -27,6 +27,9 @@
 #include "transport/rdma/rdma_channel.hpp"
 #include "transport/rdma/rdma_listener.hpp"
 #endif
+#include "transport/secure/channel_proof.hpp"
+#include "transport/secure/handshake.hpp"
+#include "transport/secure/psk.hpp"
 #include "transport/tcp_connection.hpp"
 
 using namespace lmig;
@@ -103,6 +106,34 @@ void handle(lmig_server *s, Connection conn) {
     }
   } forget{s, conn.fd()};
 
+  // Every connection opens with the handshake: a control connection proves
+  // the pre-shared key (or, without one, none), a channel the secret of the
+  // migration it joins. Nothing else is read before it succeeds.
+  auto key_for = [s](wire::Role role, uint64_t session,
+                     bool has_key) -> Result<std::vector<uint8_t>> {
+    if (role == wire::Role::control) {
+      if (has_key && s->session.psk.empty())
+        return make_error(LMIG_ERR_INVALID_ARGUMENT,
+                          "authentication failed: the source holds a pre-shared key and this "
+                          "lmigd none (give it the same --psk-file)");
+      if (!has_key && !s->session.psk.empty())
+        return make_error(LMIG_ERR_INVALID_ARGUMENT,
+                          "authentication failed: this lmigd takes only sources that prove its "
+                          "pre-shared key (--psk-file)");
+      return s->session.psk;
+    }
+    auto secret = s->registry.secret(session);
+    if (!secret)
+      return make_error(LMIG_ERR_PROTOCOL, "no migration in progress with that session");
+    return std::vector<uint8_t>(secret->begin(), secret->end());
+  };
+  auto secured = handshake_accept(conn, key_for, s->session.allow_cleartext, 10000);
+  if (!secured.ok()) {
+    LMIG_WARN("%s: connection refused: %s", conn.peer().c_str(),
+              secured.error().message.c_str());
+    return;
+  }
+  conn.set_crypto(secured->crypto);
   std::vector<uint8_t> buf;
   auto t = conn.recv_within(buf, 10000);
   Result<wire::Hello> hello = t.ok() && *t == wire::Type::hello
@@ -116,8 +147,14 @@ void handle(lmig_server *s, Connection conn) {
     (void)conn.send(wire::Type::error, wire::encode(m));
     return;
   }
+  if (hello->role != secured->role ||
+      (hello->role != wire::Role::control && hello->session != secured->session)) {
+    LMIG_WARN("%s: connection refused: its hello does not match its handshake",
+              conn.peer().c_str());
+    return;
+  }
   if (hello->role != wire::Role::control) { // a connection for a migration in progress
-    Status st = check_hello(*hello, s->session);
+    Status st = check_hello(*hello);
     if (st.ok() && !s->registry.has(hello->session))
       st = make_error(LMIG_ERR_PROTOCOL, "no migration in progress with that session");
     if (st.ok())
@@ -148,7 +185,7 @@ void handle(lmig_server *s, Connection conn) {
     return;
   }
   LMIG_INFO("%s: connected", conn.peer().c_str());
-  auto outcome = serve_migration(conn, *hello, s->session, s->registry);
+  auto outcome = serve_migration(conn, *hello, s->session, s->registry, secured->session_secret);
   if (!outcome.ok()) {
     LMIG_ERROR("%s: migration failed: %s", conn.peer().c_str(), outcome.error().describe().c_str());
     finish(s, {std::move(outcome).error(), {}});
@@ -195,9 +232,16 @@ void handle_rdma(lmig_server *s, rdma::ConnectRequest req) {
       hello = *h;
   }
   if (st.ok())
-    st = check_hello(hello, s->session);
-  if (st.ok() && (hello.role != role || !s->registry.has(hello.session)))
+    st = check_hello(hello);
+  auto secret = s->registry.secret(hello.session);
+  if (st.ok() && (hello.role != role || !secret))
     st = make_error(LMIG_ERR_PROTOCOL, "no migration in progress with that session");
+  std::string nonce;
+  if (st.ok())
+    st = check_channel_proof(hello.auth, *secret, hello.session, role, nonce);
+  if (st.ok() && !s->registry.first_use(hello.session, nonce))
+    st = make_error(LMIG_ERR_INVALID_ARGUMENT,
+                    "authentication failed: the RDMA link replays another's proof");
   if (st.ok())
     st = ch->send(wire::Type::hello_ack, wire::encode(target_hello()));
   if (!st.ok()) {
@@ -242,6 +286,26 @@ extern "C" lmig_status lmig_server_create(const lmig_server_options *o, lmig_ser
   auto ep = parse_endpoint(o->listen);
   if (!ep.ok())
     return report_error(ep.error(), err);
+  if (LMIG_HAS_FIELD(o, lmig_server_options, auth_token))
+    if (auto st = refuse_auth_token(o->auth_token); !st.ok())
+      return report_error(st.error(), err);
+  std::vector<uint8_t> psk;
+  bool insecure = false;
+  if (LMIG_HAS_FIELD(o, lmig_server_options, insecure)) {
+    auto key = caller_psk(o->psk_file, o->psk, o->psk_len);
+    if (!key.ok())
+      return report_error(key.error(), err);
+    psk = std::move(key).value();
+    insecure = o->insecure != 0;
+  }
+  // Anyone who reaches the port could start a process as root here: only
+  // this host's users, on loopback, unless the operator says otherwise.
+  if (psk.empty() && !insecure && !is_loopback(*ep))
+    return report_error(make_error(LMIG_ERR_INVALID_ARGUMENT,
+                                   "lmigd would run any process it is sent on " + ep->str() +
+                                       " without knowing who sent it: give it a pre-shared key "
+                                       "(--psk-file) or, on a network you trust, --insecure"),
+                        err);
   auto l = Listener::bind(*ep);
   if (!l.ok())
     return report_error(l.error(), err);
@@ -249,8 +313,12 @@ extern "C" lmig_status lmig_server_create(const lmig_server_options *o, lmig_ser
   s->listener = std::move(l).value();
   if (LMIG_HAS_FIELD(o, lmig_server_options, once))
     s->once = o->once != 0;
-  if (LMIG_HAS_FIELD(o, lmig_server_options, auth_token) && o->auth_token)
-    s->session.auth_token = o->auth_token;
+  s->session.psk = std::move(psk);
+  // Test and benchmark builds measure the cost of encryption against this.
+  s->session.allow_cleartext = std::getenv("LMIG_TEST_CLEARTEXT") != nullptr;
+  if (s->session.psk.empty())
+    LMIG_WARN("no pre-shared key: sources are not authenticated (%s)",
+              insecure ? "--insecure" : "loopback only");
   if (LMIG_HAS_FIELD(o, lmig_server_options, io_timeout_ms) && o->io_timeout_ms)
     s->session.io_timeout_ms = static_cast<int>(o->io_timeout_ms);
   if (LMIG_HAS_FIELD(o, lmig_server_options, reconnect_timeout_ms) && o->reconnect_timeout_ms)

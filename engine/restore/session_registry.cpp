@@ -4,13 +4,28 @@
 
 namespace lmig {
 
-Result<std::unique_ptr<SessionRegistry::Ticket>> SessionRegistry::open(uint64_t session) {
+Result<std::unique_ptr<SessionRegistry::Ticket>> SessionRegistry::open(uint64_t session,
+                                                                       const Key &secret) {
   std::lock_guard lock(mu_);
   if (session == 0 || sessions_.count(session))
     return make_error(LMIG_ERR_PROTOCOL, "session id " + std::to_string(session) +
                                              " is missing or already in use");
-  sessions_[session];
+  sessions_[session].secret = secret;
   return std::unique_ptr<Ticket>(new Ticket(*this, session));
+}
+
+std::optional<Key> SessionRegistry::secret(uint64_t session) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end())
+    return std::nullopt;
+  return it->second.secret;
+}
+
+bool SessionRegistry::first_use(uint64_t session, const std::string &nonce) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(session);
+  return it != sessions_.end() && it->second.nonces.insert(nonce).second;
 }
 
 bool SessionRegistry::has(uint64_t session) {

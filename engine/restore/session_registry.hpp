@@ -10,9 +10,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <string>
 
 #include "engine/base/error.hpp"
 #include "transport/channel.hpp"
+#include "transport/secure/frame_cipher.hpp"
 #include "transport/wire.hpp"
 
 namespace lmig {
@@ -20,9 +23,15 @@ namespace lmig {
 class SessionRegistry {
 public:
   class Ticket;
-  // Registers a session; it is unregistered when the ticket goes.
-  Result<std::unique_ptr<Ticket>> open(uint64_t session);
+  // Registers a session, with the secret its channels must prove (from its
+  // control connection's handshake); unregistered when the ticket goes.
+  Result<std::unique_ptr<Ticket>> open(uint64_t session, const Key &secret);
   bool has(uint64_t session);
+  // The secret of a session in progress.
+  std::optional<Key> secret(uint64_t session);
+  // Whether an admission nonce is new to the session (and records it): a
+  // proof seen once is never taken again.
+  bool first_use(uint64_t session, const std::string &nonce);
   // Hands a channel to the session (false: no such session).
   bool deliver(uint64_t session, wire::Role role, std::unique_ptr<Channel> channel);
 
@@ -43,6 +52,8 @@ public:
 
 private:
   struct Slot {
+    Key secret{};
+    std::set<std::string> nonces;
     std::map<wire::Role, std::unique_ptr<Channel>> waiting;
   };
   std::mutex mu_;

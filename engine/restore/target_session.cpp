@@ -23,13 +23,11 @@
 
 namespace lmig {
 
-Status check_hello(const wire::Hello &h, const SessionOptions &opts) {
+Status check_hello(const wire::Hello &h) {
   if (h.version != wire::kProtocolVersion)
     return make_error(LMIG_ERR_INCOMPATIBLE, "protocol version " + std::to_string(h.version) +
                                                  " is not supported (this lmigd speaks " +
                                                  std::to_string(wire::kProtocolVersion) + ")");
-  if (!opts.auth_token.empty() && h.auth != opts.auth_token)
-    return make_error(LMIG_ERR_INVALID_ARGUMENT, "authentication failed: wrong or missing token");
   if (h.mode != LMIG_MODE_STOP_COPY && h.mode != LMIG_MODE_POSTCOPY)
     return make_error(LMIG_ERR_UNSUPPORTED, "mode " + std::to_string(h.mode) +
                                                 " is not supported by this lmigd");
@@ -117,7 +115,8 @@ Status test_fail_run() {
 } // namespace
 
 Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hello,
-                                       const SessionOptions &opts, SessionRegistry &registry) {
+                                       const SessionOptions &opts, SessionRegistry &registry,
+                                       const Key &secret) {
   conn.set_io_timeout(opts.io_timeout_ms);
   const std::string peer = conn.peer(); // the connection moves into a channel later
   std::vector<uint8_t> buf;
@@ -130,13 +129,13 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
     return e;
   };
 
-  if (auto st = check_hello(hello, opts); !st.ok())
+  if (auto st = check_hello(hello); !st.ok())
     return tell(std::move(st).error());
   const bool postcopy = hello.mode == LMIG_MODE_POSTCOPY;
   const char *mode_name = postcopy ? "post-copy" : "stop-copy";
   std::unique_ptr<SessionRegistry::Ticket> ticket;
   if (postcopy) {
-    auto t = registry.open(hello.session);
+    auto t = registry.open(hello.session, secret);
     if (!t.ok())
       return tell(std::move(t).error());
     ticket = std::move(t).value();
@@ -168,7 +167,7 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
     if (postcopy)
       for (size_t i = 1; i < tree.members.size(); i++)
         if (!tree.members[i].zombie) {
-          auto mt = registry.open(tree.members[i].session);
+          auto mt = registry.open(tree.members[i].session, secret);
           if (!mt.ok())
             return tell(std::move(mt).error());
           member_tickets[i] = std::move(mt).value();
@@ -283,7 +282,8 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   uint64_t pages = 0;
   {
     auto reader =
-        FrameReader::start(conn.fd(), conn.peer(), 32u << 20, rt.members().size());
+        FrameReader::start(conn.fd(), conn.peer(), 32u << 20, rt.members().size(),
+                           conn.crypto());
     if (!reader.ok())
       return tell(std::move(reader).error());
     for (auto &member : rt.members()) {

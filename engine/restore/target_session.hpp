@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "engine/base/error.hpp"
 #include "engine/base/unique_fd.hpp"
@@ -16,7 +17,8 @@
 namespace lmig {
 
 struct SessionOptions {
-  std::string auth_token;
+  std::vector<uint8_t> psk;      // the pre-shared key sources must prove; empty: anonymous
+  bool allow_cleartext = false;  // test and benchmark builds: frames may go unencrypted
   int io_timeout_ms = 30000;
   int reconnect_timeout_ms = 10000;
   bool rdma = false; // an RDMA listener takes this server's post-copy channels
@@ -30,12 +32,14 @@ struct SessionOutcome {
   std::string comm;
 };
 
-// Checks a connection's hello (version, token, CPU state, mode).
-Status check_hello(const wire::Hello &h, const SessionOptions &opts);
+// Checks a connection's hello (version, CPU state, mode).
+Status check_hello(const wire::Hello &h);
 wire::Hello target_hello();
 
-// Serves one migration whose control connection said `hello`.
+// Serves one migration whose control connection said `hello`; its
+// channels must prove `secret` (from that connection's handshake).
 Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hello,
-                                       const SessionOptions &opts, SessionRegistry &registry);
+                                       const SessionOptions &opts, SessionRegistry &registry,
+                                       const Key &secret);
 
 } // namespace lmig

@@ -23,6 +23,8 @@
 #ifdef LMIG_HAVE_RDMA
 #include "transport/rdma/rdma_channel.hpp"
 #endif
+#include "transport/secure/channel_proof.hpp"
+#include "transport/secure/handshake.hpp"
 #include "transport/tcp_connection.hpp"
 #include "transport/wire.hpp"
 
@@ -37,7 +39,6 @@ wire::Hello local_hello(const MigrateOptions &opts, uint64_t session, wire::Role
   h.mode = static_cast<uint32_t>(opts.mode);
   h.session = session;
   h.role = role;
-  h.auth = opts.auth_token;
   return h;
 }
 
@@ -78,12 +79,21 @@ void send_abort(Connection &c, const Error &e) {
   (void)c.send(wire::Type::error, wire::encode(m));
 }
 
-// Opens a connection and greets the target with it.
+// Opens a connection, proves `key` in its handshake (the pre-shared key on
+// the control connection, the migration's secret on a channel), and greets
+// the target with it. secret_out: the secret the control handshake exported.
 Result<Connection> connect_and_greet(const Endpoint &ep, const MigrateOptions &opts,
-                                     uint64_t session, wire::Role role, bool want_rdma = false,
-                                     wire::Hello *peer_out = nullptr) {
+                                     uint64_t session, wire::Role role,
+                                     std::span<const uint8_t> key, bool want_rdma = false,
+                                     wire::Hello *peer_out = nullptr,
+                                     Key *secret_out = nullptr) {
   LMIG_ASSIGN_OR_RETURN(Connection conn, Connection::connect(ep, opts.connect_timeout_ms));
   conn.set_io_timeout(opts.io_timeout_ms);
+  LMIG_ASSIGN_OR_RETURN(auto secured, handshake_dial(conn, key, role, session, opts.cleartext,
+                                                     opts.io_timeout_ms));
+  conn.set_crypto(secured.crypto);
+  if (secret_out)
+    *secret_out = secured.session_secret;
   std::vector<uint8_t> buf;
   LMIG_TRY(conn.send(wire::Type::hello,
                      wire::encode(local_hello(opts, session, role, want_rdma))));
@@ -108,14 +118,17 @@ uint64_t new_session_id() {
 #ifdef LMIG_HAVE_RDMA
 // An RDMA link of a post-copy migration, greeted like a TCP connection.
 Result<std::unique_ptr<Channel>> dial_rdma(const Endpoint &ep, const MigrateOptions &opts,
-                                           uint64_t session, bool demand) {
+                                           uint64_t session, bool demand, const Key &secret) {
   auto cfg = demand ? rdma::LinkConfig::demand_source() : rdma::LinkConfig::bulk_source();
   cfg.role = demand ? wire::Role::demand : wire::Role::bulk;
   cfg.session = session;
   LMIG_ASSIGN_OR_RETURN(auto link, rdma::RdmaLink::connect(ep, cfg, opts.connect_timeout_ms));
   link->set_io_timeout(opts.io_timeout_ms);
   auto ch = std::make_unique<rdma::RdmaChannel>(std::move(link));
-  LMIG_TRY(ch->send(wire::Type::hello, wire::encode(local_hello(opts, session, cfg.role))));
+  // No TCP handshake here: the hello proves the migration's secret.
+  wire::Hello hello = local_hello(opts, session, cfg.role);
+  hello.auth = make_channel_proof(secret, session, cfg.role);
+  LMIG_TRY(ch->send(wire::Type::hello, wire::encode(hello)));
   LMIG_ASSIGN_OR_RETURN(auto m, ch->next(opts.io_timeout_ms));
   std::vector<uint8_t> payload(m.payload.begin(), m.payload.end());
   wire::Type t = m.type;
@@ -165,19 +178,21 @@ struct MemberLinks {
 };
 
 Result<MemberLinks> dial_member(const Endpoint &ep, const MigrateOptions &opts, uint64_t session,
-                                bool use_rdma) {
+                                bool use_rdma, const Key &secret) {
   MemberLinks l;
 #ifdef LMIG_HAVE_RDMA
   if (use_rdma) {
-    LMIG_ASSIGN_OR_RETURN(l.demand, dial_rdma(ep, opts, session, true));
-    LMIG_ASSIGN_OR_RETURN(l.bulk, dial_rdma(ep, opts, session, false));
+    LMIG_ASSIGN_OR_RETURN(l.demand, dial_rdma(ep, opts, session, true, secret));
+    LMIG_ASSIGN_OR_RETURN(l.bulk, dial_rdma(ep, opts, session, false, secret));
     return l;
   }
 #endif
   (void)use_rdma;
-  LMIG_ASSIGN_OR_RETURN(Connection d, connect_and_greet(ep, opts, session, wire::Role::demand));
+  LMIG_ASSIGN_OR_RETURN(Connection d,
+                        connect_and_greet(ep, opts, session, wire::Role::demand, secret));
   LMIG_ASSIGN_OR_RETURN(l.demand, source_channel(std::move(d), true));
-  LMIG_ASSIGN_OR_RETURN(Connection b, connect_and_greet(ep, opts, session, wire::Role::bulk));
+  LMIG_ASSIGN_OR_RETURN(Connection b,
+                        connect_and_greet(ep, opts, session, wire::Role::bulk, secret));
   LMIG_ASSIGN_OR_RETURN(l.bulk, source_channel(std::move(b), false));
   return l;
 }
@@ -232,13 +247,24 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
       return make_error(LMIG_ERR_INCOMPATIBLE, "RDMA was asked for but " + why);
   }
 
+  // Only a target that proves the pre-shared key gets the process; one
+  // that cannot (no key given) only on this host, or when told --insecure.
+  if (opts.psk.empty() && !opts.insecure && !is_loopback(ep))
+    return make_error(LMIG_ERR_INVALID_ARGUMENT,
+                      "refusing to send PID " + std::to_string(pid) + " to " + ep.str() +
+                          ", which cannot prove who it is: give both sides a pre-shared key "
+                          "(--psk-file) or, on a network you trust, --insecure");
+
   // Reach the target and agree before touching the process. Post-copy has
   // two channels (demand, push): the control connection and a second TCP
-  // connection, or two RDMA links.
+  // connection, or two RDMA links. Each channel proves the secret of the
+  // control connection's handshake.
   const uint64_t session = postcopy ? new_session_id() : 0;
   wire::Hello peer;
-  LMIG_ASSIGN_OR_RETURN(Connection conn, connect_and_greet(ep, opts, session, wire::Role::control,
-                                                           want_rdma, &peer));
+  Key secret{};
+  LMIG_ASSIGN_OR_RETURN(Connection conn,
+                        connect_and_greet(ep, opts, session, wire::Role::control, opts.psk,
+                                          want_rdma, &peer, &secret));
   const bool use_rdma = want_rdma && (peer.features & wire::kFeatureRdma);
   if (want_rdma && !use_rdma && opts.transport == LMIG_TRANSPORT_RDMA)
     return make_error(LMIG_ERR_INCOMPATIBLE,
@@ -255,12 +281,12 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
   Connection bulk;
   std::unique_ptr<Channel> rdma_demand, rdma_bulk;
   if (postcopy && !use_rdma) {
-    LMIG_ASSIGN_OR_RETURN(bulk, connect_and_greet(ep, opts, session, wire::Role::bulk));
+    LMIG_ASSIGN_OR_RETURN(bulk, connect_and_greet(ep, opts, session, wire::Role::bulk, secret));
   }
 #ifdef LMIG_HAVE_RDMA
   if (use_rdma) {
-    LMIG_ASSIGN_OR_RETURN(rdma_demand, dial_rdma(ep, opts, session, true));
-    LMIG_ASSIGN_OR_RETURN(rdma_bulk, dial_rdma(ep, opts, session, false));
+    LMIG_ASSIGN_OR_RETURN(rdma_demand, dial_rdma(ep, opts, session, true, secret));
+    LMIG_ASSIGN_OR_RETURN(rdma_bulk, dial_rdma(ep, opts, session, false, secret));
   }
 #endif
   // The other live members' channels, by member index.
@@ -269,7 +295,8 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
     for (size_t i = 1; i < tree.members.size(); i++)
       if (!tree.members[i].zombie) {
         LMIG_ASSIGN_OR_RETURN(member_links[i],
-                              dial_member(ep, opts, tree.members[i].session, use_rdma));
+                              dial_member(ep, opts, tree.members[i].session, use_rdma,
+                                          secret));
       }
 
   const uint64_t t0 = now_ns();
@@ -423,7 +450,7 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
             auto r = rdma_redial_fails // test-only: as if the RDMA path were gone
                          ? Result<std::unique_ptr<Channel>>(
                                make_error(LMIG_ERR_CONNECT, "RDMA re-dial refused (test)"))
-                         : dial_rdma(ep, opts, member_session, demand);
+                         : dial_rdma(ep, opts, member_session, demand, secret);
             if (r.ok())
               return r;
             last = std::move(r).error();
@@ -437,7 +464,8 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
           (void)rdma_redial_fails;
           auto c = connect_and_greet(ep, opts, member_session,
                                      demand ? wire::Role::control_reconnect
-                                            : wire::Role::bulk_reconnect);
+                                            : wire::Role::bulk_reconnect,
+                                     secret);
           if (c.ok())
             return source_channel(std::move(c).value(), demand);
           last = std::move(c).error();

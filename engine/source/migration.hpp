@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/base/error.hpp"
 #include "lmig/lmig.h"
@@ -22,7 +23,9 @@ struct MigrateOptions {
   int io_timeout_ms = 30000;
   int reconnect_timeout_ms = 10000;
   lmig_transport transport = LMIG_TRANSPORT_TCP;
-  std::string auth_token;
+  std::vector<uint8_t> psk; // the key the target must prove; empty: none
+  bool insecure = false;     // a target that proves no key is taken beyond loopback
+  bool cleartext = false;    // test and benchmark builds: frames go unencrypted
   lmig_progress_fn progress = nullptr;
   void *progress_user = nullptr;
   // Inside the migration worker: progress goes to `report` instead, and

@@ -91,11 +91,21 @@ typedef struct lmig_migrate_options {
   const char *destination;     /* "HOST:PORT" of a listening lmigd */
   uint32_t connect_timeout_ms; /* 0: 5000 */
   uint32_t io_timeout_ms;      /* 0: 30000; a silent peer fails after this */
-  const char *auth_token;      /* optional shared secret, must match the server's */
+  const char *auth_token;      /* no longer supported (it crossed the wire in clear): must be
+                                  NULL or empty; use psk_file or psk */
   lmig_progress_fn progress;   /* optional */
   void *progress_user;
   uint32_t reconnect_timeout_ms; /* post-copy: how long to re-dial a dropped link; 0: 10000 */
   lmig_transport transport;      /* post-copy channels; default TCP */
+  /* Trust (see README, "Security"). The target must prove the pre-shared
+   * key, read from psk_file (mode 0600, owned by the caller) or given in
+   * memory (psk, psk_len >= 16). Without one, only a loopback destination
+   * is taken, unless insecure is nonzero (then the target is not
+   * authenticated; the frames are still encrypted). */
+  const char *psk_file;
+  const void *psk;
+  size_t psk_len;
+  int insecure;
 } lmig_migrate_options;
 
 #define LMIG_LATENCY_BUCKETS 24
@@ -160,7 +170,7 @@ typedef struct lmig_server_options {
   uint32_t size;             /* sizeof(lmig_server_options) */
   const char *listen;        /* "HOST:PORT"; port 0 picks a free one */
   int once;                  /* nonzero: return from lmig_server_run after one migration */
-  const char *auth_token;    /* optional shared secret */
+  const char *auth_token;    /* no longer supported: must be NULL or empty; use psk_file */
   uint32_t io_timeout_ms;    /* 0: 30000 */
   lmig_log_fn log;           /* optional: one line per event */
   void *log_user;
@@ -168,6 +178,13 @@ typedef struct lmig_server_options {
   uint32_t reconnect_timeout_ms; /* post-copy: how long to wait for a dropped source; 0: 10000 */
   lmig_transport transport;      /* TCP: none; RDMA: also listen with rdma_cm (fail
                                     without a device); AUTO: when a device is there */
+  /* Trust: sources must prove the pre-shared key (psk_file, mode 0600, or
+   * psk/psk_len in memory). Without one, only a loopback address is served,
+   * unless insecure is nonzero. */
+  const char *psk_file;
+  const void *psk;
+  size_t psk_len;
+  int insecure;
 } lmig_server_options;
 
 LMIG_EXPORT lmig_status lmig_server_create(const lmig_server_options *opts, lmig_server **out,

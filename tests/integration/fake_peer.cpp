@@ -10,6 +10,7 @@
 #include "tests/integration/harness.hpp"
 #include <vector>
 
+#include "transport/secure/handshake.hpp"
 #include "transport/tcp_connection.hpp"
 #include "transport/wire.hpp"
 
@@ -35,6 +36,14 @@ void FakePeer::serve() {
     return;
   Connection c = Connection::adopt(UniqueFd(fd), "lmig");
   c.set_io_timeout(20000);
+  // An lmigd without a key as far as the handshake goes; the script plays
+  // out on the encrypted connection.
+  auto secured = handshake_accept(
+      c, [](wire::Role, uint64_t, bool) { return Result<std::vector<uint8_t>>(std::vector<uint8_t>{}); },
+      false, 20000);
+  if (!secured.ok())
+    return;
+  c.set_crypto(secured->crypto);
   std::vector<uint8_t> buf;
   auto t = c.recv(buf);
   if (!t.ok() || *t != wire::Type::hello)

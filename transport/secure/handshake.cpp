@@ -1,0 +1,252 @@
+#include "transport/secure/handshake.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <cstring>
+#include <memory>
+
+#include "engine/image/byte_codec.hpp"
+
+namespace lmig {
+namespace {
+
+constexpr uint32_t kHandshakeVersion = 1;
+constexpr uint32_t kHasKey = 1;
+constexpr uint32_t kCleartext = 2;
+constexpr size_t kPub = 32, kNonce = 32, kMac = 32;
+const char kSalt[] = "lmig handshake v1";
+
+using Bytes = std::vector<uint8_t>;
+using Mac = std::array<uint8_t, kMac>;
+
+struct PkeyFree {
+  void operator()(EVP_PKEY *p) const { EVP_PKEY_free(p); }
+};
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX *p) const { EVP_PKEY_CTX_free(p); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+
+Error refused(const std::string &why) {
+  return make_error(LMIG_ERR_INVALID_ARGUMENT, "authentication failed: " + why);
+}
+
+Result<Pkey> new_ephemeral(std::array<uint8_t, kPub> &pub) {
+  Pkey k(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
+  size_t len = pub.size();
+  if (!k || !EVP_PKEY_get_raw_public_key(k.get(), pub.data(), &len) || len != pub.size())
+    return make_error(LMIG_ERR_INTERNAL, "X25519 key generation failed");
+  return k;
+}
+
+Result<Bytes> shared_secret(EVP_PKEY *own, std::span<const uint8_t> peer_pub) {
+  Pkey peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_pub.data(),
+                                        peer_pub.size()));
+  PkeyCtx ctx(EVP_PKEY_CTX_new(own, nullptr));
+  Bytes out(32);
+  size_t len = out.size();
+  if (!peer || !ctx || EVP_PKEY_derive_init(ctx.get()) <= 0 ||
+      EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) <= 0 ||
+      EVP_PKEY_derive(ctx.get(), out.data(), &len) <= 0 || len != 32)
+    return refused("the peer's key exchange value is not valid");
+  uint8_t any = 0;
+  for (uint8_t b : out)
+    any |= b;
+  if (!any) // a low-order point: the peer forces a known secret
+    return refused("the peer's key exchange value is degenerate");
+  return out;
+}
+
+Mac hmac(std::span<const uint8_t> key, std::span<const uint8_t> data) {
+  Mac m{};
+  unsigned len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
+       m.data(), &len);
+  return m;
+}
+
+// The key schedule: one pseudo-random key from the proved key and the
+// exchange, every secret expanded from it and the transcript.
+struct Schedule {
+  Mac prk;
+  Mac transcript;
+  Key expand(const char *label) const {
+    Bytes info(label, label + std::strlen(label));
+    info.insert(info.end(), transcript.begin(), transcript.end());
+    info.push_back(1);
+    Mac m = hmac(prk, info);
+    Key k;
+    std::memcpy(k.data(), m.data(), k.size());
+    return k;
+  }
+  Mac finished(const char *label) const { return hmac(expand(label), transcript); }
+};
+
+Schedule make_schedule(std::span<const uint8_t> key, const Bytes &dh, const Bytes &init,
+                       const Bytes &reply_head) {
+  Schedule s;
+  Bytes ikm(key.begin(), key.end());
+  ikm.insert(ikm.end(), dh.begin(), dh.end());
+  s.prk = hmac({reinterpret_cast<const uint8_t *>(kSalt), sizeof kSalt - 1}, ikm);
+  OPENSSL_cleanse(ikm.data(), ikm.size());
+  Bytes t = init;
+  t.insert(t.end(), reply_head.begin(), reply_head.end());
+  SHA256(t.data(), t.size(), s.transcript.data());
+  return s;
+}
+
+HandshakeResult keys_for(const Schedule &s, bool dialler, bool cleartext, bool authenticated) {
+  HandshakeResult r;
+  const Key c2s = s.expand("dialler to listener"), s2c = s.expand("listener to dialler");
+  if (!cleartext)
+    r.crypto = dialler ? std::make_shared<FrameCrypto>(c2s, s2c)
+                       : std::make_shared<FrameCrypto>(s2c, c2s);
+  r.session_secret = s.expand("session secret");
+  r.authenticated = authenticated;
+  return r;
+}
+
+// Reads the next frame, which must be `want` (a peer's error frame becomes
+// its error).
+Result<Bytes> expect(Connection &c, wire::Type want, int timeout_ms, Side peer_side) {
+  Bytes buf;
+  LMIG_ASSIGN_OR_RETURN(wire::Type t, c.recv_within(buf, timeout_ms));
+  if (t == wire::Type::error) {
+    LMIG_ASSIGN_OR_RETURN(auto em, wire::decode_error(buf));
+    return wire::peer_error(em, peer_side);
+  }
+  if (t != want)
+    return make_error(LMIG_ERR_PROTOCOL, "peer " + c.peer() + " sent " + wire::type_name(t) +
+                                             " during the handshake (expected " +
+                                             wire::type_name(want) + ")");
+  return buf;
+}
+
+void tell(Connection &c, const Error &e) {
+  wire::ErrorMsg m{static_cast<uint32_t>(e.code), 0, e.message};
+  (void)c.send(wire::Type::error, wire::encode(m));
+}
+
+bool same(const Mac &a, std::span<const uint8_t> b) {
+  return b.size() == a.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+} // namespace
+
+Result<HandshakeResult> handshake_dial(Connection &c, std::span<const uint8_t> key,
+                                       wire::Role role, uint64_t session, bool cleartext,
+                                       int timeout_ms) {
+  std::array<uint8_t, kPub> pub;
+  std::array<uint8_t, kNonce> nonce;
+  LMIG_ASSIGN_OR_RETURN(Pkey eph, new_ephemeral(pub));
+  if (RAND_bytes(nonce.data(), nonce.size()) != 1)
+    return make_error(LMIG_ERR_INTERNAL, "no randomness for the handshake");
+  ByteWriter w;
+  w.u32(kHandshakeVersion);
+  w.u32((key.empty() ? 0 : kHasKey) | (cleartext ? kCleartext : 0));
+  w.u32(static_cast<uint32_t>(role));
+  w.u64(session);
+  w.raw(pub.data(), pub.size());
+  w.raw(nonce.data(), nonce.size());
+  const Bytes init = w.take();
+  LMIG_TRY(c.send(wire::Type::auth_init, init));
+
+  LMIG_ASSIGN_OR_RETURN(Bytes reply, expect(c, wire::Type::auth_reply, timeout_ms, Side::target));
+  ByteReader r(reply);
+  const uint32_t flags = r.u32();
+  auto peer_pub = r.take(kPub);
+  auto peer_nonce = r.take(kNonce);
+  const size_t head = r.position();
+  auto peer_mac = r.take(kMac);
+  if (r.failed() || r.remaining())
+    return make_error(LMIG_ERR_PROTOCOL, "malformed handshake reply from " + c.peer());
+  LMIG_ASSIGN_OR_RETURN(Bytes dh, shared_secret(eph.get(), peer_pub));
+  (void)peer_nonce; // in the transcript
+  const Schedule s = make_schedule(key, dh, init, Bytes(reply.begin(), reply.begin() + head));
+  if (!same(s.finished("listener finished"), peer_mac)) {
+    Error e = refused(!key.empty() && !(flags & kHasKey)
+                          ? "the target holds no pre-shared key (give lmigd the same --psk-file)"
+                          : "the target could not prove it holds the same key; nothing was "
+                            "sent to it");
+    tell(c, e);
+    return e;
+  }
+  const Mac mine = s.finished("dialler finished");
+  LMIG_TRY(c.send(wire::Type::auth_finish, mine));
+  HandshakeResult out = keys_for(s, true, cleartext, !key.empty());
+  out.role = role;
+  out.session = session;
+  return out;
+}
+
+Result<HandshakeResult> handshake_accept(Connection &c, const KeyLookup &key_for,
+                                         bool allow_cleartext, int timeout_ms) {
+  LMIG_ASSIGN_OR_RETURN(Bytes init, expect(c, wire::Type::auth_init, timeout_ms, Side::source));
+  ByteReader r(init);
+  const uint32_t version = r.u32();
+  const uint32_t flags = r.u32();
+  const uint32_t role = r.u32();
+  const uint64_t session = r.u64();
+  auto peer_pub = r.take(kPub);
+  r.take(kNonce); // in the transcript
+  if (r.failed() || r.remaining() || role > static_cast<uint32_t>(wire::Role::demand)) {
+    Error e = make_error(LMIG_ERR_PROTOCOL, "malformed handshake from " + c.peer());
+    tell(c, e);
+    return e;
+  }
+  if (version != kHandshakeVersion) {
+    Error e = make_error(LMIG_ERR_INCOMPATIBLE,
+                         "handshake version " + std::to_string(version) + " is not supported");
+    tell(c, e);
+    return e;
+  }
+  const bool cleartext = flags & kCleartext;
+  if (cleartext && !allow_cleartext) {
+    Error e = refused("the source asks for no encryption, which this lmigd does not allow");
+    tell(c, e);
+    return e;
+  }
+  auto key = key_for(static_cast<wire::Role>(role), session, flags & kHasKey);
+  if (!key.ok()) {
+    tell(c, key.error());
+    return std::move(key).error();
+  }
+  std::array<uint8_t, kPub> pub;
+  std::array<uint8_t, kNonce> nonce;
+  LMIG_ASSIGN_OR_RETURN(Pkey eph, new_ephemeral(pub));
+  if (RAND_bytes(nonce.data(), nonce.size()) != 1)
+    return make_error(LMIG_ERR_INTERNAL, "no randomness for the handshake");
+  auto dh = shared_secret(eph.get(), peer_pub);
+  if (!dh.ok()) {
+    tell(c, dh.error());
+    return std::move(dh).error();
+  }
+  ByteWriter w;
+  w.u32(key->empty() ? 0 : kHasKey);
+  w.raw(pub.data(), pub.size());
+  w.raw(nonce.data(), nonce.size());
+  const Bytes head = w.data();
+  const Schedule s = make_schedule(*key, *dh, init, head);
+  const Mac mine = s.finished("listener finished");
+  w.raw(mine.data(), mine.size());
+  LMIG_TRY(c.send(wire::Type::auth_reply, w.take()));
+  LMIG_ASSIGN_OR_RETURN(Bytes fin, expect(c, wire::Type::auth_finish, timeout_ms, Side::source));
+  if (!same(s.finished("dialler finished"), fin)) {
+    Error e = refused(role == static_cast<uint32_t>(wire::Role::control)
+                          ? "the source could not prove it holds this lmigd's pre-shared key"
+                          : "the connection could not prove it belongs to its migration");
+    tell(c, e);
+    return e;
+  }
+  HandshakeResult out = keys_for(s, false, cleartext, !key->empty());
+  out.role = static_cast<wire::Role>(role);
+  out.session = session;
+  return out;
+}
+
+} // namespace lmig
