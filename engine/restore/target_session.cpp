@@ -140,8 +140,9 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
       return tell(std::move(t).error());
     ticket = std::move(t).value();
   }
-  LMIG_INFO("%s: hello from %s (kernel %s), mode %s%s", peer.c_str(), hello.host.c_str(),
-            hello.kernel.c_str(), mode_name,
+  LMIG_INFO("%s: hello from %s (kernel %s), session %llx, mode %s%s", peer.c_str(),
+            hello.host.c_str(), hello.kernel.c_str(),
+            static_cast<unsigned long long>(hello.session), mode_name,
             postcopy && opts.rdma && (hello.features & wire::kFeatureRdma) ? " over RDMA" : "");
   // RDMA when the source asks and this server takes it.
   const bool use_rdma = postcopy && opts.rdma && (hello.features & wire::kFeatureRdma);

@@ -12,14 +12,30 @@
 #include "tests/integration/harness.hpp"
 
 namespace lmig::test {
-namespace {
 
-void pump(int from, int to) {
+void TcpProxy::watch_for(std::string needle) {
+  std::lock_guard lock(mu_);
+  needle_ = std::move(needle);
+}
+
+void TcpProxy::pump(int from, int to) {
+  std::string needle;
+  {
+    std::lock_guard lock(mu_);
+    needle = needle_;
+  }
+  std::string window; // the end of the last read, so a needle across two reads is found
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(from, buf, sizeof buf);
     if (n <= 0)
       break;
+    if (!needle.empty() && !seen_) {
+      window.append(buf, static_cast<size_t>(n));
+      if (window.find(needle) != std::string::npos)
+        seen_ = true;
+      window.erase(0, window.size() > needle.size() ? window.size() - needle.size() : 0);
+    }
     for (ssize_t off = 0; off < n;) {
       ssize_t w = ::send(to, buf + off, static_cast<size_t>(n - off), MSG_NOSIGNAL);
       if (w <= 0)
@@ -31,8 +47,6 @@ out:
   ::shutdown(to, SHUT_RDWR);
   ::shutdown(from, SHUT_RDWR);
 }
-
-} // namespace
 
 TcpProxy::TcpProxy(uint16_t target_port) : target_port_(target_port) {
   listen_.reset(listen_loopback(port_));
@@ -89,8 +103,8 @@ void TcpProxy::accept_loop() {
     std::lock_guard lock(mu_);
     live_.push_back(c);
     live_.push_back(t);
-    pumps_.emplace_back(pump, c, t);
-    pumps_.emplace_back(pump, t, c);
+    pumps_.emplace_back([this, c, t] { pump(c, t); });
+    pumps_.emplace_back([this, c, t] { pump(t, c); });
   }
 }
 

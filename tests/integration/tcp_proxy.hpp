@@ -23,14 +23,20 @@ public:
   void cut();
   void refuse(bool on) { refuse_ = on; }
   int accepted() const { return accepted_; }
+  // Looks for these bytes in everything forwarded (either way) from now on.
+  void watch_for(std::string needle);
+  bool seen() const { return seen_; }
 
 private:
   void accept_loop();
+  void pump(int from, int to);
   uint16_t target_port_;
   uint16_t port_ = 0;
   UniqueFd listen_;
   std::atomic<bool> stop_{false}, refuse_{false};
   std::atomic<int> accepted_{0};
+  std::string needle_;
+  std::atomic<bool> seen_{false};
   std::mutex mu_;
   std::vector<int> live_; // both ends of every forwarded connection
   std::list<std::thread> pumps_;
