@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end post-copy benchmark: `lmig --postcopy` against its floors.
 
-Five scenarios, each run --repeat times (median, min, max), every migration
+Six scenarios, each run --repeat times (median, min, max), every migration
 to a fresh `lmigd --listen 127.0.0.1:0` on this machine, every migrated
 bench_memhog checked by itself on SIGUSR1 (a verdict other than PASS is an
 error):
@@ -19,7 +19,11 @@ error):
   tree        a --tree-mib (512) workload split between the process and K
               children (--tree-children: 0,1,3,7), moved as one process tree
               with `--postcopy`: downtime against the number of processes
-              (context, not a target).
+              (context, not a target);
+  crypto      what encryption costs: a --crypto-mib (2048) post-copy and a
+              --latency-mib random-touch run, each sealed (the default) and
+              in clear (LMIG_TEST_CLEARTEXT=1 for lmig and lmigd), the two
+              interleaved in every repetition.
 
 The floors are measured in the same invocation, before each scenario and
 after the last: tcp_floor (loopback TCP stream) and postcopy_floor (uffd
@@ -75,9 +79,12 @@ TARGETS = {
     # can fill memory faster than the machine writes never-touched pages.
     "postcopy_ms_vs_fresh_memory": ("postcopy_ms / (size / fresh-memory write rate)", "<=", 1.3),
     "scan_demand_fraction": ("sequential scan: pages_demand / pages_total", "<", 0.05),
+    # Issue 10: what encryption costs, sealed against clear in the same run.
+    "crypto_completion": ("sealed / clear post-copy total_ms (--crypto-mib)", "<=", 1.25),
+    "crypto_fault_p50_us": ("sealed - clear workload remote fault p50, us", "<=", 10.0),
 }
 
-SCENARIOS = ("downtime", "latency", "throughput", "scan", "tree")
+SCENARIOS = ("downtime", "latency", "throughput", "scan", "tree", "crypto")
 
 
 # ---- small statistics ---------------------------------------------------------------
@@ -287,6 +294,8 @@ def main() -> int:
     ap.add_argument("--scan-mib", type=int, default=1024)
     ap.add_argument("--tree-mib", type=int, default=512,
                     help="tree scenario: MiB split between the process and its children")
+    ap.add_argument("--crypto-mib", type=int, default=2048,
+                    help="crypto scenario: post-copy size, sealed against clear")
     ap.add_argument("--tree-children", default="0,1,3,7",
                     help="tree scenario: how many children, comma-separated")
     ap.add_argument("--out", default=str(HERE / "results" / "e2e_postcopy.json"))
@@ -434,6 +443,18 @@ def main() -> int:
                 for k in tree_children:
                     run(f"tree {k} children", "postcopy", args.tree_mib, rep,
                         ["--children", str(k)])
+        if "crypto" in scenarios:
+            for rep in range(args.repeat):
+                for how in ("sealed", "clear"):
+                    # lmigd is started for each migration: it inherits this too.
+                    if how == "clear":
+                        os.environ["LMIG_TEST_CLEARTEXT"] = "1"
+                    try:
+                        run(f"crypto {how} completion", "postcopy", args.crypto_mib, rep)
+                        run(f"crypto {how} latency", "postcopy", args.latency_mib, rep,
+                            ["--after-migration", "random", str(args.touches)], results=True)
+                    finally:
+                        os.environ.pop("LMIG_TEST_CLEARTEXT", None)
         floors("after")
     except BenchError as e:
         if not doc["errors"] or doc["errors"][-1] != str(e):
@@ -582,10 +603,37 @@ def main() -> int:
                            **lmig_summary(runs)})
         doc["tree"] = {"results": tr}
 
+    # encryption's cost: sealed against clear, medians of the same run
+    if "crypto" in scenarios:
+        cr: dict = {"size_mib": args.crypto_mib}
+        tot, p50 = {}, {}
+        for how in ("sealed", "clear"):
+            comp = by_key.get(f"crypto {how} completion", [])
+            lat = by_key.get(f"crypto {how} latency", [])
+            cr[how] = {"completion": lmig_summary(comp) if comp else None,
+                       "latency": lmig_summary(lat) if lat else None}
+            if comp:
+                tot[how] = statistics.median(r["lmig"]["total_ms"] for r in comp)
+            remote = [r["after"]["remote"]["p50_us"] for r in lat
+                      if r.get("after", {}).get("remote", {}).get("n")]
+            if remote:
+                p50[how] = statistics.median(remote)
+                cr[how]["workload_remote_p50_us"] = mmm(remote)
+        if len(tot) == 2:
+            measured["crypto_completion"] = (tot["sealed"], tot["clear"],
+                                             ratio(tot["sealed"], tot["clear"]),
+                                             f"{tot['sealed']:.0f} ms vs {tot['clear']:.0f} ms")
+        if len(p50) == 2:
+            d = p50["sealed"] - p50["clear"]
+            measured["crypto_fault_p50_us"] = (p50["sealed"], p50["clear"], d,
+                                               f"{p50['sealed']:.1f} us vs {p50['clear']:.1f} us")
+        doc["crypto"] = cr
+
     # verdicts
     targets = []
     for k, (w, op, t) in TARGETS.items():
-        scen = ("downtime" if k.startswith("downtime") else "latency" if "floor" in k else
+        scen = ("crypto" if k.startswith("crypto") else
+                "downtime" if k.startswith("downtime") else "latency" if "floor" in k else
                 "throughput" if k.endswith(("_tcp", "_fresh_memory")) else "scan")
         if scen not in scenarios:
             continue

@@ -18,6 +18,7 @@ Exits non-zero when a migration fails or a migrated process does not
 verify; figures that miss a target are reported, not failed.
 """
 import argparse
+import base64
 import json
 import os
 import signal
@@ -59,8 +60,13 @@ class Scenario:
         self.failures = []
         self.lmigd_log = os.path.join(work, "lmigd.log")
         port_file = os.path.join(work, "port")
+        # rxe0's address is not loopback: both ends prove a pre-shared key.
+        self.psk = os.path.join(work, "psk")
+        fd = os.open(self.psk, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, base64.b64encode(os.urandom(32)) + b"\n")
+        os.close(fd)
         self.lmigd = spawn([a.lmigd, "--listen", f"{a.ip}:0", "--transport", "rdma",
-                            "--port-file", port_file],
+                            "--port-file", port_file, "--psk-file", self.psk],
                            stdout=subprocess.DEVNULL, stderr=open(self.lmigd_log, "w"))
         self.port = int(wait_file(port_file, 30, "lmigd port"))
         self.dest = f"{a.ip}:{self.port}"
@@ -76,7 +82,8 @@ class Scenario:
         env = dict(os.environ, **(extra_env or {}))
         try:
             r = subprocess.run([self.a.lmig, "--postcopy", str(pid), self.dest, "--transport",
-                                transport, "--json"], capture_output=True, text=True,
+                                transport, "--json", "--psk-file", self.psk],
+                               capture_output=True, text=True,
                                timeout=timeout, env=env)
         except subprocess.TimeoutExpired as e:
             raise RuntimeError(f"lmig --transport {transport} still running after {timeout} s; "
