@@ -40,6 +40,7 @@ std::vector<uint8_t> encode(const Hello &m) {
   w.str(m.auth);
   w.u64(m.session);
   w.u32(static_cast<uint32_t>(m.role));
+  w.u64(m.memory_bytes);
   return w.take();
 }
 
@@ -107,6 +108,7 @@ Result<Hello> decode_hello(std::span<const uint8_t> p) {
   if (role > static_cast<uint32_t>(Role::demand))
     r.fail("unknown role " + std::to_string(role));
   m.role = static_cast<Role>(role);
+  m.memory_bytes = r.u64();
   if (r.failed())
     return malformed("hello", r);
   return m;

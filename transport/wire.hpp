@@ -109,9 +109,10 @@ struct Hello {
   uint32_t xstate_size = 0;   // bytes of the XSAVE area the sender's kernel uses
   std::string kernel;         // uname release
   std::string host;
-  std::string auth;           // shared secret (empty: none)
+  std::string auth;           // an RDMA channel's proof of its migration (channel_proof.hpp)
   uint64_t session = 0;       // post-copy: ties the bulk connection to its migration
   Role role = Role::control;
+  uint64_t memory_bytes = 0;  // source, control: resident memory the target must hold
 };
 
 struct ErrorMsg {

@@ -99,6 +99,8 @@ Result<ProcStatus> parse_status(std::string_view text) {
       st.no_new_privs = k != 0;
     } else if (key == "Seccomp") {
       ok = num(val, st.seccomp);
+    } else if (key == "RssAnon" || key == "RssShmem") {
+      ok = num(val.substr(0, val.find(' ')), key == "RssAnon" ? st.rss_anon_kb : st.rss_shmem_kb);
     } else if (key == "Kthread") {
       int k = 0;
       ok = num(val, k);

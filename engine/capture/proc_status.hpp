@@ -28,6 +28,7 @@ struct ProcStatus {
   uint64_t cap_inh = 0, cap_prm = 0, cap_eff = 0, cap_bnd = 0, cap_amb = 0;
   bool no_new_privs = false;
   uint32_t seccomp = 0; // 0 disabled, 1 strict, 2 filter
+  uint64_t rss_anon_kb = 0, rss_shmem_kb = 0; // resident memory a restore must allocate
 };
 
 struct ProcStat {

@@ -12,6 +12,7 @@
 #include "engine/image/image_codec.hpp"
 #include "engine/image/process_tree.hpp"
 #include "engine/lazy/lazy_pager.hpp"
+#include "engine/restore/admission.hpp"
 #include "engine/restore/page_installer.hpp"
 #include "engine/restore/cpu_state.hpp"
 #include "engine/restore/restore_plan.hpp"
@@ -130,6 +131,10 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   };
 
   if (auto st = check_hello(hello); !st.ok())
+    return tell(std::move(st).error());
+  // Before the source freezes anything: a process that cannot fit here
+  // would be OOM-killed on its way in.
+  if (auto st = admit_memory(hello.memory_bytes); !st.ok())
     return tell(std::move(st).error());
   const bool postcopy = hello.mode == LMIG_MODE_POSTCOPY;
   const char *mode_name = postcopy ? "post-copy" : "stop-copy";

@@ -14,6 +14,7 @@
 #include "engine/capture/frozen_tree.hpp"
 #include "engine/capture/tree_sharing.hpp"
 #include "engine/capture/precheck.hpp"
+#include "engine/capture/proc_status.hpp"
 #include "engine/image/image_codec.hpp"
 #include "engine/image/process_tree.hpp"
 #include "engine/restore/cpu_state.hpp"
@@ -86,7 +87,7 @@ Result<Connection> connect_and_greet(const Endpoint &ep, const MigrateOptions &o
                                      uint64_t session, wire::Role role,
                                      std::span<const uint8_t> key, bool want_rdma = false,
                                      wire::Hello *peer_out = nullptr,
-                                     Key *secret_out = nullptr) {
+                                     Key *secret_out = nullptr, uint64_t memory_bytes = 0) {
   LMIG_ASSIGN_OR_RETURN(Connection conn, Connection::connect(ep, opts.connect_timeout_ms));
   conn.set_io_timeout(opts.io_timeout_ms);
   LMIG_ASSIGN_OR_RETURN(auto secured, handshake_dial(conn, key, role, session, opts.cleartext,
@@ -95,8 +96,9 @@ Result<Connection> connect_and_greet(const Endpoint &ep, const MigrateOptions &o
   if (secret_out)
     *secret_out = secured.session_secret;
   std::vector<uint8_t> buf;
-  LMIG_TRY(conn.send(wire::Type::hello,
-                     wire::encode(local_hello(opts, session, role, want_rdma))));
+  wire::Hello hello = local_hello(opts, session, role, want_rdma);
+  hello.memory_bytes = memory_bytes;
+  LMIG_TRY(conn.send(wire::Type::hello, wire::encode(hello)));
   LMIG_TRY(expect(conn, buf, wire::Type::hello_ack, "greeting"));
   LMIG_ASSIGN_OR_RETURN(auto peer, wire::decode_hello(buf));
   if (peer.version != wire::kProtocolVersion)
@@ -260,11 +262,17 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
   // connection, or two RDMA links. Each channel proves the secret of the
   // control connection's handshake.
   const uint64_t session = postcopy ? new_session_id() : 0;
+  // What the target must find room for, asked before anything is frozen.
+  uint64_t memory_bytes = 0;
+  for (size_t i = 0; i < tree.members.size(); i++)
+    if (!tree.members[i].zombie)
+      if (auto st = read_status(pre.scan.host_pids[i]); st.ok())
+        memory_bytes += (st->rss_anon_kb + st->rss_shmem_kb) * 1024;
   wire::Hello peer;
   Key secret{};
   LMIG_ASSIGN_OR_RETURN(Connection conn,
                         connect_and_greet(ep, opts, session, wire::Role::control, opts.psk,
-                                          want_rdma, &peer, &secret));
+                                          want_rdma, &peer, &secret, memory_bytes));
   const bool use_rdma = want_rdma && (peer.features & wire::kFeatureRdma);
   if (want_rdma && !use_rdma && opts.transport == LMIG_TRANSPORT_RDMA)
     return make_error(LMIG_ERR_INCOMPATIBLE,

@@ -6,8 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 
 #include <memory>
 #include <thread>
@@ -187,6 +192,59 @@ TEST(Invariant, LmigKilledDuringTheCaptureLeavesTheSourceRunningAsBefore) {
     EXPECT_TRUE(wait_for([&] { return d.log().find("migration failed") != std::string::npos; },
                          std::chrono::seconds(5)))
         << d.log();
+  }
+}
+
+// A memory cgroup of the test's own, under the one this test runs in (v2,
+// or v1's memory hierarchy), with a limit; removed at the end.
+class MemoryCgroup {
+public:
+  explicit MemoryCgroup(uint64_t limit_bytes) {
+    std::string self = read_file("/proc/self/cgroup"), v1, v2;
+    std::istringstream lines(self);
+    for (std::string l; std::getline(lines, l);) {
+      if (l.rfind("0::", 0) == 0)
+        v2 = l.substr(3);
+      else if (l.find(":memory:") != std::string::npos)
+        v1 = l.substr(l.find(":memory:") + 8);
+    }
+    const bool unified = !read_file("/sys/fs/cgroup/cgroup.controllers").empty();
+    const std::string base = unified ? "/sys/fs/cgroup" + v2 : "/sys/fs/cgroup/memory" + v1;
+    dir_ = base + "/lmig-test-" + std::to_string(::getpid());
+    if (::mkdir(dir_.c_str(), 0755) < 0)
+      throw std::runtime_error("mkdir " + dir_);
+    std::ofstream(dir_ + (unified ? "/memory.max" : "/memory.limit_in_bytes"))
+        << limit_bytes << "\n";
+  }
+  ~MemoryCgroup() {
+    for (int i = 0; i < 100 && ::rmdir(dir_.c_str()) < 0 && errno == EBUSY; i++)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // A command prefix that runs the command inside it.
+  std::vector<std::string> wrapper() const {
+    return {"sh", "-c", "echo $$ > \"$0/cgroup.procs\" && exec \"$@\"", dir_};
+  }
+
+private:
+  std::string dir_;
+};
+
+// lmigd in a memory cgroup too small for the process: refused by name when
+// the hello arrives, before anything is frozen; the source runs on.
+TEST(Invariant, ATargetWithoutRoomForTheProcessRefusesItBeforeTheFreeze) {
+  MemoryCgroup cg(48u << 20);
+  for (const char *mode : {"--postcopy", "--stop-copy"}) {
+    SCOPED_TRACE(mode);
+    Lmigd d({}, cg.wrapper());
+    Workload w({}, 64);
+    CmdResult r = run({bin("LMIG"), mode, std::to_string(w.pid()), d.address()});
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.err.find("not enough memory here"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("memory cgroup"), std::string::npos) << r.err;
+    ASSERT_TRUE(alive(w.pid()));
+    EXPECT_NE(proc_state(w.pid()), 'T');
+    std::string v = w.check(w.pid(), 1);
+    EXPECT_EQ(v.substr(0, 4), "PASS") << v;
   }
 }
 
