@@ -234,7 +234,11 @@ Result<Listener> Listener::bind(const Endpoint &ep) {
   ::setsockopt(l.fd_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(l.fd_.get(), reinterpret_cast<const sockaddr *>(&ra.addr), ra.len) < 0)
     return sys_error("bind " + ep.str());
-  if (::listen(l.fd_.get(), 16) < 0)
+  // Room for a burst of connections: a full queue drops SYNs (the peer
+  // retries a second later), while the server would rather take each and
+  // close it at once when it is over its own cap.
+  constexpr int kListenBacklog = 128;
+  if (::listen(l.fd_.get(), kListenBacklog) < 0)
     return sys_error("listen " + ep.str());
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
