@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/base/clock.hpp"
@@ -163,7 +164,21 @@ Status Connection::send_pages(const wire::PagesHeader &ph, const void *data) {
   return write_all(iov, 3);
 }
 
-Status Connection::read_exact(void *buf, size_t len, int timeout_ms, bool at_frame_start) {
+Status Connection::wait_readable(const Patience &p) {
+  if (!p.within_ms)
+    return wait_io(POLLIN, p.idle_ms);
+  const uint64_t now = now_ns();
+  const uint64_t left_ms = now < p.deadline_ns ? (p.deadline_ns - now + 999999) / 1000000 : 0;
+  Status st = left_ms ? wait_io(POLLIN, static_cast<int>(std::min<uint64_t>(
+                                            left_ms, static_cast<uint64_t>(p.idle_ms))))
+                      : Status(make_error(LMIG_ERR_TIMEOUT, "", ETIMEDOUT));
+  if (!st.ok() && st.error().code == LMIG_ERR_TIMEOUT)
+    st.error().message = "peer " + peer_ + " sent no whole message within " +
+                         std::to_string(p.within_ms) + " ms";
+  return st;
+}
+
+Status Connection::read_exact(void *buf, size_t len, const Patience &pat, bool at_frame_start) {
   if (!fd_)
     return make_error(LMIG_ERR_CONNECTION_LOST, "connection to " + peer_ + " is closed");
   auto *p = static_cast<uint8_t *>(buf);
@@ -181,7 +196,7 @@ Status Connection::read_exact(void *buf, size_t len, int timeout_ms, bool at_fra
     if (errno == EINTR)
       continue;
     if (errno == EAGAIN) {
-      LMIG_TRY(wait_io(POLLIN, timeout_ms));
+      LMIG_TRY(wait_readable(pat));
       continue;
     }
     int err = errno;
@@ -192,26 +207,42 @@ Status Connection::read_exact(void *buf, size_t len, int timeout_ms, bool at_fra
 }
 
 Result<wire::Type> Connection::recv(std::vector<uint8_t> &payload) {
-  return recv_within(payload, timeout_ms_);
+  return recv_frame(payload, {timeout_ms_, 0, 0}, wire::kMaxPayload);
 }
 
-Result<wire::Type> Connection::recv_within(std::vector<uint8_t> &payload, int timeout_ms) {
+Result<wire::Type> Connection::recv_within(std::vector<uint8_t> &payload, int timeout_ms,
+                                           uint32_t max_payload) {
+  return recv_frame(payload,
+                    {timeout_ms, timeout_ms, now_ns() + static_cast<uint64_t>(timeout_ms) * 1000000},
+                    max_payload);
+}
+
+Result<wire::Type> Connection::recv_frame(std::vector<uint8_t> &payload, const Patience &pat,
+                                          uint32_t max_payload) {
   wire::FrameHeader h{};
-  LMIG_TRY(read_exact(&h, sizeof h, timeout_ms, true));
+  LMIG_TRY(read_exact(&h, sizeof h, pat, true));
   if (h.magic != wire::kMagic) {
     char b[64];
     snprintf(b, sizeof b, "0x%08x", h.magic);
     return make_error(LMIG_ERR_PROTOCOL,
                       "peer " + peer_ + " does not speak the lmig protocol (frame magic " + b + ")");
   }
-  if (h.length > wire::kMaxPayload)
-    return make_error(LMIG_ERR_PROTOCOL, "peer " + peer_ + " sent a frame of " +
+  if (h.length > max_payload)
+    return make_error(LMIG_ERR_PROTOCOL, "peer " + peer_ + " announced a frame of " +
                                              std::to_string(h.length) + " bytes (limit " +
-                                             std::to_string(wire::kMaxPayload) + ")");
+                                             std::to_string(max_payload) + " here)");
   LMIG_ASSIGN_OR_RETURN(size_t plain, check_sealing(h, crypto_.get(), peer_));
-  payload.resize(h.length);
-  if (h.length)
-    LMIG_TRY(read_exact(payload.data(), h.length, timeout_ms_, false));
+  // The length is the peer's word only: the buffer doubles as the bytes
+  // come, so announcing 256 MiB and sending little costs little.
+  constexpr size_t kFirstStep = 64 << 10;
+  payload.clear();
+  size_t got = 0;
+  while (got < h.length) {
+    const size_t want = std::min<size_t>(h.length, std::max(kFirstStep, 2 * got));
+    payload.resize(want);
+    LMIG_TRY(read_exact(payload.data() + got, want - got, pat, false));
+    got = want;
+  }
   if (crypto_) {
     LMIG_TRY(crypto_->open.open(h, payload.data(), peer_));
     payload.resize(plain);
@@ -230,7 +261,11 @@ Result<Listener> Listener::bind(const Endpoint &ep) {
   ::setsockopt(l.fd_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(l.fd_.get(), reinterpret_cast<const sockaddr *>(&ra.addr), ra.len) < 0)
     return sys_error("bind " + ep.str());
-  if (::listen(l.fd_.get(), 16) < 0)
+  // Room for a burst of connections: a full queue drops SYNs (the peer
+  // retries a second later), while the server would rather take each and
+  // close it at once when it is over its own cap.
+  constexpr int kListenBacklog = 128;
+  if (::listen(l.fd_.get(), kListenBacklog) < 0)
     return sys_error("listen " + ep.str());
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;

@@ -26,10 +26,15 @@ public:
   Status send(wire::Type type, std::span<const uint8_t> payload = {});
   // A pages frame, gathered straight from `data` (npages * 4096 bytes).
   Status send_pages(const wire::PagesHeader &h, const void *data);
-  // Receives one frame into `payload` (resized); returns its type.
+  // Receives one frame into `payload` (resized); returns its type. The
+  // buffer grows as the payload arrives, never to the length the header
+  // announces before the bytes are there.
   Result<wire::Type> recv(std::vector<uint8_t> &payload);
-  // Like recv, but gives up with LMIG_ERR_TIMEOUT after timeout_ms.
-  Result<wire::Type> recv_within(std::vector<uint8_t> &payload, int timeout_ms);
+  // Like recv, for a peer not trusted yet: the whole frame must arrive
+  // within timeout_ms (LMIG_ERR_TIMEOUT), and a header announcing more than
+  // max_payload bytes is refused at once.
+  Result<wire::Type> recv_within(std::vector<uint8_t> &payload, int timeout_ms,
+                                 uint32_t max_payload = wire::kMaxPayload);
 
   // From the handshake on, every frame is sealed with these keys (shared
   // with the channel built on this connection); null: in clear.
@@ -43,8 +48,18 @@ public:
 
 private:
   Connection(UniqueFd fd, std::string peer) : fd_(std::move(fd)), peer_(std::move(peer)) {}
+  // How long a frame may take: at most idle_ms of silence and, when
+  // within_ms is set, all of it by deadline_ns.
+  struct Patience {
+    int idle_ms = 0;
+    int within_ms = 0;
+    uint64_t deadline_ns = 0;
+  };
+  Result<wire::Type> recv_frame(std::vector<uint8_t> &payload, const Patience &p,
+                                uint32_t max_payload);
   Status write_all(const iovec *iov, int n);
-  Status read_exact(void *buf, size_t len, int timeout_ms, bool at_frame_start);
+  Status read_exact(void *buf, size_t len, const Patience &p, bool at_frame_start);
+  Status wait_readable(const Patience &p);
   Status wait_io(short events, int timeout_ms);
 
   Status send_sealed(wire::FrameHeader h, std::span<const std::span<const uint8_t>> pieces);

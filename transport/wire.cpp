@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "engine/base/printable.hpp"
 #include "engine/image/byte_codec.hpp"
 
 namespace lmig::wire {
@@ -100,9 +101,9 @@ Result<Hello> decode_hello(std::span<const uint8_t> p) {
   m.features = r.u64();
   m.xfeatures = r.u64();
   m.xstate_size = r.u32();
-  m.kernel = r.str(256);
-  m.host = r.str(256);
-  m.auth = r.str(1024);
+  m.kernel = r.str(kMaxHelloKernel);
+  m.host = r.str(kMaxHelloHost);
+  m.auth = r.str(kMaxHelloAuth);
   m.session = r.u64();
   uint32_t role = r.u32();
   if (role > static_cast<uint32_t>(Role::demand))
@@ -119,7 +120,7 @@ Result<ErrorMsg> decode_error(std::span<const uint8_t> p) {
   ErrorMsg m;
   m.code = r.u32();
   m.sys_errno = r.i32();
-  m.message = r.str(4096);
+  m.message = r.str(kMaxErrorMessage);
   if (r.failed())
     return malformed("error", r);
   if (m.code == 0 || m.code > LMIG_ERR_INTERNAL)
@@ -139,7 +140,8 @@ Result<Running> decode_running(std::span<const uint8_t> p) {
 }
 
 Error peer_error(const ErrorMsg &m, Side side) {
-  Error e = make_error(static_cast<lmig_status>(m.code), m.message, m.sys_errno);
+  Error e = make_error(static_cast<lmig_status>(m.code),
+                       printable(m.message, kMaxErrorMessage), m.sys_errno);
   e.side = side;
   return e;
 }

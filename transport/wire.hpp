@@ -16,6 +16,18 @@ namespace lmig::wire {
 inline constexpr uint32_t kMagic = 0x4c4d4731; // "LMG1"
 inline constexpr uint32_t kProtocolVersion = 3; // 2: process trees; 3: exit status in done
 inline constexpr uint32_t kMaxPayload = 256u << 20;
+// The longest strings a hello may carry, and an error message.
+inline constexpr uint32_t kMaxHelloKernel = 256;
+inline constexpr uint32_t kMaxHelloHost = 256;
+inline constexpr uint32_t kMaxHelloAuth = 1024;
+inline constexpr uint32_t kMaxErrorMessage = 4096;
+// The largest frame a connection may send before its hello is accepted: the
+// hello with its longest strings is about 1.6 KiB, so this leaves room for
+// fields to come while a peer nobody has checked yet costs us little.
+inline constexpr uint32_t kMaxHelloPayload = 16u << 10;
+static_assert(kMaxHelloPayload >= 4 + 4 + 8 + 8 + 4 + 4 + kMaxHelloKernel + 4 + kMaxHelloHost +
+                                      4 + kMaxHelloAuth + 8 + 4,
+              "a hello with its longest strings must fit");
 inline constexpr uint32_t kMaxPagesPerFrame = 1024; // 4 MiB
 
 enum class Type : uint16_t {
@@ -148,7 +160,8 @@ Result<Running> decode_running(std::span<const uint8_t> p);
 Result<PageRequest> decode_page_request(std::span<const uint8_t> p);
 Result<Done> decode_done(std::span<const uint8_t> p);
 
-// Turns a peer's Error message into an Error on that side.
+// Turns a peer's Error message into an Error on that side (its text made
+// printable: it is the peer's word, and ends up in logs).
 Error peer_error(const ErrorMsg &m, Side side);
 
 } // namespace lmig::wire

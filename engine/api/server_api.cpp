@@ -1,8 +1,10 @@
 // lmig_server_*: the target side of the C API. One listening socket; every
 // accepted connection gets a thread of its own that reads its hello: a
 // control connection is one migration, a bulk connection joins the
-// post-copy migration it names. Restored processes are watched through
-// their namespace init's pidfd so their exit is logged.
+// post-copy migration it names. Until its hello is accepted a connection
+// is a stranger: bounded in number, in time and in what it may send, and
+// its failure is no migration (it never ends --once). Restored processes
+// are watched through their namespace init's pidfd so their exit is logged.
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -19,7 +21,12 @@
 #include <vector>
 
 #include "engine/api/c_api_support.hpp"
+#include "engine/api/server_limits.hpp"
+#include "engine/base/clock.hpp"
 #include "engine/base/log.hpp"
+#include "engine/base/printable.hpp"
+#include "engine/base/rate_limit.hpp"
+#include "engine/base/slots.hpp"
 #include "engine/restore/session_registry.hpp"
 #include "engine/restore/target_session.hpp"
 #include "transport/tcp_channel.hpp"
@@ -50,8 +57,12 @@ struct lmig_server {
     SessionOutcome outcome;
   };
   std::mutex mu;
-  std::vector<Finished> finished;
+  std::vector<Finished> finished; // migrations that started (hello accepted), and ended
   std::set<int> open_fds; // connections in use, shut down on destroy
+
+  Slots greetings{kMaxGreetings};
+  Slots migrations{kMaxMigrations};
+  RateLimit refusals{kRefusalWarningIntervalMs * 1000000ull};
 
   struct Worker {
     std::thread thread;
@@ -91,8 +102,69 @@ void finish(lmig_server *s, lmig_server::Finished f) {
   (void)!::write(s->done_fd.get(), &one, sizeof one);
 }
 
-// One accepted connection, on its own thread.
-void handle(lmig_server *s, Connection conn) {
+// A connection over a cap: closed at once, and said so once a second.
+void turn_away(lmig_server *s, const std::string &peer, const char *what, size_t limit) {
+  uint64_t held = 0;
+  if (!s->refusals.allow(now_ns(), held))
+    return;
+  LMIG_WARN("%s: closed at once: %s (limit %zu)%s", peer.c_str(), what, limit,
+            held ? (" (and " + std::to_string(held) + " more since the last warning)").c_str()
+                 : "");
+}
+
+// Tells a peer why its connection ends, and the log too.
+void refuse(Connection &conn, const Error &e, const std::string &what) {
+  LMIG_WARN("%s: %s: %s", conn.peer().c_str(), what.c_str(), e.message.c_str());
+  wire::ErrorMsg m{static_cast<uint32_t>(e.code), 0, e.message};
+  (void)conn.send(wire::Type::error, wire::encode(m));
+}
+
+// A stranger's first frame: a hello, whole within kHelloTimeoutMs and no
+// larger than one can be.
+Result<wire::Hello> read_hello(Connection &conn) {
+  std::vector<uint8_t> buf;
+  LMIG_ASSIGN_OR_RETURN(wire::Type t,
+                        conn.recv_within(buf, kHelloTimeoutMs, wire::kMaxHelloPayload));
+  if (t != wire::Type::hello)
+    return make_error(LMIG_ERR_PROTOCOL,
+                      std::string("expected a hello, got ") + wire::type_name(t));
+  return wire::decode_hello(buf);
+}
+
+// The hello's free text is only shown from here on: made printable once.
+wire::Hello shown(wire::Hello h) {
+  h.host = printable(h.host);
+  h.kernel = printable(h.kernel);
+  return h;
+}
+
+// A connection of a migration in progress (bulk, demand, reconnect): handed
+// to its session.
+void join_session(lmig_server *s, Connection conn, const wire::Hello &hello) {
+  const unsigned long long session = hello.session;
+  Status st = conn.send(wire::Type::hello_ack, wire::encode(target_hello()));
+  if (!st.ok()) {
+    LMIG_WARN("%s: connection for session %llx lost: %s", conn.peer().c_str(), session,
+              st.error().message.c_str());
+    return;
+  }
+  if (hello.role == wire::Role::control_reconnect || hello.role == wire::Role::bulk_reconnect)
+    LMIG_INFO("%s: the source reconnects session %llx", conn.peer().c_str(), session);
+  // The target's end: the push is received on a thread of its own,
+  // a demand channel is read by the pager's own thread.
+  bool bulk = hello.role == wire::Role::bulk || hello.role == wire::Role::bulk_reconnect;
+  auto channel = TcpChannel::create(std::move(conn),
+                                    bulk ? TcpChannel::Receive::reader_thread
+                                         : TcpChannel::Receive::inline_assembly,
+                                    TcpChannel::Send::immediate, 1);
+  if (!channel.ok() || !s->registry.deliver(hello.session, hello.role, std::move(channel).value()))
+    LMIG_WARN("session %llx: its %s connection could not be taken", session,
+              bulk ? "bulk" : "demand");
+}
+
+// One accepted connection, on its own thread, holding a greeting place
+// until its hello is accepted.
+void handle(lmig_server *s, Connection conn, Slots::Slot greeting) {
   {
     std::lock_guard lock(s->mu);
     s->open_fds.insert(conn.fd());
@@ -106,9 +178,11 @@ void handle(lmig_server *s, Connection conn) {
     }
   } forget{s, conn.fd()};
 
+  conn.set_io_timeout(kHelloTimeoutMs); // also bounds our answer to a stranger
   // Every connection opens with the handshake: a control connection proves
   // the pre-shared key (or, without one, none), a channel the secret of the
-  // migration it joins. Nothing else is read before it succeeds.
+  // migration it joins. Nothing but its small frames is read before it
+  // succeeds, and a hello of bounded size after it.
   auto key_for = [s](wire::Role role, uint64_t session,
                      bool has_key) -> Result<std::vector<uint8_t>> {
     if (role == wire::Role::control) {
@@ -127,65 +201,48 @@ void handle(lmig_server *s, Connection conn) {
       return make_error(LMIG_ERR_PROTOCOL, "no migration in progress with that session");
     return std::vector<uint8_t>(secret->begin(), secret->end());
   };
-  auto secured = handshake_accept(conn, key_for, s->session.allow_cleartext, 10000);
-  if (!secured.ok()) {
+  auto secured = handshake_accept(conn, key_for, s->session.allow_cleartext, kHelloTimeoutMs);
+  if (!secured.ok()) { // the peer was told why
     LMIG_WARN("%s: connection refused: %s", conn.peer().c_str(),
               secured.error().message.c_str());
     return;
   }
   conn.set_crypto(secured->crypto);
-  std::vector<uint8_t> buf;
-  auto t = conn.recv_within(buf, 10000);
-  Result<wire::Hello> hello = t.ok() && *t == wire::Type::hello
-                                  ? wire::decode_hello(buf)
-                                  : Result<wire::Hello>(t.ok() ? make_error(LMIG_ERR_PROTOCOL,
-                                                                            "expected a hello")
-                                                               : std::move(t).error());
-  if (!hello.ok()) {
-    LMIG_WARN("%s: %s", conn.peer().c_str(), hello.error().message.c_str());
-    wire::ErrorMsg m{static_cast<uint32_t>(hello.error().code), 0, hello.error().message};
-    (void)conn.send(wire::Type::error, wire::encode(m));
-    return;
-  }
+  auto hello = read_hello(conn);
+  if (!hello.ok())
+    return refuse(conn, hello.error(), "hello refused");
   if (hello->role != secured->role ||
-      (hello->role != wire::Role::control && hello->session != secured->session)) {
-    LMIG_WARN("%s: connection refused: its hello does not match its handshake",
-              conn.peer().c_str());
-    return;
-  }
+      (hello->role != wire::Role::control && hello->session != secured->session))
+    return refuse(conn, make_error(LMIG_ERR_PROTOCOL, "its hello does not match its handshake"),
+                  "hello refused");
+  if (Status st = check_hello(*hello); !st.ok())
+    return refuse(conn, st.error(), "hello refused");
+  conn.set_io_timeout(s->session.io_timeout_ms);
+
   if (hello->role != wire::Role::control) { // a connection for a migration in progress
-    Status st = check_hello(*hello);
-    if (st.ok() && !s->registry.has(hello->session))
-      st = make_error(LMIG_ERR_PROTOCOL, "no migration in progress with that session");
-    if (st.ok())
-      st = conn.send(wire::Type::hello_ack, wire::encode(target_hello()));
-    if (st.ok()) {
-      if (hello->role == wire::Role::control_reconnect || hello->role == wire::Role::bulk_reconnect)
-        LMIG_INFO("%s: the source reconnects session %llx", conn.peer().c_str(),
-                  static_cast<unsigned long long>(hello->session));
-      // The target's end: the push is received on a thread of its own,
-      // a demand channel is read by the pager's own thread.
-      bool bulk = hello->role == wire::Role::bulk || hello->role == wire::Role::bulk_reconnect;
-      auto channel = TcpChannel::create(std::move(conn),
-                                        bulk ? TcpChannel::Receive::reader_thread
-                                             : TcpChannel::Receive::inline_assembly,
-                                        TcpChannel::Send::immediate, 1);
-      if (!channel.ok() ||
-          !s->registry.deliver(hello->session, hello->role, std::move(channel).value()))
-        LMIG_WARN("session %llx: its %s connection could not be taken",
-                  static_cast<unsigned long long>(hello->session), bulk ? "bulk" : "demand");
-      return;
+    if (!s->registry.has(hello->session)) {
+      char what[96];
+      snprintf(what, sizeof what, "connection for session %llx refused",
+               static_cast<unsigned long long>(hello->session));
+      return refuse(conn,
+                    make_error(LMIG_ERR_PROTOCOL, "no migration in progress with that session"),
+                    what);
     }
-    if (!st.ok()) {
-      LMIG_WARN("%s: connection for session %llx refused: %s", conn.peer().c_str(),
-                static_cast<unsigned long long>(hello->session), st.error().message.c_str());
-      wire::ErrorMsg m{static_cast<uint32_t>(st.error().code), 0, st.error().message};
-      (void)conn.send(wire::Type::error, wire::encode(m));
-    }
-    return;
+    return join_session(s, std::move(conn), *hello);
   }
+  auto migration = s->migrations.try_take();
+  if (!migration)
+    return refuse(conn,
+                  make_error(LMIG_ERR_TARGET_FAILED,
+                             "this lmigd serves " + std::to_string(kMaxMigrations) +
+                                 " migrations already; try again later"),
+                  "migration refused");
+  greeting.release();
+
+  // From here on it is a migration: its end, good or bad, counts for --once.
   LMIG_INFO("%s: connected", conn.peer().c_str());
-  auto outcome = serve_migration(conn, *hello, s->session, s->registry, secured->session_secret);
+  auto outcome =
+      serve_migration(conn, shown(*hello), s->session, s->registry, secured->session_secret);
   if (!outcome.ok()) {
     LMIG_ERROR("%s: migration failed: %s", conn.peer().c_str(), outcome.error().describe().c_str());
     finish(s, {std::move(outcome).error(), {}});
@@ -196,8 +253,9 @@ void handle(lmig_server *s, Connection conn) {
 
 #ifdef LMIG_HAVE_RDMA
 // One RDMA link, on its own thread: accepted with the configuration its
-// role wants, greeted, handed to its session.
-void handle_rdma(lmig_server *s, rdma::ConnectRequest req) {
+// role wants, greeted, handed to its session. It holds a greeting place
+// until then.
+void handle_rdma(lmig_server *s, rdma::ConnectRequest req, Slots::Slot) {
   const auto role = static_cast<wire::Role>(req.peer_params().role);
   const bool demand = role == wire::Role::demand;
   if (!demand && role != wire::Role::bulk) {
@@ -216,7 +274,7 @@ void handle_rdma(lmig_server *s, rdma::ConnectRequest req) {
   }
   (*link)->set_io_timeout(s->session.io_timeout_ms);
   auto ch = std::make_unique<rdma::RdmaChannel>(std::move(link).value());
-  auto m = ch->next(10000);
+  auto m = ch->next(kHelloTimeoutMs);
   Status st;
   wire::Hello hello;
   if (!m.ok()) {
@@ -397,10 +455,14 @@ extern "C" lmig_status lmig_server_run(lmig_server *s, lmig_error *err) {
 #ifdef LMIG_HAVE_RDMA
     if (fds[3].revents) {
       auto req = s->rdma_listener->next_request(0);
-      if (req.ok()) {
+      auto greeting = req.ok() ? s->greetings.try_take() : std::nullopt;
+      if (req.ok() && !greeting) {
+        turn_away(s, req->peer(), "too many connections are being greeted", kMaxGreetings);
+      } else if (req.ok()) {
         auto done = std::make_shared<std::atomic<bool>>(false);
-        s->workers.push_back({std::thread([s, r = std::move(req).value(), done]() mutable {
-                                handle_rdma(s, std::move(r));
+        s->workers.push_back({std::thread([s, r = std::move(req).value(), done,
+                                           g = std::move(*greeting)]() mutable {
+                                handle_rdma(s, std::move(r), std::move(g));
                                 *done = true;
                               }),
                               done});
@@ -431,10 +493,17 @@ extern "C" lmig_status lmig_server_run(lmig_server *s, lmig_error *err) {
         LMIG_WARN("%s", conn.error().message.c_str());
         continue;
       }
+      // Over the cap the connection is closed at once: a thread for each
+      // would be what a flood of strangers wants.
+      auto greeting = s->greetings.try_take();
+      if (!greeting) {
+        turn_away(s, conn->peer(), "too many connections are being greeted", kMaxGreetings);
+        continue;
+      }
       auto done = std::make_shared<std::atomic<bool>>(false);
       s->workers.push_back(
-          {std::thread([s, c = std::move(conn).value(), done]() mutable {
-             handle(s, std::move(c));
+          {std::thread([s, c = std::move(conn).value(), done, g = std::move(*greeting)]() mutable {
+             handle(s, std::move(c), std::move(g));
              *done = true;
            }),
            done});

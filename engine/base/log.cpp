@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include "engine/base/printable.hpp"
+
 namespace lmig {
 namespace {
 std::mutex g_mutex;
@@ -35,7 +37,9 @@ void log_line(LogLevel level, const char *fmt, ...) {
   va_start(ap, fmt);
   std::vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  g_sink(level, buf);
+  // One event, one line, whatever text from a peer or a migrated process
+  // (its comm, a path) was formatted into it.
+  g_sink(level, printable(buf, 2 * sizeof buf));
 }
 
 } // namespace lmig

@@ -169,7 +169,8 @@ typedef void (*lmig_log_fn)(void *user, lmig_log_level level, const char *line);
 typedef struct lmig_server_options {
   uint32_t size;             /* sizeof(lmig_server_options) */
   const char *listen;        /* "HOST:PORT"; port 0 picks a free one */
-  int once;                  /* nonzero: return from lmig_server_run after one migration */
+  int once;                  /* nonzero: return from lmig_server_run after one migration
+                                (one whose hello was accepted: refused connections do not count) */
   const char *auth_token;    /* no longer supported: must be NULL or empty; use psk_file */
   uint32_t io_timeout_ms;    /* 0: 30000 */
   lmig_log_fn log;           /* optional: one line per event */

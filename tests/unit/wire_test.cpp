@@ -182,6 +182,29 @@ TEST(Wire, PeerError) {
   EXPECT_EQ(e.describe(), "target: CPU lacks AVX-512");
 }
 
+TEST(Wire, PeerErrorTextIsMadePrintable) {
+  ErrorMsg m;
+  m.code = LMIG_ERR_TARGET_FAILED;
+  m.message = "disk full\nlmig: migrated (forged)\x1b[2J";
+  Error e = peer_error(m, Side::target);
+  EXPECT_EQ(e.message, "disk full\\nlmig: migrated (forged)\\x1b[2J");
+  EXPECT_EQ(e.message.find('\n'), std::string::npos);
+}
+
+TEST(Wire, TheLongestHelloFitsTheBoundBeforeAuthentication) {
+  Hello h = sample_hello();
+  h.kernel = std::string(kMaxHelloKernel, 'k');
+  h.host = std::string(kMaxHelloHost, 'h');
+  h.auth = std::string(kMaxHelloAuth, 'a');
+  auto bytes = encode(h);
+  EXPECT_LE(bytes.size(), kMaxHelloPayload);
+  auto r = decode_hello(bytes);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  expect_equal(*r, h);
+  // And the bound is small: a peer nobody has checked costs little.
+  EXPECT_LE(kMaxHelloPayload, 64u << 10);
+}
+
 TEST(Wire, TypeNames) {
   EXPECT_STREQ(type_name(Type::hello), "hello");
   EXPECT_STREQ(type_name(Type::hello_ack), "hello-ack");

@@ -115,7 +115,7 @@ HandshakeResult keys_for(const Schedule &s, bool dialler, bool cleartext, bool a
 // its error).
 Result<Bytes> expect(Connection &c, wire::Type want, int timeout_ms, Side peer_side) {
   Bytes buf;
-  LMIG_ASSIGN_OR_RETURN(wire::Type t, c.recv_within(buf, timeout_ms));
+  LMIG_ASSIGN_OR_RETURN(wire::Type t, c.recv_within(buf, timeout_ms, wire::kMaxHelloPayload));
   if (t == wire::Type::error) {
     LMIG_ASSIGN_OR_RETURN(auto em, wire::decode_error(buf));
     return wire::peer_error(em, peer_side);
@@ -186,7 +186,13 @@ Result<HandshakeResult> handshake_dial(Connection &c, std::span<const uint8_t> k
 
 Result<HandshakeResult> handshake_accept(Connection &c, const KeyLookup &key_for,
                                          bool allow_cleartext, int timeout_ms) {
-  LMIG_ASSIGN_OR_RETURN(Bytes init, expect(c, wire::Type::auth_init, timeout_ms, Side::source));
+  auto first = expect(c, wire::Type::auth_init, timeout_ms, Side::source);
+  if (!first.ok()) { // a stranger is told why it is turned away (if it still listens)
+    if (first.error().side != Side::source)
+      tell(c, first.error());
+    return std::move(first).error();
+  }
+  const Bytes init = std::move(first).value();
   ByteReader r(init);
   const uint32_t version = r.u32();
   const uint32_t flags = r.u32();
