@@ -9,6 +9,8 @@
 
 #include <cstring>
 
+#include "engine/base/fd_passing.hpp"
+
 namespace lmig {
 namespace {
 
@@ -29,20 +31,7 @@ Result<std::pair<UniqueFd, UniqueFd>> make_lifeline() {
 Status Lifeline::hand_over(int uffd) {
   if (!fd_)
     return make_error(LMIG_ERR_INTERNAL, "hand a userfaultfd over a disarmed lifeline");
-  char type = kUffd;
-  iovec iov{&type, 1};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cbuf;
-  mh.msg_controllen = sizeof cbuf;
-  cmsghdr *c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &uffd, sizeof uffd);
-  if (::sendmsg(fd_.get(), &mh, MSG_NOSIGNAL) != 1)
+  if (send_with_fd(fd_.get(), &kUffd, 1, uffd) != 1)
     return sys_error("hand a userfaultfd to the namespace init");
   return {};
 }
@@ -100,26 +89,15 @@ void init_reap(pid_t root, int lifeline) {
     if (lifeline < 0 || !p[1].revents)
       continue;
     char type = 0;
-    iovec iov{&type, 1};
-    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
-    ssize_t n = ::recvmsg(lifeline, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    int fd = -1;
+    ssize_t n = recv_with_fd(lifeline, &type, 1, fd, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
       continue;
     if (n == 1 && type == kUffd) {
-      cmsghdr *c = CMSG_FIRSTHDR(&mh);
-      if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-        if (nheld < kMaxHeld)
-          held[nheld++] = fd;
-        else
-          ::close(fd); // more than a tree can have: lmigd holds its own copy still
-      }
+      if (fd >= 0 && nheld < kMaxHeld)
+        held[nheld++] = fd;
+      else if (fd >= 0)
+        ::close(fd); // more than a tree can have: lmigd holds its own copy still
       continue;
     }
     if (n == 1 && type == kDisarm) {

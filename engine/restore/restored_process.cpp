@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "engine/base/clock.hpp"
+#include "engine/base/fd_passing.hpp"
 #include "engine/base/log.hpp"
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/proc_status.hpp"
@@ -72,21 +73,10 @@ const char *step_name(uint32_t step) {
 
 // Receives one control message, with a passed fd if there is one.
 ssize_t recv_ctl(int ctl, lmig_rst_msg &m, UniqueFd &passed) {
-  iovec iov{&m, sizeof m};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cbuf;
-  mh.msg_controllen = sizeof cbuf;
-  ssize_t n = ::recvmsg(ctl, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  if (n > 0)
-    for (cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-        passed.reset(fd);
-      }
+  int fd = -1;
+  ssize_t n = recv_with_fd(ctl, &m, sizeof m, fd, MSG_DONTWAIT);
+  if (fd >= 0)
+    passed.reset(fd);
   return n;
 }
 

@@ -15,14 +15,6 @@ CmdResult stop_copy(pid_t pid, const std::string &dest) {
   return run({bin("LMIG"), "--stop-copy", std::to_string(pid), dest, "--io-timeout", "5000"});
 }
 
-void expect_untouched(Workload &w, unsigned seq) {
-  EXPECT_TRUE(alive(w.pid()));
-  EXPECT_NE(proc_state(w.pid()), 't') << "still traced";
-  EXPECT_NE(proc_state(w.pid()), 'T') << "left stopped";
-  std::string v = w.check(w.pid(), seq);
-  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
-}
-
 TEST(Failure, TargetUnreachable) {
   Workload w({}, 4);
   // Bind then close: a loopback port with nobody listening.

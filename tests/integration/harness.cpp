@@ -138,6 +138,14 @@ pid_t migration_worker_of(pid_t lmig, std::chrono::milliseconds timeout) {
   return worker;
 }
 
+void expect_untouched(Workload &w, unsigned seq) {
+  ASSERT_TRUE(alive(w.pid()));
+  EXPECT_NE(proc_state(w.pid()), 't') << "still traced";
+  EXPECT_NE(proc_state(w.pid()), 'T') << "left stopped";
+  std::string v = w.check(w.pid(), seq);
+  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
+}
+
 bool alive(pid_t pid) {
   char st = proc_state(pid);
   return st != 0 && st != 'Z' && st != 'X';

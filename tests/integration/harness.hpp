@@ -143,6 +143,10 @@ private:
   pid_t pid_ = -1;
 };
 
+// The source process as it was: alive, neither traced nor stopped, and its
+// check number `seq` passes (gtest expectations).
+void expect_untouched(Workload &w, unsigned seq);
+
 // The "key": value pairs of lmig --json output (numbers and strings).
 std::map<std::string, std::string> parse_json_object(const std::string &text);
 

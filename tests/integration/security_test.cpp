@@ -30,14 +30,6 @@ std::string write_key(const TempDir &dir, const std::string &name, const std::st
 
 const char kKey[] = "Vq7m1c2JXo0q8bYQ2mS3kJ1uQm0n5Z4b";
 
-void expect_untouched(Workload &w, unsigned seq) {
-  ASSERT_TRUE(alive(w.pid()));
-  EXPECT_NE(proc_state(w.pid()), 't') << "still traced";
-  EXPECT_NE(proc_state(w.pid()), 'T') << "left stopped";
-  std::string v = w.check(w.pid(), seq);
-  EXPECT_EQ(v.substr(0, 4), "PASS") << v;
-}
-
 // A post-copy migration through a proxy that looks for the workload's
 // directory (in the image: its cwd, its files) in every byte it forwards.
 struct Watched {
