@@ -57,6 +57,9 @@ public:
   virtual int event_fd() const = 0;
   // Makes a thread blocked on this channel return (the migration is over).
   virtual void shut_down() = 0;
+  // Whether its frames are sealed (authenticated and encrypted): then page
+  // runs need no checksum of their own.
+  virtual bool sealed() const { return false; }
 };
 
 } // namespace lmig

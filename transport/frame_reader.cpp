@@ -3,7 +3,6 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <chrono>
 #include <algorithm>
@@ -89,7 +88,7 @@ void FrameReader::parse_available() {
       std::memcpy(&ph, f.payload.data(), sizeof ph);
       const uint8_t *data = f.payload.data() + sizeof ph;
       size_t len = f.payload.size() - sizeof ph;
-      f.checksum_ok = XXH3_64bits(data, len) == ph.xxh3;
+      f.checksum_ok = wire::pages_intact(ph, data, len, crypto_ != nullptr);
     }
     parsed_ = f.end;
     ready.push_back(f);

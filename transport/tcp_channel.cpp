@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <sys/socket.h>
-#include <xxhash.h>
 
 #include <cstring>
 
@@ -60,7 +59,7 @@ Status TcpChannel::send_pages(const PageBuffer &buffer, const wire::PagesHeader 
 Status TcpChannel::flush() { return sender_ ? sender_->flush() : Status{}; }
 
 InMessage TcpChannel::from_frame(wire::Type type, std::span<const uint8_t> payload, bool checked,
-                                 bool checksum_ok, uint64_t token) {
+                                 bool checksum_ok, uint64_t token) const {
   InMessage m;
   m.type = type;
   m.token = token;
@@ -69,7 +68,8 @@ InMessage TcpChannel::from_frame(wire::Type type, std::span<const uint8_t> paylo
     std::memcpy(&m.pages, payload.data(), sizeof m.pages);
     m.payload = payload.subspan(sizeof m.pages);
     m.checksum_ok = checked ? checksum_ok
-                            : XXH3_64bits(m.payload.data(), m.payload.size()) == m.pages.xxh3;
+                            : wire::pages_intact(m.pages, m.payload.data(), m.payload.size(),
+                                                 sealed());
   }
   return m;
 }

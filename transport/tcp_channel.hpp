@@ -37,12 +37,13 @@ public:
   Result<bool> arm() override { return true; }
   int event_fd() const override;
   void shut_down() override;
+  bool sealed() const override { return conn_.crypto() != nullptr; }
 
 private:
   TcpChannel(Connection conn, uint32_t max_pages);
   Result<std::optional<InMessage>> poll_inline();
-  static InMessage from_frame(wire::Type type, std::span<const uint8_t> payload, bool checked,
-                              bool checksum_ok, uint64_t token);
+  InMessage from_frame(wire::Type type, std::span<const uint8_t> payload, bool checked,
+                       bool checksum_ok, uint64_t token) const;
 
   Connection conn_;
   uint32_t max_pages_;

@@ -1,5 +1,7 @@
 #include "transport/wire.hpp"
 
+#include <xxhash.h>
+
 #include <cstring>
 
 #include "engine/base/printable.hpp"
@@ -67,6 +69,12 @@ std::vector<uint8_t> encode(const PageRequest &m) {
   w.u32(m.npages);
   w.u32(m.flags);
   return w.take();
+}
+
+bool pages_intact(const PagesHeader &h, const uint8_t *data, size_t len, bool sealed) {
+  if (h.flags & kPagesSealedNoChecksum)
+    return sealed;
+  return XXH3_64bits(data, len) == h.xxh3;
 }
 
 std::vector<uint8_t> encode(const Done &m) {

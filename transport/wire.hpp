@@ -71,6 +71,13 @@ struct PagesHeader {
   uint64_t xxh3;
 };
 static_assert(sizeof(PagesHeader) == 24);
+// PagesHeader.flags: no xxh3 was taken (xxh3 is 0): the frame is sealed, and
+// its authentication tag covers the pages. Taken only from a sealed frame.
+inline constexpr uint32_t kPagesSealedNoChecksum = 1;
+
+// Whether a pages frame's data is as its sender had it: by its xxh3, or by
+// the seal of the frame that carried it.
+bool pages_intact(const PagesHeader &h, const uint8_t *data, size_t len, bool sealed);
 
 enum Feature : uint64_t {
   kFeatureStopCopy = 1u << 0,

@@ -48,7 +48,11 @@ Status PageServer::send_pages(Channel &c, uint64_t addr, uint32_t n, bool retry,
   LMIG_ASSIGN_OR_RETURN(auto buf, c.acquire());
   size_t len = static_cast<size_t>(n) * kPage;
   LMIG_TRY(reader.read(addr, buf.data, len));
-  wire::PagesHeader h{addr, n, 0, XXH3_64bits(buf.data, len)};
+  // A sealed channel's tag covers the pages; the checksum is for clear
+  // links (and for the test switch that damages frames before they go).
+  const bool checksum = !c.sealed() || cfg_.corrupt_every;
+  wire::PagesHeader h{addr, n, checksum ? 0 : wire::kPagesSealedNoChecksum,
+                      checksum ? XXH3_64bits(buf.data, len) : 0};
   uint64_t frame = ++frames_;
   if (cfg_.corrupt_every && (!retry || cfg_.corrupt_retries) && frame % cfg_.corrupt_every == 0)
     buf.data[len / 2] ^= 0x5a; // test-only: damage this frame in transit

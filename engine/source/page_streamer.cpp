@@ -15,7 +15,10 @@ Status PageStreamer::send_runs(const std::vector<PageRun> &runs,
       uint64_t addr = run.addr + done * 4096;
       size_t len = static_cast<size_t>(n) * 4096;
       LMIG_TRY(reader_.read(addr, buf_.data(), len));
-      wire::PagesHeader h{addr, n, 0, XXH3_64bits(buf_.data(), len)};
+      // A sealed connection's tag covers the pages (see wire::pages_intact).
+      wire::PagesHeader h = conn_.crypto()
+                                ? wire::PagesHeader{addr, n, wire::kPagesSealedNoChecksum, 0}
+                                : wire::PagesHeader{addr, n, 0, XXH3_64bits(buf_.data(), len)};
       LMIG_TRY(conn_.send_pages(h, buf_.data()));
       done += n;
       pages_sent_ += n;

@@ -124,6 +124,11 @@ Outcome one(std::mt19937_64 &rng, bool postcopy, Blow blow, int delay_ms, bool s
       out.outcome = "VIOLATION: target copy damaged or outcome not said (" + v + ")";
   } else if (src_alive && tgt) {
     out.outcome = "VIOLATION: two copies run";
+  } else if (!src_alive && !tgt && blow == Blow::kill_restored && r.exit_code == 0) {
+    // lmig said the move was complete (every page in) before the process
+    // was killed there: that is the moved process's own end.
+    out.outcome = "moved, then killed";
+    out.ok = true;
   } else if (!src_alive && !tgt) {
     out.outcome = "VIOLATION: no copy left";
   } else if (tgt) {

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <poll.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -497,8 +496,8 @@ Incoming RdmaLink::pop() {
   Incoming m = std::move(incoming_.front());
   incoming_.pop_front();
   if (m.type == wire::Type::pages)
-    m.checksum_ok = XXH3_64bits(m.data, static_cast<size_t>(m.pages.npages) * kPageSize) ==
-                    m.pages.xxh3;
+    m.checksum_ok = wire::pages_intact(m.pages, m.data,
+                                       static_cast<size_t>(m.pages.npages) * kPageSize, false);
   return m;
 }
 
