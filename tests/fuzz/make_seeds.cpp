@@ -6,6 +6,7 @@
 // target fuzz-seeds runs it there.
 #include <xxhash.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +16,7 @@
 
 #include "engine/image/image_codec.hpp"
 #include "tests/fuzz/frame_stream_input.hpp"
+#include "tests/fuzz/sealed_stream_input.hpp"
 #include "tests/fuzz/seed_images.hpp"
 #include "tests/fuzz/wire_selector.hpp"
 #include "transport/wire.hpp"
@@ -62,6 +64,8 @@ wire::Hello hello(wire::Role role, uint64_t session, std::string auth) {
   h.auth = std::move(auth);
   h.session = session;
   h.role = role;
+  if (role == wire::Role::control)
+    h.memory_bytes = 96ull << 20;
   return h;
 }
 
@@ -160,6 +164,7 @@ public:
   Stream &frame(wire::Type type, const Bytes &payload = {}) {
     wire::FrameHeader h{wire::kMagic, static_cast<uint16_t>(type), 0,
                         static_cast<uint32_t>(payload.size()), 0};
+    last_ = bytes_.size();
     raw(&h, sizeof h);
     raw(payload.data(), payload.size());
     return *this;
@@ -177,6 +182,13 @@ public:
     payload.insert(payload.end(), data.begin(), data.end());
     return frame(wire::Type::pages, payload);
   }
+  // What the sealed_stream harness does to the last frame once sealed
+  // (sealed_stream_input.hpp); the frame_stream harness takes it as is.
+  Stream &damage(fuzz::Damage d, uint32_t where = 0) {
+    const uint32_t todo = fuzz::instruction(d, where);
+    std::memcpy(bytes_.data() + last_ + offsetof(wire::FrameHeader, reserved), &todo, sizeof todo);
+    return *this;
+  }
   Stream &raw(const void *p, size_t n) {
     auto *b = static_cast<const uint8_t *>(p);
     bytes_.insert(bytes_.end(), b, b + n);
@@ -186,9 +198,16 @@ public:
 
 private:
   Bytes bytes_;
+  size_t last_ = 0; // where the last frame starts
 };
 
-void write_frame_streams(const fs::path &dir) {
+// The same streams go to both stream harnesses: frame_stream reads them in
+// clear, sealed_stream seals them first.
+void write_frame_streams(const fs::path &root) {
+  auto write_both = [&](const std::string &name, const Bytes &bytes) {
+    write(root / "frame_stream", name, bytes);
+    write(root / "sealed_stream", name, bytes);
+  };
   const auto images = fuzz::seed_images();
   const auto trees = fuzz::seed_trees();
   const auto tree_files = fuzz::seed_tree_files();
@@ -196,7 +215,7 @@ void write_frame_streams(const fs::path &dir) {
   wire::Running running{731, 4242, 41000000};
 
   // A stop-copy migration as the target receives it.
-  write(dir, "stop-copy", Stream(0x0001)
+  write_both("stop-copy", Stream(0x0001)
                               .frame(wire::Type::hello, wire::encode(hello(wire::Role::control, 0, "")))
                               .frame(wire::Type::image, minimal)
                               .pages(0x555555558000ull, 1)
@@ -205,7 +224,7 @@ void write_frame_streams(const fs::path &dir) {
                               .frame(wire::Type::done, wire::encode(done(wire::kDoneAllPages, -1)))
                               .bytes());
   // The source's side of the control connection.
-  write(dir, "source-control", Stream(0x0102)
+  write_both("source-control", Stream(0x0102)
                                    .frame(wire::Type::hello_ack,
                                           wire::encode(hello(wire::Role::control, 9, "")))
                                    .frame(wire::Type::ready)
@@ -215,14 +234,14 @@ void write_frame_streams(const fs::path &dir) {
                                    .bytes());
   // Post-copy demand answers on the target: one damaged in transit, then the
   // source gives up.
-  write(dir, "demand", Stream(0x0203)
+  write_both("demand", Stream(0x0203)
                            .pages(0x7f0000101000ull, 1)
                            .pages(0x7f0000102000ull, 1, true)
                            .pages(0x7f0000102000ull, 1)
                            .frame(wire::Type::error, wire::encode(error_msg()))
                            .bytes());
   // The source hears page requests on the same channel.
-  write(dir, "page-requests", Stream(0x0304)
+  write_both("page-requests", Stream(0x0304)
                                   .frame(wire::Type::page_request,
                                          wire::encode(wire::PageRequest{0x7f0000101000ull, 4, 0}))
                                   .frame(wire::Type::page_request,
@@ -230,7 +249,7 @@ void write_frame_streams(const fs::path &dir) {
                                                                         wire::kRequestRetry}))
                                   .bytes());
   // The head of a post-copy bulk stream.
-  write(dir, "bulk", Stream(0x0405)
+  write_both("bulk", Stream(0x0405)
                          .frame(wire::Type::hello, wire::encode(hello(wire::Role::bulk, 77, "")))
                          .frame(wire::Type::inventory, wire::encode(inventory(false)))
                          .frame(wire::Type::inventory, wire::encode(inventory(true)))
@@ -238,7 +257,7 @@ void write_frame_streams(const fs::path &dir) {
                          .frame(wire::Type::pages_end)
                          .bytes());
   // A tree: its shape, its members' images, the files they share.
-  write(dir, "tree", Stream(0x0506)
+  write_both("tree", Stream(0x0506)
                          .frame(wire::Type::tree, encode_tree(trees.front().second))
                          .frame(wire::Type::image, minimal)
                          .frame(wire::Type::image, encode_image(images[4].second))
@@ -246,20 +265,51 @@ void write_frame_streams(const fs::path &dir) {
                          .bytes());
   // Frames, then bytes that are not lmig.
   const char garbage[] = "GET / HTTP/1.1\r\nHost: example\r\n\r\n";
-  write(dir, "then-garbage", Stream(0x0607)
+  write_both("then-garbage", Stream(0x0607)
                                  .frame(wire::Type::ready)
                                  .frame(wire::Type::running, wire::encode(running))
                                  .raw(garbage, sizeof garbage - 1)
                                  .bytes());
   // A frame larger than a receiver takes.
   wire::FrameHeader huge{wire::kMagic, static_cast<uint16_t>(wire::Type::pages), 0, 64u << 20, 0};
-  write(dir, "oversized", Stream(0x0708).frame(wire::Type::ready).raw(&huge, sizeof huge).bytes());
+  write_both("oversized", Stream(0x0708).frame(wire::Type::ready).raw(&huge, sizeof huge).bytes());
   // A pages frame cut short by the close.
   Stream cut(0x0809);
   cut.pages(0x555555558000ull, 1);
   Bytes b = cut.bytes();
   b.resize(b.size() - 1000);
-  write(dir, "cut-short", b);
+  write_both("cut-short", b);
+
+  // Sealed streams damaged on the way, as an attacker on the path would.
+  const fs::path sealed = root / "sealed_stream";
+  constexpr uint32_t kTagBit = (16 + 24 + 4096 + 16) * 8 - 1; // in a sealed page's tag
+  constexpr uint32_t kLengthBit = 8 * 8 + 20;                 // in the header's length
+  write(sealed, "flipped-tag", Stream(0x0a0b)
+                                   .pages(0x7f0000101000ull, 1)
+                                   .pages(0x7f0000102000ull, 1)
+                                   .damage(fuzz::Damage::flip, kTagBit)
+                                   .frame(wire::Type::error, wire::encode(error_msg()))
+                                   .bytes());
+  write(sealed, "flipped-length", Stream(0x0b0c)
+                                      .frame(wire::Type::ready)
+                                      .frame(wire::Type::running, wire::encode(running))
+                                      .damage(fuzz::Damage::flip, kLengthBit)
+                                      .frame(wire::Type::pages_end)
+                                      .bytes());
+  write(sealed, "dropped", Stream(0x0c0d)
+                               .frame(wire::Type::inventory, wire::encode(inventory(false)))
+                               .pages(0x555555558000ull, 1)
+                               .damage(fuzz::Damage::drop)
+                               .pages(0x555555580000ull, 1)
+                               .frame(wire::Type::pages_end)
+                               .bytes());
+  write(sealed, "replayed", Stream(0x0d0e)
+                                .frame(wire::Type::page_request,
+                                       wire::encode(wire::PageRequest{0x7f0000101000ull, 4, 0}))
+                                .damage(fuzz::Damage::replay)
+                                .frame(wire::Type::page_request,
+                                       wire::encode(wire::PageRequest{0x7f0000105000ull, 1, 0}))
+                                .bytes());
 }
 
 void write_images(const fs::path &root) {
@@ -295,7 +345,7 @@ int main(int argc, char **argv) {
   const fs::path root = argv[1];
   write_images(root);
   write_wire_messages(root / "wire_messages");
-  write_frame_streams(root / "frame_stream");
+  write_frame_streams(root);
   std::printf("make_seeds: %zu seeds, %zu bytes, in %s\n", written, bytes_written, root.c_str());
   return failed ? 1 : 0;
 }
