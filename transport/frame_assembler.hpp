@@ -17,9 +17,12 @@ namespace lmig {
 
 class FrameAssembler {
 public:
+  // A full pages frame and its header, with room to spare.
+  static constexpr size_t kDefaultMaxFrame = (4u << 20) + 4096;
+
   // The buffer is left uninitialised: pages are touched only as frames
   // fill them (zeroing 4 MiB up front cost milliseconds of the restore).
-  explicit FrameAssembler(std::string peer, size_t max_frame = (4u << 20) + 4096)
+  explicit FrameAssembler(std::string peer, size_t max_frame = kDefaultMaxFrame)
       : peer_(std::move(peer)), max_frame_(max_frame), cap_(max_frame + 16),
         buf_(new uint8_t[max_frame + 16]) {}
 

@@ -77,10 +77,15 @@ InMessage TcpChannel::from_frame(wire::Type type, std::span<const uint8_t> paylo
 Result<std::optional<InMessage>> TcpChannel::poll_inline() {
   if (inline_taken_)
     return std::optional<InMessage>{};
-  LMIG_TRY(assembler_.fill(conn_.fd()));
   wire::Type t;
   std::span<const uint8_t> payload;
+  // Frames already here come first: a peer that sent its last ones (an
+  // error, say) and closed is heard before its close is.
   LMIG_ASSIGN_OR_RETURN(bool have, assembler_.front(t, payload));
+  if (!have) {
+    LMIG_TRY(assembler_.fill(conn_.fd()));
+    LMIG_ASSIGN_OR_RETURN(have, assembler_.front(t, payload));
+  }
   if (!have)
     return std::optional<InMessage>{};
   inline_taken_ = true;

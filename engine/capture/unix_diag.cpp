@@ -44,8 +44,10 @@ Result<UnixDiag> unix_diag(uint64_t ino) {
   if (n < 0)
     return sys_error("receive the unix socket query's answer");
   auto *h = reinterpret_cast<nlmsghdr *>(buf);
-  int len = static_cast<int>(n);
-  if (!NLMSG_OK(h, len))
+  // NLMSG_OK spelled out: the macro compares the u32 nlmsg_len with an int,
+  // which clang flags (-Wsign-compare) where it expands.
+  const size_t len = static_cast<size_t>(n);
+  if (len < sizeof(nlmsghdr) || h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > len)
     return make_error(LMIG_ERR_SYSTEM, "sock_diag: truncated answer");
   if (h->nlmsg_type == NLMSG_ERROR) {
     auto *e = static_cast<nlmsgerr *>(NLMSG_DATA(h));

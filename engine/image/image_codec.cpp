@@ -763,8 +763,9 @@ void read_timers(ByteReader &r, ProcessImage &im) {
 
 Status attach_thread_queues(ProcessImage &im, ThreadQueues &tq) {
   for (auto &[tid, q] : tq.queues) {
+    // Clang 14 cannot capture a structured binding: the lambda takes a copy.
     auto it = std::find_if(im.threads.begin(), im.threads.end(),
-                           [&](const ThreadImage &t) { return t.tid == tid; });
+                           [tid = tid](const ThreadImage &t) { return t.tid == tid; });
     if (it == im.threads.end())
       return make_error(LMIG_ERR_IMAGE, "image: signals queued for thread " +
                                             std::to_string(tid) + ", which it does not have");

@@ -32,7 +32,6 @@ namespace {
 #define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
 #endif
 
-constexpr uint64_t kNs = 1000000000ull;
 constexpr uint32_t kSendShutdown = 2, kRcvShutdown = 1;
 
 int fail() { return -errno; }

@@ -1,0 +1,351 @@
+// Writes the seed corpus of every harness from real encodings: images,
+// trees and tree files (seed_images.cpp) and wire messages, made by the
+// project's own encoders, and streams of frames as a migration sends them.
+// Each seed is decoded before it is written, so every one reaches past the
+// checks at the door. Usage: make_seeds DIR (tests/fuzz/corpus); ninja
+// target fuzz-seeds runs it there.
+#include <xxhash.h>
+
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "engine/image/image_codec.hpp"
+#include "tests/fuzz/frame_stream_input.hpp"
+#include "tests/fuzz/sealed_stream_input.hpp"
+#include "tests/fuzz/seed_images.hpp"
+#include "tests/fuzz/wire_selector.hpp"
+#include "transport/wire.hpp"
+
+namespace fs = std::filesystem;
+using namespace lmig;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+bool failed = false;
+size_t written = 0, bytes_written = 0;
+
+void write(const fs::path &dir, const std::string &name, const Bytes &bytes) {
+  fs::create_directories(dir);
+  std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!out) {
+    std::fprintf(stderr, "make_seeds: cannot write %s\n", (dir / name).c_str());
+    failed = true;
+  }
+  written++;
+  bytes_written += bytes.size();
+}
+
+template <typename T> void expect_ok(const Result<T> &r, const std::string &what) {
+  if (!r.ok()) {
+    std::fprintf(stderr, "make_seeds: %s does not decode: %s\n", what.c_str(),
+                 r.error().message.c_str());
+    failed = true;
+  }
+}
+
+// --- wire messages ------------------------------------------------------------
+
+wire::Hello hello(wire::Role role, uint64_t session, std::string auth) {
+  wire::Hello h;
+  h.mode = 1;
+  h.features = wire::kFeatureStopCopy | wire::kFeaturePostcopy;
+  h.xfeatures = 0x2e7;
+  h.xstate_size = 2696;
+  h.kernel = "6.18.0-1-amd64";
+  h.host = "source.example";
+  h.auth = std::move(auth);
+  h.session = session;
+  h.role = role;
+  if (role == wire::Role::control)
+    h.memory_bytes = 96ull << 20;
+  return h;
+}
+
+wire::Done done(uint32_t reason, int32_t exit_status) {
+  wire::Done d;
+  d.reason = reason;
+  d.pages_demand = 312;
+  d.pages_pushed = 65224;
+  d.pages_zero = 1200;
+  d.checksum_retries = reason;
+  d.faults = 290;
+  d.fault_p50_us = 17.5;
+  d.fault_p99_us = 88.25;
+  d.fault_max_us = 1312.0;
+  for (int i = 0; i < wire::kHistogramBuckets; i++)
+    d.histogram[i] = i < 12 ? static_cast<uint64_t>(1) << (12 - i) : 0;
+  d.postcopy_ns = 1234567890;
+  d.pages_prefetched = 96;
+  d.exit_status = exit_status;
+  return d;
+}
+
+wire::InventoryChunk inventory(bool last) {
+  wire::InventoryChunk c;
+  c.last = last;
+  c.runs = {{0x555555558000ull, 1}, {0x555555580000ull, 0x21}, {0x7f0000101000ull, 0xff}};
+  if (last)
+    c.runs.push_back({0x7ffc0001e000ull, 3});
+  return c;
+}
+
+wire::ErrorMsg error_msg() {
+  wire::ErrorMsg e;
+  e.code = LMIG_ERR_TARGET_FAILED;
+  e.sys_errno = EEXIST;
+  e.message = "restore: fd 9 (deleted): make /var/tmp/scratch: File exists";
+  return e;
+}
+
+Bytes selected(fuzz::WireMessage m, const Bytes &payload) {
+  Bytes b{static_cast<uint8_t>(m)};
+  b.insert(b.end(), payload.begin(), payload.end());
+  return b;
+}
+
+void write_wire_messages(const fs::path &dir) {
+  using fuzz::WireMessage;
+  struct Seed {
+    const char *name;
+    WireMessage kind;
+    Bytes payload;
+  };
+  wire::Running running;
+  running.target_pid = 731;
+  running.vpid = 4242;
+  running.restore_ns = 41000000;
+  wire::PageRequest request{0x7f0000101000ull, 16, 0};
+  wire::PageRequest retry{0x555555580000ull, 1, wire::kRequestRetry};
+  const std::vector<Seed> seeds = {
+      {"hello-control", WireMessage::hello, wire::encode(hello(wire::Role::control, 0, ""))},
+      {"hello-bulk", WireMessage::hello,
+       wire::encode(hello(wire::Role::bulk, 0x1f2e3d4c5b6a7988ull, "shared secret"))},
+      {"hello-demand-rdma", WireMessage::hello,
+       wire::encode(hello(wire::Role::demand, 77, "s3cr3t"))},
+      {"error", WireMessage::error, wire::encode(error_msg())},
+      {"running", WireMessage::running, wire::encode(running)},
+      {"page-request", WireMessage::page_request, wire::encode(request)},
+      {"page-request-retry", WireMessage::page_request, wire::encode(retry)},
+      {"done-all-pages", WireMessage::done, wire::encode(done(wire::kDoneAllPages, -1))},
+      {"done-exited", WireMessage::done, wire::encode(done(wire::kDoneProcessExited, 3))},
+      {"inventory", WireMessage::inventory, wire::encode(inventory(false))},
+      {"inventory-last", WireMessage::inventory, wire::encode(inventory(true))},
+  };
+  for (const auto &s : seeds) {
+    std::span<const uint8_t> p(s.payload);
+    switch (s.kind) {
+    case WireMessage::hello: expect_ok(wire::decode_hello(p), s.name); break;
+    case WireMessage::error: expect_ok(wire::decode_error(p), s.name); break;
+    case WireMessage::running: expect_ok(wire::decode_running(p), s.name); break;
+    case WireMessage::page_request: expect_ok(wire::decode_page_request(p), s.name); break;
+    case WireMessage::done: expect_ok(wire::decode_done(p), s.name); break;
+    case WireMessage::inventory: expect_ok(wire::decode_inventory(p), s.name); break;
+    case WireMessage::kCount: break;
+    }
+    write(dir, s.name, selected(s.kind, s.payload));
+  }
+}
+
+// --- streams of frames ------------------------------------------------------
+
+class Stream {
+public:
+  // cutting: how the harness writes this stream (frame_stream_input.hpp).
+  explicit Stream(uint16_t cutting) : bytes_{uint8_t(cutting), uint8_t(cutting >> 8)} {}
+
+  Stream &frame(wire::Type type, const Bytes &payload = {}) {
+    wire::FrameHeader h{wire::kMagic, static_cast<uint16_t>(type), 0,
+                        static_cast<uint32_t>(payload.size()), 0};
+    last_ = bytes_.size();
+    raw(&h, sizeof h);
+    raw(payload.data(), payload.size());
+    return *this;
+  }
+  // One pages frame of npages patterned pages; a wrong checksum if asked.
+  Stream &pages(uint64_t addr, uint32_t npages, bool damaged = false) {
+    Bytes data(static_cast<size_t>(npages) * 4096);
+    for (size_t i = 0; i < data.size(); i++)
+      data[i] = static_cast<uint8_t>((addr >> 12) + i / 64);
+    wire::PagesHeader h{addr, npages, 0, XXH3_64bits(data.data(), data.size())};
+    if (damaged)
+      h.xxh3 ^= 1;
+    Bytes payload(sizeof h);
+    std::memcpy(payload.data(), &h, sizeof h);
+    payload.insert(payload.end(), data.begin(), data.end());
+    return frame(wire::Type::pages, payload);
+  }
+  // What the sealed_stream harness does to the last frame once sealed
+  // (sealed_stream_input.hpp); the frame_stream harness takes it as is.
+  Stream &damage(fuzz::Damage d, uint32_t where = 0) {
+    const uint32_t todo = fuzz::instruction(d, where);
+    std::memcpy(bytes_.data() + last_ + offsetof(wire::FrameHeader, reserved), &todo, sizeof todo);
+    return *this;
+  }
+  Stream &raw(const void *p, size_t n) {
+    auto *b = static_cast<const uint8_t *>(p);
+    bytes_.insert(bytes_.end(), b, b + n);
+    return *this;
+  }
+  const Bytes &bytes() const { return bytes_; }
+
+private:
+  Bytes bytes_;
+  size_t last_ = 0; // where the last frame starts
+};
+
+// The same streams go to both stream harnesses: frame_stream reads them in
+// clear, sealed_stream seals them first.
+void write_frame_streams(const fs::path &root) {
+  auto write_both = [&](const std::string &name, const Bytes &bytes) {
+    write(root / "frame_stream", name, bytes);
+    write(root / "sealed_stream", name, bytes);
+  };
+  const auto images = fuzz::seed_images();
+  const auto trees = fuzz::seed_trees();
+  const auto tree_files = fuzz::seed_tree_files();
+  const Bytes minimal = encode_image(images.front().second);
+  wire::Running running{731, 4242, 41000000};
+
+  // A stop-copy migration as the target receives it.
+  write_both("stop-copy", Stream(0x0001)
+                              .frame(wire::Type::hello, wire::encode(hello(wire::Role::control, 0, "")))
+                              .frame(wire::Type::image, minimal)
+                              .pages(0x555555558000ull, 1)
+                              .pages(0x555555580000ull, 2)
+                              .frame(wire::Type::pages_end)
+                              .frame(wire::Type::done, wire::encode(done(wire::kDoneAllPages, -1)))
+                              .bytes());
+  // The source's side of the control connection.
+  write_both("source-control", Stream(0x0102)
+                                   .frame(wire::Type::hello_ack,
+                                          wire::encode(hello(wire::Role::control, 9, "")))
+                                   .frame(wire::Type::ready)
+                                   .frame(wire::Type::running, wire::encode(running))
+                                   .frame(wire::Type::done,
+                                          wire::encode(done(wire::kDoneProcessExited, 0)))
+                                   .bytes());
+  // Post-copy demand answers on the target: one damaged in transit, then the
+  // source gives up.
+  write_both("demand", Stream(0x0203)
+                           .pages(0x7f0000101000ull, 1)
+                           .pages(0x7f0000102000ull, 1, true)
+                           .pages(0x7f0000102000ull, 1)
+                           .frame(wire::Type::error, wire::encode(error_msg()))
+                           .bytes());
+  // The source hears page requests on the same channel.
+  write_both("page-requests", Stream(0x0304)
+                                  .frame(wire::Type::page_request,
+                                         wire::encode(wire::PageRequest{0x7f0000101000ull, 4, 0}))
+                                  .frame(wire::Type::page_request,
+                                         wire::encode(wire::PageRequest{0x555555580000ull, 1,
+                                                                        wire::kRequestRetry}))
+                                  .bytes());
+  // The head of a post-copy bulk stream.
+  write_both("bulk", Stream(0x0405)
+                         .frame(wire::Type::hello, wire::encode(hello(wire::Role::bulk, 77, "")))
+                         .frame(wire::Type::inventory, wire::encode(inventory(false)))
+                         .frame(wire::Type::inventory, wire::encode(inventory(true)))
+                         .pages(0x555555558000ull, 1)
+                         .frame(wire::Type::pages_end)
+                         .bytes());
+  // A tree: its shape, its members' images, the files they share.
+  write_both("tree", Stream(0x0506)
+                         .frame(wire::Type::tree, encode_tree(trees.front().second))
+                         .frame(wire::Type::image, minimal)
+                         .frame(wire::Type::image, encode_image(images[4].second))
+                         .frame(wire::Type::tree_files, encode_image(tree_files.front().second))
+                         .bytes());
+  // Frames, then bytes that are not lmig.
+  const char garbage[] = "GET / HTTP/1.1\r\nHost: example\r\n\r\n";
+  write_both("then-garbage", Stream(0x0607)
+                                 .frame(wire::Type::ready)
+                                 .frame(wire::Type::running, wire::encode(running))
+                                 .raw(garbage, sizeof garbage - 1)
+                                 .bytes());
+  // A frame larger than a receiver takes.
+  wire::FrameHeader huge{wire::kMagic, static_cast<uint16_t>(wire::Type::pages), 0, 64u << 20, 0};
+  write_both("oversized", Stream(0x0708).frame(wire::Type::ready).raw(&huge, sizeof huge).bytes());
+  // A pages frame cut short by the close.
+  Stream cut(0x0809);
+  cut.pages(0x555555558000ull, 1);
+  Bytes b = cut.bytes();
+  b.resize(b.size() - 1000);
+  write_both("cut-short", b);
+
+  // Sealed streams damaged on the way, as an attacker on the path would.
+  const fs::path sealed = root / "sealed_stream";
+  constexpr uint32_t kTagBit = (16 + 24 + 4096 + 16) * 8 - 1; // in a sealed page's tag
+  constexpr uint32_t kLengthBit = 8 * 8 + 20;                 // in the header's length
+  write(sealed, "flipped-tag", Stream(0x0a0b)
+                                   .pages(0x7f0000101000ull, 1)
+                                   .pages(0x7f0000102000ull, 1)
+                                   .damage(fuzz::Damage::flip, kTagBit)
+                                   .frame(wire::Type::error, wire::encode(error_msg()))
+                                   .bytes());
+  write(sealed, "flipped-length", Stream(0x0b0c)
+                                      .frame(wire::Type::ready)
+                                      .frame(wire::Type::running, wire::encode(running))
+                                      .damage(fuzz::Damage::flip, kLengthBit)
+                                      .frame(wire::Type::pages_end)
+                                      .bytes());
+  write(sealed, "dropped", Stream(0x0c0d)
+                               .frame(wire::Type::inventory, wire::encode(inventory(false)))
+                               .pages(0x555555558000ull, 1)
+                               .damage(fuzz::Damage::drop)
+                               .pages(0x555555580000ull, 1)
+                               .frame(wire::Type::pages_end)
+                               .bytes());
+  write(sealed, "replayed", Stream(0x0d0e)
+                                .frame(wire::Type::page_request,
+                                       wire::encode(wire::PageRequest{0x7f0000101000ull, 4, 0}))
+                                .damage(fuzz::Damage::replay)
+                                .frame(wire::Type::page_request,
+                                       wire::encode(wire::PageRequest{0x7f0000105000ull, 1, 0}))
+                                .bytes());
+}
+
+void write_images(const fs::path &root) {
+  for (const auto &[name, im] : fuzz::seed_images()) {
+    const Bytes bytes = encode_image(im);
+    auto back = decode_image(bytes);
+    expect_ok(back, "image " + name);
+    if (back.ok() && !(*back == im)) {
+      std::fprintf(stderr, "make_seeds: image %s changes through its encoding\n", name.c_str());
+      failed = true;
+    }
+    write(root / "image", name, bytes);
+  }
+  for (const auto &[name, files] : fuzz::seed_tree_files()) {
+    const Bytes bytes = encode_image(files);
+    expect_ok(decode_tree_files(bytes), "tree files " + name);
+    write(root / "tree_files", name, bytes);
+  }
+  for (const auto &[name, tree] : fuzz::seed_trees()) {
+    const Bytes bytes = encode_tree(tree);
+    expect_ok(decode_tree(bytes), "tree " + name);
+    write(root / "tree", name, bytes);
+  }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+    return 2;
+  }
+  const fs::path root = argv[1];
+  write_images(root);
+  write_wire_messages(root / "wire_messages");
+  write_frame_streams(root);
+  std::printf("make_seeds: %zu seeds, %zu bytes, in %s\n", written, bytes_written, root.c_str());
+  return failed ? 1 : 0;
+}
