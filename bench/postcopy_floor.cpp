@@ -422,7 +422,9 @@ Samples floor_uffd_tcp(const Options &o, bool busy) {
   char req[kRequest] = {};
   Samples s;
   try {
-    s = touch_while_serving(o, busy, uffd, reg, [&](uint64_t a, std::atomic<bool> &stop) {
+    // The socket by an explicit reference: clang 14 cannot capture a
+    // structured binding.
+    s = touch_while_serving(o, busy, uffd, reg, [&, &c = c](uint64_t a, std::atomic<bool> &stop) {
       std::memcpy(req, &a, sizeof a);
       if (!send_all(c.get(), req, sizeof req, busy) ||
           !recv_all(c.get(), page.data(), page.size(), busy, &stop))

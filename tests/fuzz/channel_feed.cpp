@@ -70,15 +70,18 @@ Fed feed_channel(std::span<const uint8_t> stream, Cutting cutting, FrameCryptoPt
   return fed;
 }
 
-void check_message(const InMessage &m, uint16_t type, std::span<const uint8_t> payload) {
+void check_message(const InMessage &m, uint16_t type, std::span<const uint8_t> payload,
+                   bool sealed) {
   check(static_cast<uint16_t>(m.type) == type, "a frame of another type");
   if (m.type == wire::Type::pages && payload.size() >= sizeof(wire::PagesHeader)) {
     wire::PagesHeader h;
     std::memcpy(&h, payload.data(), sizeof h);
     check(std::memcmp(&m.pages, &h, sizeof h) == 0, "a pages frame with another header");
     payload = payload.subspan(sizeof h);
-    check(m.checksum_ok == (XXH3_64bits(payload.data(), payload.size()) == h.xxh3),
-          "a pages frame with the wrong checksum verdict");
+    const bool intact = (h.flags & wire::kPagesSealedNoChecksum)
+                            ? sealed
+                            : XXH3_64bits(payload.data(), payload.size()) == h.xxh3;
+    check(m.checksum_ok == intact, "a pages frame with the wrong checksum verdict");
   } else {
     check(m.checksum_ok, "a frame that is not pages failed its checksum");
   }

@@ -28,7 +28,10 @@ Fed feed_channel(std::span<const uint8_t> stream, Cutting cutting, FrameCryptoPt
                  const std::function<void(const InMessage &, size_t)> &on_frame);
 
 // Checks a delivered message against the frame (type and plaintext
-// payload) it must be, and its checksum verdict if it carries pages.
-void check_message(const InMessage &m, uint16_t type, std::span<const uint8_t> payload);
+// payload) it must be, and the verdict on its pages if it carries some:
+// by their xxh3, or, flagged kPagesSealedNoChecksum, intact exactly when
+// the channel is sealed (wire.hpp).
+void check_message(const InMessage &m, uint16_t type, std::span<const uint8_t> payload,
+                   bool sealed);
 
 } // namespace lmig::fuzz

@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const fuzz::Fed fed =
       fuzz::feed_channel(stream, fuzz::Cutting(data), nullptr, [&](const InMessage &m, size_t i) {
         fuzz::check(i < ref.frames.size(), "a frame the stream does not hold");
-        fuzz::check_message(m, ref.frames[i].type, ref.frames[i].payload);
+        fuzz::check_message(m, ref.frames[i].type, ref.frames[i].payload, false);
       });
   fuzz::check(fed.frames == ref.frames.size(), "frames of the stream were not delivered");
   fuzz::check(fed.end.code == ref.end, ref.end == LMIG_ERR_PROTOCOL

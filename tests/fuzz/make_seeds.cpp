@@ -169,14 +169,21 @@ public:
     raw(payload.data(), payload.size());
     return *this;
   }
-  // One pages frame of npages patterned pages; a wrong checksum if asked.
-  Stream &pages(uint64_t addr, uint32_t npages, bool damaged = false) {
+  enum class Check {
+    xxh3,     // as on a channel in clear
+    damaged,  // an xxh3 the pages do not match
+    by_seal,  // as on a sealed channel: no xxh3, kPagesSealedNoChecksum
+  };
+  // One pages frame of npages patterned pages.
+  Stream &pages(uint64_t addr, uint32_t npages, Check check = Check::xxh3) {
     Bytes data(static_cast<size_t>(npages) * 4096);
     for (size_t i = 0; i < data.size(); i++)
       data[i] = static_cast<uint8_t>((addr >> 12) + i / 64);
     wire::PagesHeader h{addr, npages, 0, XXH3_64bits(data.data(), data.size())};
-    if (damaged)
+    if (check == Check::damaged)
       h.xxh3 ^= 1;
+    if (check == Check::by_seal)
+      h = {addr, npages, wire::kPagesSealedNoChecksum, 0};
     Bytes payload(sizeof h);
     std::memcpy(payload.data(), &h, sizeof h);
     payload.insert(payload.end(), data.begin(), data.end());
@@ -236,7 +243,7 @@ void write_frame_streams(const fs::path &root) {
   // source gives up.
   write_both("demand", Stream(0x0203)
                            .pages(0x7f0000101000ull, 1)
-                           .pages(0x7f0000102000ull, 1, true)
+                           .pages(0x7f0000102000ull, 1, Stream::Check::damaged)
                            .pages(0x7f0000102000ull, 1)
                            .frame(wire::Type::error, wire::encode(error_msg()))
                            .bytes());
@@ -280,13 +287,21 @@ void write_frame_streams(const fs::path &root) {
   b.resize(b.size() - 1000);
   write_both("cut-short", b);
 
+  // Pages as the page server sends them on a sealed channel, its seal
+  // their only check; in clear, the same frames must not pass as intact.
+  write_both("pages-by-seal", Stream(0x0e0f)
+                                  .pages(0x7f0000101000ull, 1, Stream::Check::by_seal)
+                                  .pages(0x7f0000102000ull, 2, Stream::Check::by_seal)
+                                  .frame(wire::Type::pages_end)
+                                  .bytes());
+
   // Sealed streams damaged on the way, as an attacker on the path would.
   const fs::path sealed = root / "sealed_stream";
   constexpr uint32_t kTagBit = (16 + 24 + 4096 + 16) * 8 - 1; // in a sealed page's tag
   constexpr uint32_t kLengthBit = 8 * 8 + 20;                 // in the header's length
   write(sealed, "flipped-tag", Stream(0x0a0b)
-                                   .pages(0x7f0000101000ull, 1)
-                                   .pages(0x7f0000102000ull, 1)
+                                   .pages(0x7f0000101000ull, 1, Stream::Check::by_seal)
+                                   .pages(0x7f0000102000ull, 1, Stream::Check::by_seal)
                                    .damage(fuzz::Damage::flip, kTagBit)
                                    .frame(wire::Type::error, wire::encode(error_msg()))
                                    .bytes());

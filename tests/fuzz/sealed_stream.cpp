@@ -93,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       w.bytes, fuzz::Cutting(data), std::make_shared<FrameCrypto>(other, fuzz::stream_key()),
       [&](const InMessage &m, size_t i) {
         fuzz::check(i < w.intact.size(), "a damaged, dropped or replayed frame was delivered");
-        fuzz::check_message(m, w.intact[i].type, w.intact[i].payload);
+        fuzz::check_message(m, w.intact[i].type, w.intact[i].payload, true);
       });
   fuzz::check(fed.frames == w.intact.size(), "frames sealed intact were not delivered");
   if (!w.disturbed && !w.tail)
