@@ -73,7 +73,7 @@ struct PagesHeader {
 static_assert(sizeof(PagesHeader) == 24);
 // PagesHeader.flags: no xxh3 was taken (xxh3 is 0): the frame is sealed, and
 // its authentication tag covers the pages. Taken only from a sealed frame.
-inline constexpr uint32_t kPagesSealedNoChecksum = 1;
+inline constexpr uint32_t kPagesSealedNoChecksum = 1u << 31; // high: low bits are free for a run's own use
 
 // Whether a pages frame's data is as its sender had it: by its xxh3, or by
 // the seal of the frame that carried it.
