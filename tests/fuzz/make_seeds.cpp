@@ -284,7 +284,7 @@ void write_frame_streams(const fs::path &root) {
   Stream cut(0x0809);
   cut.pages(0x555555558000ull, 1);
   Bytes b = cut.bytes();
-  b.resize(b.size() - 1000);
+  b.resize(b.size() > 1000 ? b.size() - 1000 : 0); // (GCC 12 -O1 cannot tell it is larger)
   write_both("cut-short", b);
 
   // Pages as the page server sends them on a sealed channel, its seal
