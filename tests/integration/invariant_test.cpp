@@ -33,9 +33,10 @@ std::unique_ptr<Background> held_back_postcopy(pid_t pid, const Lmigd &d,
 }
 
 // A held-back post-copy migration whose process runs on the target: lmig in
-// the background, the target's PID (guarded).
+// the background, its worker, the target's PID (guarded).
 struct Switched {
   std::unique_ptr<Background> lmig;
+  pid_t worker = -1;
   pid_t target = -1;
   std::unique_ptr<ProcessGuard> guard;
 };
@@ -45,6 +46,7 @@ Switched switched_over(pid_t pid, const Lmigd &d, int push_delay_ms = 8000) {
   s.lmig = held_back_postcopy(pid, d, push_delay_ms);
   s.target = d.wait_running();
   s.guard = std::make_unique<ProcessGuard>(s.target);
+  s.worker = migration_worker_of(s.lmig->pid());
   return s;
 }
 
@@ -104,7 +106,7 @@ TEST(Invariant, LmigdKilledDuringPostcopyTakesTheRestoredProcessAlong) {
   ASSERT_GT(target, 0) << d.log();
   // The page server (lmig's worker) answers nothing more; the check reads
   // all the memory, so the process blocks on its first page from the source.
-  const pid_t worker = migration_worker_of(m->pid());
+  const pid_t worker = sw.worker;
   ASSERT_GT(worker, 0);
   ASSERT_EQ(::kill(worker, SIGSTOP), 0);
   ASSERT_EQ(::kill(target, SIGUSR1), 0);
@@ -132,7 +134,7 @@ TEST(Invariant, LmigAndItsWorkerKilledAfterTheSwitchoverLeaveTheSourceStopped) {
   auto &m = sw.lmig;
   const pid_t target = sw.target;
   ASSERT_GT(target, 0) << d.log();
-  const pid_t worker = migration_worker_of(m->pid());
+  const pid_t worker = sw.worker;
   ASSERT_GT(worker, 0);
   ASSERT_EQ(::kill(worker, SIGKILL), 0);
   ASSERT_EQ(::kill(m->pid(), SIGKILL), 0);
@@ -158,7 +160,7 @@ TEST(Invariant, LmigKilledAfterTheSwitchoverStillCompletesTheMigration) {
   auto &m = sw.lmig;
   const pid_t target = sw.target;
   ASSERT_GT(target, 0) << d.log();
-  const pid_t worker = migration_worker_of(m->pid());
+  const pid_t worker = sw.worker;
   ASSERT_GT(worker, 0);
   ASSERT_EQ(::kill(m->pid(), SIGKILL), 0);
   m->finish();
