@@ -15,6 +15,7 @@ namespace {
 void usage(FILE *f) {
   std::fprintf(f,
                "usage: lmig --stop-copy|--postcopy PID HOST:PORT [--json]\n"
+               "            [--cert FILE --key FILE --ca FILE [--peer-name NAME]]\n"
                "            [--psk-file FILE] [--insecure]\n"
                "            [--connect-timeout MS] [--io-timeout MS] [--reconnect-timeout MS]\n"
                "            [--transport tcp|rdma|auto]   (post-copy channels; default tcp)\n"
@@ -25,7 +26,10 @@ void usage(FILE *f) {
                "\n"
                "--psk-file FILE: the target must prove it holds this pre-shared key (the same\n"
                "file as lmigd's; mode 0600). Without one only a loopback target is taken,\n"
-               "unless --insecure: then any target that answers gets the process.\n");
+               "unless --insecure: then any target that answers gets the process.\n"
+               "--cert FILE --key FILE --ca FILE: this host's certificate and key (PEM; the key\n"
+               "mode 0600), and the CA that signed the target's: the target must show a\n"
+               "certificate that CA signed for HOST (or for --peer-name NAME).\n");
 }
 
 bool parse_pid(const char *s, pid_t &out) {
@@ -57,7 +61,7 @@ std::string json_escape(const char *s) {
 } // namespace
 
 int main(int argc, char **argv) {
-  enum { kStop = 1, kPost, kJson, kAuth, kConnTo, kIoTo, kCheck, kHelp, kVersion, kReconnTo, kTransport, kPskFile, kInsecure };
+  enum { kStop = 1, kPost, kJson, kAuth, kConnTo, kIoTo, kCheck, kHelp, kVersion, kReconnTo, kTransport, kPskFile, kInsecure, kCert, kKey, kCa, kPeerName };
   static const option longopts[] = {
       {"stop-copy", no_argument, nullptr, kStop},
       {"postcopy", no_argument, nullptr, kPost},
@@ -65,6 +69,10 @@ int main(int argc, char **argv) {
       {"auth-token", required_argument, nullptr, kAuth},
       {"psk-file", required_argument, nullptr, kPskFile},
       {"insecure", no_argument, nullptr, kInsecure},
+      {"cert", required_argument, nullptr, kCert},
+      {"key", required_argument, nullptr, kKey},
+      {"ca", required_argument, nullptr, kCa},
+      {"peer-name", required_argument, nullptr, kPeerName},
       {"connect-timeout", required_argument, nullptr, kConnTo},
       {"io-timeout", required_argument, nullptr, kIoTo},
       {"reconnect-timeout", required_argument, nullptr, kReconnTo},
@@ -87,6 +95,10 @@ int main(int argc, char **argv) {
     case kAuth: opts.auth_token = optarg; break; // refused, with what to use instead
     case kPskFile: opts.psk_file = optarg; break;
     case kInsecure: opts.insecure = 1; break;
+    case kCert: opts.cert_file = optarg; break;
+    case kKey: opts.key_file = optarg; break;
+    case kCa: opts.ca_file = optarg; break;
+    case kPeerName: opts.peer_name = optarg; break;
     case kConnTo: opts.connect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kIoTo: opts.io_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kReconnTo: opts.reconnect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;

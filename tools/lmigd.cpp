@@ -28,6 +28,7 @@ void log_line(void *, lmig_log_level level, const char *line) {
 
 void usage(FILE *f) {
   std::fprintf(f, "usage: lmigd --listen HOST:PORT [--once] [--psk-file FILE] [--insecure]\n"
+                  "             [--cert FILE --key FILE --ca FILE]\n"
                   "             [--io-timeout MS] [--reconnect-timeout MS] [--port-file FILE]\n"
                   "             [--verbose] [--transport tcp|rdma|auto]  (post-copy channels over RDMA too)\n"
                   "\n"
@@ -36,19 +37,25 @@ void usage(FILE *f) {
                   "\n"
                   "--psk-file FILE: sources must prove they hold this pre-shared key (mode 0600;\n"
                   "make one: head -c 32 /dev/urandom | base64 > FILE). Without one lmigd serves\n"
-                  "only a loopback address, unless --insecure.\n");
+                  "only a loopback address, unless --insecure.\n"
+                  "--cert FILE --key FILE --ca FILE: this host's certificate and key (PEM; the\n"
+                  "key mode 0600), and the CA that signs sources' certificates: only a source\n"
+                  "that shows one it signed is served.\n");
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  enum { kListen = 1, kOnce, kAuth, kIoTo, kPortFile, kVerbose, kHelp, kVersion, kReconnTo, kTransport, kPskFile, kInsecure };
+  enum { kListen = 1, kOnce, kAuth, kIoTo, kPortFile, kVerbose, kHelp, kVersion, kReconnTo, kTransport, kPskFile, kInsecure, kCert, kKey, kCa };
   static const option longopts[] = {
       {"listen", required_argument, nullptr, kListen},
       {"once", no_argument, nullptr, kOnce},
       {"auth-token", required_argument, nullptr, kAuth},
       {"psk-file", required_argument, nullptr, kPskFile},
       {"insecure", no_argument, nullptr, kInsecure},
+      {"cert", required_argument, nullptr, kCert},
+      {"key", required_argument, nullptr, kKey},
+      {"ca", required_argument, nullptr, kCa},
       {"io-timeout", required_argument, nullptr, kIoTo},
       {"reconnect-timeout", required_argument, nullptr, kReconnTo},
       {"transport", required_argument, nullptr, kTransport},
@@ -71,6 +78,9 @@ int main(int argc, char **argv) {
     case kAuth: opts.auth_token = optarg; break; // refused, with what to use instead
     case kPskFile: opts.psk_file = optarg; break;
     case kInsecure: opts.insecure = 1; break;
+    case kCert: opts.cert_file = optarg; break;
+    case kKey: opts.key_file = optarg; break;
+    case kCa: opts.ca_file = optarg; break;
     case kIoTo: opts.io_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kReconnTo: opts.reconnect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kTransport:

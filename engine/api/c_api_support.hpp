@@ -4,10 +4,12 @@
 
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "engine/base/error.hpp"
 #include "lmig/lmig.h"
+#include "transport/secure/certificates.hpp"
 
 namespace lmig {
 
@@ -32,6 +34,14 @@ inline lmig_status report_error(const Error &e, lmig_error *err) {
 // The pre-shared key a caller gave: from a file, or in memory (at least
 // kMinPskBytes); empty when neither.
 Result<std::vector<uint8_t>> caller_psk(const char *file, const void *bytes, size_t len);
+// The caller's certificate pieces (each a path or PEM text, or null);
+// null when none is given.
+Result<std::shared_ptr<const CertIdentity>> caller_certs(const char *cert_file,
+                                                         const char *key_file,
+                                                         const char *ca_file,
+                                                         const char *cert_pem,
+                                                         const char *key_pem,
+                                                         const char *ca_pem);
 // auth_token is gone: setting it is an error, not a silent downgrade.
 Status refuse_auth_token(const char *token);
 

@@ -17,6 +17,20 @@ Result<std::vector<uint8_t>> caller_psk(const char *file, const void *bytes, siz
   return std::vector<uint8_t>(p, p + len);
 }
 
+Result<std::shared_ptr<const CertIdentity>> caller_certs(const char *cert_file,
+                                                         const char *key_file,
+                                                         const char *ca_file,
+                                                         const char *cert_pem,
+                                                         const char *key_pem,
+                                                         const char *ca_pem) {
+  auto str = [](const char *p) { return std::string(p ? p : ""); };
+  CertSource src{str(cert_file), str(key_file), str(ca_file),
+                 str(cert_pem),  str(key_pem),  str(ca_pem)};
+  if (src.empty())
+    return std::shared_ptr<const CertIdentity>();
+  return CertIdentity::load(src);
+}
+
 Status refuse_auth_token(const char *token) {
   if (token && *token)
     return make_error(LMIG_ERR_INVALID_ARGUMENT,

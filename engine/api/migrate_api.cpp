@@ -33,6 +33,14 @@ extern "C" lmig_status lmig_migrate(pid_t pid, const lmig_migrate_options *o, lm
     opts.psk = std::move(key).value();
     opts.insecure = o->insecure != 0;
   }
+  if (LMIG_HAS_FIELD(o, lmig_migrate_options, peer_name)) {
+    auto id = caller_certs(o->cert_file, o->key_file, o->ca_file, o->cert_pem, o->key_pem,
+                           o->ca_pem);
+    if (!id.ok())
+      return report_error(id.error(), err);
+    opts.certs.identity = std::move(id).value();
+    opts.certs.peer_name = o->peer_name ? o->peer_name : "";
+  }
   // Test and benchmark builds measure the cost of encryption against this.
   opts.cleartext = std::getenv("LMIG_TEST_CLEARTEXT") != nullptr;
   if (LMIG_HAS_FIELD(o, lmig_migrate_options, reconnect_timeout_ms) && o->reconnect_timeout_ms)

@@ -201,7 +201,8 @@ void handle(lmig_server *s, Connection conn, Slots::Slot greeting) {
       return make_error(LMIG_ERR_PROTOCOL, "no migration in progress with that session");
     return std::vector<uint8_t>(secret->begin(), secret->end());
   };
-  auto secured = handshake_accept(conn, key_for, s->session.allow_cleartext, kHelloTimeoutMs);
+  auto secured = handshake_accept(conn, key_for, s->session.allow_cleartext, kHelloTimeoutMs,
+                                  s->session.certs);
   if (!secured.ok()) { // the peer was told why
     LMIG_WARN("%s: connection refused: %s", conn.peer().c_str(),
               secured.error().message.c_str());
@@ -240,7 +241,11 @@ void handle(lmig_server *s, Connection conn, Slots::Slot greeting) {
   greeting.release();
 
   // From here on it is a migration: its end, good or bad, counts for --once.
-  LMIG_INFO("%s: connected", conn.peer().c_str());
+  if (secured->peer_subject.empty())
+    LMIG_INFO("%s: connected", conn.peer().c_str());
+  else
+    LMIG_INFO("%s: connected, certificate %s", conn.peer().c_str(),
+              secured->peer_subject.c_str());
   auto outcome =
       serve_migration(conn, shown(*hello), s->session, s->registry, secured->session_secret);
   if (!outcome.ok()) {
@@ -356,13 +361,22 @@ extern "C" lmig_status lmig_server_create(const lmig_server_options *o, lmig_ser
     psk = std::move(key).value();
     insecure = o->insecure != 0;
   }
+  CertAuth certs;
+  if (LMIG_HAS_FIELD(o, lmig_server_options, ca_pem)) {
+    auto id = caller_certs(o->cert_file, o->key_file, o->ca_file, o->cert_pem, o->key_pem,
+                           o->ca_pem);
+    if (!id.ok())
+      return report_error(id.error(), err);
+    certs.identity = std::move(id).value();
+  }
   // Anyone who reaches the port could start a process as root here: only
   // this host's users, on loopback, unless the operator says otherwise.
-  if (psk.empty() && !insecure && !is_loopback(*ep))
+  if (psk.empty() && !certs.identity && !insecure && !is_loopback(*ep))
     return report_error(make_error(LMIG_ERR_INVALID_ARGUMENT,
                                    "lmigd would run any process it is sent on " + ep->str() +
-                                       " without knowing who sent it: give it a pre-shared key "
-                                       "(--psk-file) or, on a network you trust, --insecure"),
+                                       " without knowing who sent it: give it certificates "
+                                       "(--cert, --key, --ca) or a pre-shared key (--psk-file), "
+                                       "or, on a network you trust, --insecure"),
                         err);
   auto l = Listener::bind(*ep);
   if (!l.ok())
@@ -372,10 +386,14 @@ extern "C" lmig_status lmig_server_create(const lmig_server_options *o, lmig_ser
   if (LMIG_HAS_FIELD(o, lmig_server_options, once))
     s->once = o->once != 0;
   s->session.psk = std::move(psk);
+  s->session.certs = std::move(certs);
   // Test and benchmark builds measure the cost of encryption against this.
   s->session.allow_cleartext = std::getenv("LMIG_TEST_CLEARTEXT") != nullptr;
-  if (s->session.psk.empty())
-    LMIG_WARN("no pre-shared key: sources are not authenticated (%s)",
+  if (s->session.certs.identity)
+    LMIG_INFO("certificate %s; sources must show one its CA signed",
+              s->session.certs.identity->subject().c_str());
+  else if (s->session.psk.empty())
+    LMIG_WARN("no pre-shared key or certificate: sources are not authenticated (%s)",
               insecure ? "--insecure" : "loopback only");
   if (LMIG_HAS_FIELD(o, lmig_server_options, io_timeout_ms) && o->io_timeout_ms)
     s->session.io_timeout_ms = static_cast<int>(o->io_timeout_ms);

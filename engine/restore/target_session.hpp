@@ -11,6 +11,7 @@
 #include "engine/base/error.hpp"
 #include "engine/base/unique_fd.hpp"
 #include "engine/restore/session_registry.hpp"
+#include "transport/secure/certificates.hpp"
 #include "transport/tcp_connection.hpp"
 #include "transport/wire.hpp"
 
@@ -18,6 +19,7 @@ namespace lmig {
 
 struct SessionOptions {
   std::vector<uint8_t> psk;      // the pre-shared key sources must prove; empty: anonymous
+  CertAuth certs;                // this host's certificate; sources must show one its CA signed
   bool allow_cleartext = false;  // test and benchmark builds: frames may go unencrypted
   int io_timeout_ms = 30000;
   int reconnect_timeout_ms = 10000;

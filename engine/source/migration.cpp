@@ -90,8 +90,11 @@ Result<Connection> connect_and_greet(const Endpoint &ep, const MigrateOptions &o
                                      Key *secret_out = nullptr, uint64_t memory_bytes = 0) {
   LMIG_ASSIGN_OR_RETURN(Connection conn, Connection::connect(ep, opts.connect_timeout_ms));
   conn.set_io_timeout(opts.io_timeout_ms);
+  CertAuth certs = opts.certs;
+  if (certs.peer_name.empty())
+    certs.peer_name = ep.host;
   LMIG_ASSIGN_OR_RETURN(auto secured, handshake_dial(conn, key, role, session, opts.cleartext,
-                                                     opts.io_timeout_ms));
+                                                     opts.io_timeout_ms, certs));
   conn.set_crypto(secured.crypto);
   if (secret_out)
     *secret_out = secured.session_secret;
@@ -249,13 +252,15 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
       return make_error(LMIG_ERR_INCOMPATIBLE, "RDMA was asked for but " + why);
   }
 
-  // Only a target that proves the pre-shared key gets the process; one
-  // that cannot (no key given) only on this host, or when told --insecure.
-  if (opts.psk.empty() && !opts.insecure && !is_loopback(ep))
+  // Only a target that proves the pre-shared key or shows a certificate
+  // the CA signed gets the process; one that cannot (no credentials given)
+  // only on this host, or when told --insecure.
+  if (opts.psk.empty() && !opts.certs.identity && !opts.insecure && !is_loopback(ep))
     return make_error(LMIG_ERR_INVALID_ARGUMENT,
                       "refusing to send PID " + std::to_string(pid) + " to " + ep.str() +
-                          ", which cannot prove who it is: give both sides a pre-shared key "
-                          "(--psk-file) or, on a network you trust, --insecure");
+                          ", which cannot prove who it is: give both sides certificates "
+                          "(--cert, --key, --ca) or a pre-shared key (--psk-file), or, on a "
+                          "network you trust, --insecure");
 
   // Reach the target and agree before touching the process. Post-copy has
   // two channels (demand, push): the control connection and a second TCP

@@ -13,6 +13,7 @@
 
 #include "engine/base/error.hpp"
 #include "lmig/lmig.h"
+#include "transport/secure/certificates.hpp"
 
 namespace lmig {
 
@@ -24,6 +25,8 @@ struct MigrateOptions {
   int reconnect_timeout_ms = 10000;
   lmig_transport transport = LMIG_TRANSPORT_TCP;
   std::vector<uint8_t> psk; // the key the target must prove; empty: none
+  CertAuth certs;           // this host's certificate; the target must show one its CA signed
+                            // (peer_name empty: the destination's host)
   bool insecure = false;     // a target that proves no key is taken beyond loopback
   bool cleartext = false;    // test and benchmark builds: frames go unencrypted
   lmig_progress_fn progress = nullptr;

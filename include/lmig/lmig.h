@@ -100,12 +100,26 @@ typedef struct lmig_migrate_options {
   /* Trust (see README, "Security"). The target must prove the pre-shared
    * key, read from psk_file (mode 0600, owned by the caller) or given in
    * memory (psk, psk_len >= 16). Without one, only a loopback destination
-   * is taken, unless insecure is nonzero (then the target is not
-   * authenticated; the frames are still encrypted). */
+   * is taken without certificates (below), unless insecure is nonzero (then
+   * the target is not authenticated; the frames are still encrypted). */
   const char *psk_file;
   const void *psk;
   size_t psk_len;
   int insecure;
+  /* Certificates (X.509; see README, "Security"): this side's certificate
+   * (PEM, any intermediates after it), its private key (PEM, unencrypted; a
+   * key file must be mode 0600) and the CA the peer's certificate must chain
+   * to, each as a path or as PEM text in memory (a *_pem field wins over its
+   * *_file). All three or none; with them the peer must show a certificate
+   * that CA signed (as well as the pre-shared key, when one is given). */
+  const char *cert_file;
+  const char *key_file;
+  const char *ca_file;
+  const char *cert_pem;
+  const char *key_pem;
+  const char *ca_pem;
+  const char *peer_name; /* the DNS name or IP address the target's certificate must carry;
+                           NULL or empty: the destination's host */
 } lmig_migrate_options;
 
 #define LMIG_LATENCY_BUCKETS 24
@@ -180,12 +194,25 @@ typedef struct lmig_server_options {
   lmig_transport transport;      /* TCP: none; RDMA: also listen with rdma_cm (fail
                                     without a device); AUTO: when a device is there */
   /* Trust: sources must prove the pre-shared key (psk_file, mode 0600, or
-   * psk/psk_len in memory). Without one, only a loopback address is served,
+   * psk/psk_len in memory). Without one, or certificates (below), only a
+   * loopback address is served,
    * unless insecure is nonzero. */
   const char *psk_file;
   const void *psk;
   size_t psk_len;
   int insecure;
+  /* Certificates (X.509; see README, "Security"): this side's certificate
+   * (PEM, any intermediates after it), its private key (PEM, unencrypted; a
+   * key file must be mode 0600) and the CA the peer's certificate must chain
+   * to, each as a path or as PEM text in memory (a *_pem field wins over its
+   * *_file). All three or none; with them the peer must show a certificate
+   * that CA signed (as well as the pre-shared key, when one is given). */
+  const char *cert_file;
+  const char *key_file;
+  const char *ca_file;
+  const char *cert_pem;
+  const char *key_pem;
+  const char *ca_pem;
 } lmig_server_options;
 
 LMIG_EXPORT lmig_status lmig_server_create(const lmig_server_options *opts, lmig_server **out,

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/handshake_pair.hpp"
 #include "tests/unit/scratch_dir.hpp"
 #include "transport/secure/channel_proof.hpp"
 #include "transport/secure/frame_cipher.hpp"
@@ -113,38 +114,12 @@ TEST(FrameCipher, ClearAndSealedFramesAreNotMixed) {
   EXPECT_FALSE(check_sealing(short_one, &c, "peer").ok());
 }
 
-// Both ends of a handshake over a socket pair.
-struct Pair {
-  Connection dialler, listener;
-  Pair() {
-    int sv[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    dialler = Connection::adopt(UniqueFd(sv[0]), "listener");
-    listener = Connection::adopt(UniqueFd(sv[1]), "dialler");
-  }
-};
-
-using Bytes = std::vector<uint8_t>;
-Bytes bytes(const std::string &s) { return Bytes(s.begin(), s.end()); }
-
-struct Outcome {
-  Result<HandshakeResult> dialled = make_error(LMIG_ERR_INTERNAL, "not run");
-  Result<HandshakeResult> accepted = make_error(LMIG_ERR_INTERNAL, "not run");
-};
-
-Outcome shake(Pair &p, const Bytes &dial_key, const KeyLookup &lookup,
-              wire::Role role = wire::Role::control, uint64_t session = 0) {
-  Outcome o;
-  auto f = std::async(std::launch::async,
-                      [&] { return handshake_accept(p.listener, lookup, false, 5000); });
-  o.dialled = handshake_dial(p.dialler, dial_key, role, session, false, 5000);
-  o.accepted = f.get();
-  return o;
-}
-
-KeyLookup fixed(const Bytes &key) {
-  return [key](wire::Role, uint64_t, bool) { return Result<Bytes>(key); };
-}
+using test::bytes;
+using test::Bytes;
+using test::fixed;
+using test::Outcome;
+using test::Pair;
+using test::shake;
 
 TEST(Handshake, SameKeyAuthenticatesBothEndsAndTheirFramesFlow) {
   Pair p;
