@@ -129,14 +129,13 @@ Status Connection::write_all(const iovec *iov_in, int n) {
 // caller's memory is left as it was.
 Status Connection::send_sealed(wire::FrameHeader h,
                                std::span<const std::span<const uint8_t>> pieces) {
-  scratch_.clear();
+  size_t len = 0;
   for (auto p : pieces)
-    scratch_.insert(scratch_.end(), p.begin(), p.end());
-  uint8_t tag[kTagBytes];
-  std::span<uint8_t> whole(scratch_);
-  LMIG_TRY(crypto_->seal.seal(h, {&whole, 1}, tag));
-  iovec iov[3] = {{&h, sizeof h}, {scratch_.data(), scratch_.size()}, {tag, sizeof tag}};
-  return write_all(iov, 3);
+    len += p.size();
+  scratch_.resize(len + kTagBytes);
+  LMIG_TRY(crypto_->seal.seal_to(h, pieces, scratch_.data()));
+  iovec iov[2] = {{&h, sizeof h}, {scratch_.data(), scratch_.size()}};
+  return write_all(iov, 2);
 }
 
 Status Connection::send(wire::Type type, std::span<const uint8_t> payload) {

@@ -61,6 +61,31 @@ TEST(FrameCipher, SealedFramesOpenInOrderAndHideTheirPayload) {
   }
 }
 
+// Sealing into another buffer, from pieces, gives the frame sealing in place
+// gives: the peer cannot tell which one the sender used.
+TEST(FrameCipher, SealingToAnotherBufferGivesTheSameFrame) {
+  FrameSealer in_place(key_of(9)), to_buffer(key_of(9));
+  FrameOpener o(key_of(9));
+  for (int i = 0; i < 3; i++) {
+    const std::string a = "header " + std::to_string(i), b(5000 + i, 'p');
+    Sealed want = seal(in_place, wire::Type::pages, a + b);
+    wire::FrameHeader h{wire::kMagic, static_cast<uint16_t>(wire::Type::pages), 0,
+                        static_cast<uint32_t>(a.size() + b.size()), 0};
+    const std::span<const uint8_t> pieces[] = {
+        {reinterpret_cast<const uint8_t *>(a.data()), a.size()},
+        {},
+        {reinterpret_cast<const uint8_t *>(b.data()), b.size()}};
+    std::vector<uint8_t> out(a.size() + b.size() + kTagBytes);
+    ASSERT_TRUE(to_buffer.seal_to(h, pieces, out.data()).ok());
+    EXPECT_EQ(h.length, want.h.length);
+    EXPECT_EQ(h.flags, want.h.flags);
+    EXPECT_EQ(out, want.bytes);
+    auto n = o.open(h, out.data(), "peer");
+    ASSERT_TRUE(n.ok()) << n.error().message;
+    EXPECT_EQ(std::string(out.begin(), out.begin() + static_cast<long>(*n)), a + b);
+  }
+}
+
 TEST(FrameCipher, AlteredReplayedOrReorderedFramesFail) {
   {
     FrameSealer s(key_of(1));

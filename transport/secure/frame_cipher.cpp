@@ -58,6 +58,28 @@ Status FrameSealer::seal(wire::FrameHeader &h, std::span<const std::span<uint8_t
   return {};
 }
 
+Status FrameSealer::seal_to(wire::FrameHeader &h,
+                            std::span<const std::span<const uint8_t>> pieces, uint8_t *out) {
+  h.flags |= wire::kFrameSealed;
+  h.length += kTagBytes;
+  const auto nonce = nonce_of(counter_++);
+  int n = 0;
+  if (!EVP_EncryptInit_ex(ctx_->c, nullptr, nullptr, nullptr, nonce.data()) ||
+      !EVP_EncryptUpdate(ctx_->c, nullptr, &n, reinterpret_cast<const uint8_t *>(&h), sizeof h))
+    return crypto_error("seal");
+  for (auto p : pieces) {
+    if (p.empty())
+      continue;
+    if (!EVP_EncryptUpdate(ctx_->c, out, &n, p.data(), static_cast<int>(p.size())))
+      return crypto_error("seal");
+    out += p.size();
+  }
+  if (!EVP_EncryptFinal_ex(ctx_->c, nullptr, &n) ||
+      !EVP_CIPHER_CTX_ctrl(ctx_->c, EVP_CTRL_GCM_GET_TAG, kTagBytes, out))
+    return crypto_error("seal");
+  return {};
+}
+
 Result<size_t> FrameOpener::open(const wire::FrameHeader &h, uint8_t *frame,
                                  const std::string &peer) {
   const size_t len = h.length - kTagBytes; // check_sealing made sure it has a tag

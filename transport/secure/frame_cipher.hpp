@@ -31,6 +31,11 @@ public:
   // concatenation of `pieces`, each encrypted in place; the tag goes to
   // `tag`.
   Status seal(wire::FrameHeader &h, std::span<const std::span<uint8_t>> pieces, uint8_t *tag);
+  // The same, the ciphertext of `pieces` written one after another to
+  // `out` (room for all of them) and the tag after it: one pass, no copy
+  // of the plaintext first.
+  Status seal_to(wire::FrameHeader &h, std::span<const std::span<const uint8_t>> pieces,
+                 uint8_t *out);
 
 private:
   struct Ctx;
