@@ -1,5 +1,6 @@
 #include "engine/worker/migration_worker.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -42,6 +43,15 @@ bool send_msg(int fd, const WorkerMsg &m) {
   // cancels instead, at the next safe point.
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU})
     ::signal(sig, SIG_IGN);
+  // Nor may a kill of the caller's process group (a shell's `kill -9 %1`,
+  // a supervisor's) or the OOM killer: SIGKILL cannot be ignored, so the
+  // worker leaves the group and asks the kernel to spare it (best effort:
+  // root may).
+  (void)::setpgid(0, 0);
+  if (int f = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC); f >= 0) {
+    (void)!::write(f, "-1000", 5);
+    ::close(f);
+  }
   std::atomic<bool> caller_gone{false};
   std::thread watch([fd, &caller_gone] {
     pollfd p{fd, POLLRDHUP, 0};

@@ -25,6 +25,14 @@
 
 namespace lmig::test {
 
+bool has_capability(int cap) {
+  std::istringstream lines(read_file("/proc/self/status"));
+  for (std::string l; std::getline(lines, l);)
+    if (l.rfind("CapEff:", 0) == 0)
+      return (std::stoull(l.substr(7), nullptr, 16) >> cap) & 1;
+  return false;
+}
+
 std::string bin(const char *env_name) {
   const char *v = std::getenv(env_name);
   if (!v)

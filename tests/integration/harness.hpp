@@ -43,6 +43,7 @@ bool alive(pid_t pid);
 // A TCP socket listening on 127.0.0.1 at a port the kernel picks.
 int listen_loopback(uint16_t &port);
 char proc_state(pid_t pid); // from /proc/PID/stat; 0 if gone
+bool has_capability(int cap); // in this process's effective set
 // lmig's migration worker: its child named lmig-worker, once it exists; -1
 // after timeout.
 pid_t migration_worker_of(pid_t lmig,

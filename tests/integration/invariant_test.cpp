@@ -5,6 +5,7 @@
 // intact.
 #include <gtest/gtest.h>
 
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -184,17 +185,25 @@ TEST(Invariant, LmigKilledAfterTheSwitchoverStillCompletesTheMigration) {
 
 // lmig is killed while a thread of the process has its registers borrowed
 // for a remote system call: its worker puts them back, calls the migration
-// off and lets the process go, which runs on exactly as before.
+// off and lets the process go, which runs on exactly as before. So too when
+// lmig's whole process group is killed (a shell's `kill -9 %1`).
 TEST(Invariant, LmigKilledDuringTheCaptureLeavesTheSourceRunningAsBefore) {
-  for (const char *mode : {"--stop-copy", "--postcopy"}) {
-    SCOPED_TRACE(mode);
+  for (const char *mode : {"--stop-copy", "--postcopy"})
+  for (bool group : {false, true}) {
+    SCOPED_TRACE(std::string(mode) + (group ? ", process group" : ", lmig alone"));
     Lmigd d;
     Workload w({"--spin"}, 16);
     Background m({bin("LMIG"), mode, std::to_string(w.pid()), d.address()},
                  {{"LMIG_TEST_PAUSE_IN_SYSCALL_MS", "1000"}});
     ASSERT_TRUE(wait_for([&] { return proc_state(w.pid()) == 't'; }, std::chrono::seconds(5)));
     std::this_thread::sleep_for(std::chrono::milliseconds(300)); // inside the paused syscall
-    ASSERT_EQ(::kill(m.pid(), SIGKILL), 0);
+    const pid_t worker = migration_worker_of(m.pid());
+    ASSERT_GT(worker, 0);
+    if (has_capability(CAP_SYS_RESOURCE)) { // lowering it takes that
+      EXPECT_EQ(read_file("/proc/" + std::to_string(worker) + "/oom_score_adj"), "-1000\n")
+          << "the OOM killer would take the worker first";
+    }
+    ASSERT_EQ(::kill(group ? -m.pid() : m.pid(), SIGKILL), 0); // lmig leads its group
     m.finish();
     EXPECT_TRUE(wait_for(
         [&] {
