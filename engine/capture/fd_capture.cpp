@@ -19,6 +19,7 @@
 
 #include "engine/base/unique_fd.hpp"
 #include "engine/capture/fd_kinds.hpp"
+#include "engine/capture/file_locks.hpp"
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/proc_status.hpp"
 
@@ -317,6 +318,7 @@ Result<FdTable> capture_found(std::vector<FoundFd> found, bool read_data) {
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> contents; // by (dev, ino)
   for (size_t i = 0; i < found.size(); i++) {
     const FoundFd &f = found[i];
+    LMIG_TRY(refuse_held_locks(f.fd, f.link, f.fdinfo));
     auto info = parse_fdinfo(f.fdinfo);
     if (!info.ok())
       return std::move(info).error().context("fd " + std::to_string(f.fd));

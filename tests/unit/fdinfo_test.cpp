@@ -1,6 +1,7 @@
 // The kind-specific fdinfo parsers on crafted text (as the kernel prints
 // it, and damaged), then on this kernel's own fdinfo of live fds.
 #include "engine/capture/fdinfo.hpp"
+#include "engine/capture/file_locks.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -299,6 +300,34 @@ TEST(LiveFdinfo, UnixSocket) {
   r = parse_socket_scm_fds(fdinfo_of(a.get()));
   ASSERT_TRUE(r.ok()) << error_of(r);
   EXPECT_EQ(r->value_or(0), 1u);
+}
+
+} // namespace
+} // namespace lmig
+
+namespace lmig {
+namespace {
+
+TEST(FileLocks, EveryLockLineOfAnFdinfoIsFoundAndWaitersAreNot) {
+  const std::string info = "pos:\t0\nflags:\t0100002\nmnt_id:\t30\nino:\t11035691\n"
+                           "lock:\t1: POSIX  ADVISORY  WRITE 17084 fe:00:11035691 100 299\n"
+                           "lock:\t1: -> POSIX  ADVISORY  WRITE 17090 fe:00:11035691 150 159\n"
+                           "lock:\t2: OFDLCK ADVISORY  READ  -1 fe:00:11035691 0 EOF\n"
+                           "lock:\t3: LEASE  ACTIVE    READ  17084 fe:00:11035691 0 EOF\n";
+  auto locks = locks_in_fdinfo(info);
+  ASSERT_EQ(locks.size(), 3u);
+  EXPECT_EQ(locks[0].kind, "POSIX");
+  EXPECT_EQ(locks[0].access, "WRITE");
+  EXPECT_EQ(locks[0].start, "100");
+  EXPECT_EQ(locks[0].end, "299");
+  EXPECT_EQ(locks[1].kind, "OFDLCK");
+  EXPECT_EQ(locks[1].end, "EOF");
+  EXPECT_EQ(locks[2].kind, "LEASE");
+  auto st = refuse_held_locks(3, "/srv/db", info);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "fd 3: a POSIX record lock (write, bytes 100 to 299) on /srv/db "
+                                "is not supported yet (it would be dropped)");
+  EXPECT_TRUE(refuse_held_locks(3, "/srv/db", "pos:\t0\nflags:\t02\n").ok());
 }
 
 } // namespace
