@@ -155,14 +155,16 @@ static void move_special(struct lmig_rst_args *a) {
 }
 
 /* The madvise state a VMA had: huge-page advice before any page goes in
- * (so that filling it makes huge pages), fork and dump behaviour. */
+ * (so that filling it makes huge pages), fork and dump behaviour,
+ * read-ahead. */
 static void advise_vma(struct lmig_rst_args *a, struct lmig_rst_vma *v, uint32_t i) {
   static const struct {
     uint32_t flag;
     int advice;
   } advice[] = {{LMIG_VMA_HUGEPAGE, R_MADV_HUGEPAGE},   {LMIG_VMA_NOHUGEPAGE, R_MADV_NOHUGEPAGE},
                 {LMIG_VMA_DONTFORK, R_MADV_DONTFORK},   {LMIG_VMA_WIPEONFORK, R_MADV_WIPEONFORK},
-                {LMIG_VMA_DONTDUMP, R_MADV_DONTDUMP}};
+                {LMIG_VMA_DONTDUMP, R_MADV_DONTDUMP},   {LMIG_VMA_SEQREAD, R_MADV_SEQUENTIAL},
+                {LMIG_VMA_RANDREAD, R_MADV_RANDOM}};
   for (uint32_t k = 0; k < sizeof advice / sizeof advice[0]; k++) {
     if (!(v->flags & advice[k].flag))
       continue;

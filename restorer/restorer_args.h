@@ -35,6 +35,8 @@ struct lmig_restorer_header {
 #define LMIG_VMA_DONTDUMP 0x800u
 #define LMIG_VMA_LOCKED 0x1000u   /* mlock once its pages are in (after GO) */
 #define LMIG_VMA_LOCKONFAULT 0x2000u /* with LOCKED: mlock2(MLOCK_ONFAULT) */
+#define LMIG_VMA_SEQREAD 0x4000u     /* madvise(MADV_SEQUENTIAL) */
+#define LMIG_VMA_RANDREAD 0x8000u    /* madvise(MADV_RANDOM) */
 
 struct lmig_rst_vma {
   uint64_t start;

@@ -85,6 +85,8 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define R_PR_SET_NAME 15
 #define R_FUTEX_WAIT_PRIVATE 128
 #define R_FUTEX_WAKE_PRIVATE 129
+#define R_MADV_RANDOM 1
+#define R_MADV_SEQUENTIAL 2
 #define R_MADV_DONTFORK 10
 #define R_MADV_HUGEPAGE 14
 #define R_MADV_NOHUGEPAGE 15

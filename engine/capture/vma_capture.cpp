@@ -47,10 +47,11 @@ Result<std::vector<VmaImage>> capture_vmas(const std::vector<MapsEntry> &maps) {
     if (m.has_flag("lo"))
       v.vm_flags |= kVmaLocked;
     // madvise state the process set and relies on (fork behaviour, core
-    // dumps, huge pages), remade on the target.
+    // dumps, huge pages, read-ahead), remade on the target.
     static constexpr std::pair<const char *, uint32_t> kAdvice[] = {
         {"hg", kVmaHugePage},  {"nh", kVmaNoHugePage}, {"dc", kVmaDontFork},
-        {"wf", kVmaWipeOnFork}, {"dd", kVmaDontDump},  {"lf", kVmaLockOnFault}};
+        {"wf", kVmaWipeOnFork}, {"dd", kVmaDontDump},  {"lf", kVmaLockOnFault},
+        {"sr", kVmaSeqRead},    {"rr", kVmaRandRead}};
     for (const auto &[flag, bit] : kAdvice)
       if (m.has_flag(flag))
         v.vm_flags |= bit;

@@ -60,8 +60,10 @@ enum VmaFlag : uint32_t {
   kVmaWipeOnFork = 1u << 7, // MADV_WIPEONFORK
   kVmaDontDump = 1u << 8,   // MADV_DONTDUMP
   kVmaLockOnFault = 1u << 9, // mlock2(MLOCK_ONFAULT)
+  kVmaSeqRead = 1u << 10,     // MADV_SEQUENTIAL
+  kVmaRandRead = 1u << 11,    // MADV_RANDOM
 };
-inline constexpr uint32_t kVmaAllFlags = (1u << 10) - 1;
+inline constexpr uint32_t kVmaAllFlags = (1u << 12) - 1;
 
 // A VMA of kind shmem: which inode it maps. Its bytes are a ContentsImage,
 // the same one every other mapping and every fd of that inode names, so

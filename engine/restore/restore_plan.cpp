@@ -155,7 +155,8 @@ uint32_t vma_advice_flags(uint32_t vm_flags) {
       {kVmaHugePage, LMIG_VMA_HUGEPAGE},     {kVmaNoHugePage, LMIG_VMA_NOHUGEPAGE},
       {kVmaDontFork, LMIG_VMA_DONTFORK},     {kVmaWipeOnFork, LMIG_VMA_WIPEONFORK},
       {kVmaDontDump, LMIG_VMA_DONTDUMP},     {kVmaLocked, LMIG_VMA_LOCKED},
-      {kVmaLockOnFault, LMIG_VMA_LOCKONFAULT}};
+      {kVmaLockOnFault, LMIG_VMA_LOCKONFAULT}, {kVmaSeqRead, LMIG_VMA_SEQREAD},
+      {kVmaRandRead, LMIG_VMA_RANDREAD}};
   uint32_t out = 0;
   for (const auto &[from, to] : kMap)
     if (vm_flags & from)
