@@ -20,6 +20,7 @@
 #include "engine/base/unique_fd.hpp"
 #include "engine/capture/fd_kinds.hpp"
 #include "engine/capture/file_locks.hpp"
+#include "engine/capture/terminals.hpp"
 #include "engine/capture/proc_maps.hpp"
 #include "engine/capture/proc_status.hpp"
 
@@ -138,6 +139,8 @@ Result<FileImage> classify(FdBorrower &borrower, const FoundFd &f, const FdInfo 
   if (S_ISCHR(st.st_mode)) {
     if (link[0] != '/' || deleted)
       return unsupported_fd(f.fd, "character device " + link);
+    if (auto tty = terminal_kind(st.st_rdev, link))
+      return unsupported_fd(f.fd, *tty);
     img.kind = FileKind::char_device;
     img.path = link;
     return img;

@@ -11,6 +11,7 @@
 #include "engine/capture/tree_scan.hpp"
 #include "engine/capture/tree_sharing.hpp"
 #include "engine/capture/shmem_capture.hpp"
+#include "engine/capture/terminals.hpp"
 #include "engine/capture/vma_capture.hpp"
 #include "restorer/restorer_args.h"
 
@@ -51,6 +52,7 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
     return std::move(stat).error();
   if (st->kthread || (stat->flags & kPfKthread))
     return refuse(pid, "is a kernel thread (" + st->name + ")");
+  LMIG_TRY(refuse_controlling_terminal(pid, stat->tty_nr));
   if (st->state == 'Z' || st->state == 'X')
     return refuse(pid, "is a zombie (" + st->name + ")");
   if (!frozen_by_us && (st->state == 'T' || st->state == 't'))

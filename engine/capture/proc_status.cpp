@@ -164,6 +164,8 @@ Result<ProcStat> parse_stat(std::string_view text) {
     return malformed("stat", "exit_code");
   if (!num(at(6), st.session))
     return malformed("stat", "session");
+  if (!num(at(7), st.tty_nr))
+    return malformed("stat", "tty_nr");
   return st;
 }
 

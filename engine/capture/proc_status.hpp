@@ -37,6 +37,7 @@ struct ProcStat {
   char state = '?';
   uint64_t flags = 0;
   pid_t ppid = 0, pgrp = 0, session = 0; // in the reader's PID namespace
+  int tty_nr = 0;        // the controlling terminal's device (0: none)
   int exit_signal = 0;   // sent to the parent when it ends
   int exit_code = 0;     // a zombie's wait status (0 while it lives)
   uint64_t start_code = 0, end_code = 0, start_stack = 0, start_data = 0, end_data = 0,

@@ -1,6 +1,9 @@
 // parse_status / parse_stat / parse_fdinfo on crafted text, and the read_*
 // helpers on the live test process.
 #include "engine/capture/proc_status.hpp"
+#include "engine/capture/terminals.hpp"
+
+#include <sys/sysmacros.h>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -475,6 +478,33 @@ TEST(ReadStatus, NoSuchProcess) {
   auto s = read_stat(0x3fffffff);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().sys_errno, ENOENT);
+}
+
+} // namespace
+} // namespace lmig
+
+namespace lmig {
+namespace {
+
+TEST(Terminals, ControllingTerminalsAreNamedFromTtyNr) {
+  EXPECT_EQ(terminal_of((136 << 8) | 3), "/dev/pts/3");
+  EXPECT_EQ(terminal_of((137 << 8) | 4), "/dev/pts/260");
+  EXPECT_EQ(terminal_of((4 << 8) | 1), "/dev/tty1");
+  EXPECT_EQ(terminal_of((4 << 8) | 64), "/dev/ttyS0");
+  EXPECT_TRUE(refuse_controlling_terminal(42, 0).ok());
+  auto st = refuse_controlling_terminal(42, (136 << 8) | 3);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("PID 42 has a controlling terminal (/dev/pts/3)"),
+            std::string::npos)
+      << st.error().message;
+}
+
+TEST(Terminals, TerminalDevicesAreToldFromOtherCharacterDevices) {
+  EXPECT_EQ(terminal_kind(makedev(5, 2), "/dev/ptmx"), "pty master /dev/ptmx");
+  EXPECT_EQ(terminal_kind(makedev(136, 0), "/dev/pts/0"), "terminal /dev/pts/0");
+  EXPECT_EQ(terminal_kind(makedev(5, 0), "/dev/tty"), "controlling terminal /dev/tty");
+  EXPECT_FALSE(terminal_kind(makedev(1, 3), "/dev/null"));
+  EXPECT_FALSE(terminal_kind(makedev(1, 9), "/dev/urandom"));
 }
 
 } // namespace
