@@ -1,24 +1,31 @@
 // Writes the seed corpus of every harness from real encodings: images,
 // trees and tree files (seed_images.cpp) and wire messages, made by the
-// project's own encoders, and streams of frames as a migration sends them.
-// Each seed is decoded before it is written, so every one reaches past the
-// checks at the door. Usage: make_seeds DIR (tests/fuzz/corpus); ninja
-// target fuzz-seeds runs it there.
+// project's own encoders, streams of frames as a migration sends them, and
+// handshakes recorded between two real ends. Each seed is decoded (a
+// handshake completed, a certificate accepted) before it is written, so
+// every one reaches past the checks at the door. Usage: make_seeds DIR
+// (tests/fuzz/corpus); ninja target fuzz-seeds runs it there.
+#include <sys/socket.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <string>
 #include <vector>
 
+#include "engine/image/byte_codec.hpp"
 #include "engine/image/image_codec.hpp"
 #include "tests/fuzz/frame_stream_input.hpp"
+#include "tests/fuzz/handshake_input.hpp"
 #include "tests/fuzz/sealed_stream_input.hpp"
 #include "tests/fuzz/seed_images.hpp"
 #include "tests/fuzz/wire_selector.hpp"
+#include "transport/secure/handshake.hpp"
 #include "transport/wire.hpp"
 
 namespace fs = std::filesystem;
@@ -156,18 +163,25 @@ void write_wire_messages(const fs::path &dir) {
 
 // --- streams of frames ------------------------------------------------------
 
+// A frame as it goes on the wire in clear.
+Bytes framed(wire::Type type, const Bytes &payload) {
+  wire::FrameHeader h{wire::kMagic, static_cast<uint16_t>(type), 0,
+                      static_cast<uint32_t>(payload.size()), 0};
+  Bytes b(sizeof h);
+  std::memcpy(b.data(), &h, sizeof h);
+  b.insert(b.end(), payload.begin(), payload.end());
+  return b;
+}
+
 class Stream {
 public:
   // cutting: how the harness writes this stream (frame_stream_input.hpp).
   explicit Stream(uint16_t cutting) : bytes_{uint8_t(cutting), uint8_t(cutting >> 8)} {}
 
   Stream &frame(wire::Type type, const Bytes &payload = {}) {
-    wire::FrameHeader h{wire::kMagic, static_cast<uint16_t>(type), 0,
-                        static_cast<uint32_t>(payload.size()), 0};
     last_ = bytes_.size();
-    raw(&h, sizeof h);
-    raw(payload.data(), payload.size());
-    return *this;
+    const Bytes f = framed(type, payload);
+    return raw(f.data(), f.size());
   }
   enum class Check {
     xxh3,     // as on a channel in clear
@@ -327,6 +341,214 @@ void write_frame_streams(const fs::path &root) {
                                 .bytes());
 }
 
+// --- handshakes ---------------------------------------------------------------
+
+// The payloads of a genuine handshake's three frames.
+struct Recorded {
+  Bytes init, reply, finish;
+};
+
+// A handshake between two real ends through a relay that keeps what each
+// sends; both ends must succeed, or it is no genuine recording.
+Recorded record_handshake(const std::string &what, const Bytes &key, wire::Role role,
+                          bool cleartext, bool certs) {
+  Recorded r;
+  int a[2], b[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a) != 0 ||
+      ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b) != 0) {
+    std::perror("make_seeds: socketpair");
+    failed = true;
+    return r;
+  }
+  Connection dialler = Connection::adopt(UniqueFd(a[0]), "relay");
+  Connection from_dialler = Connection::adopt(UniqueFd(a[1]), "dialler");
+  Connection to_listener = Connection::adopt(UniqueFd(b[0]), "listener");
+  Connection listener = Connection::adopt(UniqueFd(b[1]), "relay");
+  from_dialler.set_io_timeout(5000);
+  to_listener.set_io_timeout(5000);
+  CertAuth dial_certs, accept_certs;
+  if (certs) {
+    dial_certs = {fuzz::source_identity(), "target.example"};
+    accept_certs = {fuzz::target_identity(), ""};
+  }
+  auto accepted = std::async(std::launch::async, [&] {
+    const KeyLookup lookup = [&](wire::Role, uint64_t, bool) -> Result<Bytes> { return key; };
+    return handshake_accept(listener, lookup, cleartext, 5000, accept_certs);
+  });
+  auto dialled = std::async(std::launch::async, [&] {
+    return handshake_dial(dialler, key, role, 77, cleartext, 5000, dial_certs);
+  });
+  bool relayed = true;
+  auto relay = [&](Connection &from, Connection &to, wire::Type type, Bytes &payload) {
+    if (!relayed)
+      return;
+    auto t = from.recv(payload);
+    relayed = t.ok() && *t == type && to.send(type, payload).ok();
+  };
+  relay(from_dialler, to_listener, wire::Type::auth_init, r.init);
+  relay(to_listener, from_dialler, wire::Type::auth_reply, r.reply);
+  relay(from_dialler, to_listener, wire::Type::auth_finish, r.finish);
+  auto d = dialled.get();
+  auto l = accepted.get();
+  if (!relayed || !d.ok() || !l.ok()) {
+    std::fprintf(stderr, "make_seeds: the %s handshake failed: %s\n", what.c_str(),
+                 !d.ok()   ? d.error().message.c_str()
+                 : !l.ok() ? l.error().message.c_str()
+                           : "the relay lost a frame");
+    failed = true;
+  }
+  return r;
+}
+
+Bytes handshake_seed(fuzz::HandshakePart part, uint8_t options, std::initializer_list<Bytes> rest) {
+  Bytes b{static_cast<uint8_t>(part), options};
+  for (const Bytes &piece : rest)
+    b.insert(b.end(), piece.begin(), piece.end());
+  return b;
+}
+
+// `b` with `n` bytes from `at` set to `v`.
+Bytes patched(Bytes b, size_t at, size_t n, uint8_t v) {
+  std::fill_n(b.begin() + static_cast<ptrdiff_t>(at), n, v);
+  return b;
+}
+
+Bytes cut(Bytes b, size_t by) {
+  b.resize(b.size() > by ? b.size() - by : 0);
+  return b;
+}
+
+Bytes error_frame(lmig_status code, const std::string &message) {
+  return framed(wire::Type::error,
+                wire::encode(wire::ErrorMsg{static_cast<uint32_t>(code), 0, message}));
+}
+
+// Unlike the other seeds these come out different at every run (fresh
+// ephemeral keys and nonces, ECDSA's random k), as real handshakes do: a
+// rewrite of the corpus shows them changed when nothing else is.
+void write_handshakes(const fs::path &dir) {
+  using fuzz::HandshakePart;
+  const Bytes key = fuzz::handshake_key();
+  const Recorded certs = record_handshake("certificate", key, wire::Role::control, false, true);
+  const Recorded psk = record_handshake("pre-shared key", key, wire::Role::control, false, false);
+  const Recorded anonymous = record_handshake("anonymous", {}, wire::Role::control, false, false);
+  const Recorded bulk = record_handshake("cleartext bulk", key, wire::Role::bulk, true, false);
+  // Where the fields are: init is version, flags, role (u32 each), session
+  // (u64), then the ephemeral key; a reply starts with flags, then its key.
+  constexpr size_t kInitPub = 20, kReplyPub = 4, kPub = 32;
+
+  auto listener = [&](const char *name, uint8_t options, std::initializer_list<Bytes> frames) {
+    write(dir, std::string("listener-") + name,
+          handshake_seed(HandshakePart::listener, options, frames));
+  };
+  auto init = [](const Recorded &r) { return framed(wire::Type::auth_init, r.init); };
+  auto finish = [](const Recorded &r) { return framed(wire::Type::auth_finish, r.finish); };
+  listener("certificate", fuzz::kHsCerts, {init(certs), finish(certs)});
+  listener("psk", 0, {init(psk), finish(psk)});
+  listener("anonymous", fuzz::kHsNoKey, {init(anonymous), finish(anonymous)});
+  listener("cleartext-bulk", fuzz::kHsCleartext, {init(bulk), finish(bulk)});
+  listener("cleartext-refused", 0, {init(bulk), finish(bulk)});
+  listener("lookup-refuses", fuzz::kHsRefuse, {init(psk), finish(psk)});
+  listener("shows-no-certificate", fuzz::kHsCerts, {init(psk), finish(psk)});
+  listener("init-only", fuzz::kHsCerts, {init(certs)});
+  listener("old-version", 0,
+           {framed(wire::Type::auth_init, patched(psk.init, 0, 1, 1)), finish(psk)});
+  listener("low-order-key", 0,
+           {framed(wire::Type::auth_init, patched(psk.init, kInitPub, kPub, 0)), finish(psk)});
+  listener("cut-init", 0, {cut(init(psk), 10)});
+  listener("finish-chain-too-long", fuzz::kHsCerts,
+           {init(certs), framed(wire::Type::auth_finish, patched(certs.finish, 0, 4, 0xff))});
+  wire::FrameHeader huge{wire::kMagic, static_cast<uint16_t>(wire::Type::auth_init), 0, 1u << 20,
+                         0};
+  Bytes oversized(sizeof huge);
+  std::memcpy(oversized.data(), &huge, sizeof huge);
+  listener("oversized", 0, {oversized, psk.init});
+  listener("hello-first", 0,
+           {framed(wire::Type::hello, wire::encode(hello(wire::Role::control, 0, "")))});
+  listener("error-first", 0, {error_frame(LMIG_ERR_TARGET_FAILED, "the source gives up")});
+
+  auto dialler = [&](const char *name, uint8_t options, std::initializer_list<Bytes> frames) {
+    write(dir, std::string("dialler-") + name,
+          handshake_seed(HandshakePart::dialler, options, frames));
+  };
+  auto reply = [](const Recorded &r) { return framed(wire::Type::auth_reply, r.reply); };
+  dialler("certificate", fuzz::kHsCerts | fuzz::kHsPeerName, {reply(certs)});
+  dialler("psk", 0, {reply(psk)});
+  dialler("anonymous", fuzz::kHsNoKey, {reply(anonymous)});
+  dialler("cleartext-bulk", fuzz::kHsCleartext | fuzz::hs_role(wire::Role::bulk), {reply(bulk)});
+  dialler("shows-no-certificate", fuzz::kHsCerts, {reply(psk)});
+  dialler("low-order-key", 0,
+          {framed(wire::Type::auth_reply, patched(psk.reply, kReplyPub, kPub, 0))});
+  dialler("cut-reply", fuzz::kHsCerts, {cut(reply(certs), 40)});
+  dialler("refused", 0,
+          {error_frame(LMIG_ERR_INVALID_ARGUMENT,
+                       "authentication failed: the source could not prove it holds this lmigd's "
+                       "pre-shared key")});
+  dialler("refused-in-silence", 0, {error_frame(LMIG_ERR_INVALID_ARGUMENT, "")});
+  dialler("init-echoed", 0, {init(psk)});
+
+  // verify_peer: the chains and signatures of the fixed certificates, each
+  // seed checked as the harness checks it, to pass or to fail as its name
+  // says.
+  auto verify = [&](const char *name, uint8_t options, const Bytes &chain, const Bytes &msg,
+                    const Bytes &sig, bool passes) {
+    ByteWriter w;
+    w.u32(static_cast<uint32_t>(chain.size()));
+    w.raw(chain.data(), chain.size());
+    w.u32(static_cast<uint32_t>(msg.size()));
+    w.raw(msg.data(), msg.size());
+    w.raw(sig.data(), sig.size());
+    const bool source = options & fuzz::kVpSource;
+    const auto &checker = source ? fuzz::target_identity() : fuzz::source_identity();
+    auto who = checker->verify_peer(chain, msg, sig, source ? PeerEnd::source : PeerEnd::target,
+                                    fuzz::vp_name_of(options));
+    if (who.ok() != passes) {
+      std::fprintf(stderr, "make_seeds: verify_peer seed %s %s\n", name,
+                   passes ? ("is refused: " + who.error().message).c_str() : "passes");
+      failed = true;
+    }
+    write(dir, std::string("verify-") + name,
+          handshake_seed(HandshakePart::verify_peer, options, {w.take()}));
+  };
+  auto signature = [](const CertIdentity &id, const Bytes &msg) {
+    auto sig = id.sign(msg);
+    expect_ok(sig, "a signature by " + id.subject());
+    return sig.ok() ? *sig : Bytes{};
+  };
+  const auto &target = *fuzz::target_identity();
+  const auto &source = *fuzz::source_identity();
+  const auto with_ca =
+      fuzz::load_identity(std::string(fuzz::kTargetCertPem) + fuzz::kCaPem, fuzz::kTargetKeyPem);
+  const Bytes msg = certs.init; // any bytes: verify_peer takes the message as given
+  const Bytes by_target = signature(target, msg), by_source = signature(source, msg);
+  verify("target", fuzz::vp_name(1), target.chain(), msg, by_target, true);
+  verify("target-by-address", fuzz::vp_name(2), target.chain(), msg, by_target, true);
+  verify("target-unnamed", fuzz::vp_name(0), target.chain(), msg, by_target, true);
+  verify("target-with-ca", fuzz::vp_name(1), with_ca->chain(), msg, signature(*with_ca, msg), true);
+  verify("source", fuzz::kVpSource, source.chain(), msg, by_source, true);
+  verify("target-as-source", fuzz::kVpSource, target.chain(), msg, by_target, false);
+  verify("source-as-target", 0, source.chain(), msg, by_source, false);
+  verify("other-name", fuzz::vp_name(3), target.chain(), msg, by_target, false);
+  verify("other-address", fuzz::vp_name(4), target.chain(), msg, by_target, false);
+  verify("signed-by-another", fuzz::vp_name(1), target.chain(), msg, by_source, false);
+  verify("message-changed", fuzz::vp_name(1), target.chain(), patched(msg, 0, 1, 0x7f), by_target,
+         false);
+  // The chain's own encoding: a count, then each certificate's length and DER.
+  const Bytes der(target.chain().begin() + 8, target.chain().end());
+  ByteWriter five;
+  five.u32(5);
+  for (int i = 0; i < 5; i++) {
+    five.u32(static_cast<uint32_t>(der.size()));
+    five.raw(der.data(), der.size());
+  }
+  verify("too-many-certificates", fuzz::vp_name(1), five.take(), msg, by_target, false);
+  ByteWriter short_der;
+  short_der.u32(1);
+  short_der.u32(static_cast<uint32_t>(der.size() - 20));
+  short_der.raw(der.data(), der.size() - 20);
+  verify("cut-certificate", fuzz::vp_name(1), short_der.take(), msg, by_target, false);
+}
+
 void write_images(const fs::path &root) {
   for (const auto &[name, im] : fuzz::seed_images()) {
     const Bytes bytes = encode_image(im);
@@ -361,6 +583,7 @@ int main(int argc, char **argv) {
   write_images(root);
   write_wire_messages(root / "wire_messages");
   write_frame_streams(root);
+  write_handshakes(root / "handshake");
   std::printf("make_seeds: %zu seeds, %zu bytes, in %s\n", written, bytes_written, root.c_str());
   return failed ? 1 : 0;
 }

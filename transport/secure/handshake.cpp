@@ -1,6 +1,7 @@
 #include "transport/secure/handshake.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -53,8 +54,13 @@ Result<Bytes> shared_secret(EVP_PKEY *own, std::span<const uint8_t> peer_pub) {
   size_t len = out.size();
   if (!peer || !ctx || EVP_PKEY_derive_init(ctx.get()) <= 0 ||
       EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) <= 0 ||
-      EVP_PKEY_derive(ctx.get(), out.data(), &len) <= 0 || len != 32)
+      EVP_PKEY_derive(ctx.get(), out.data(), &len) <= 0 || len != 32) {
+    // The peer's doing: left queued, OpenSSL's errors would pass for the
+    // reason of a later failure on this thread (certificates.cpp reads the
+    // oldest).
+    ERR_clear_error();
     return refused("the peer's key exchange value is not valid");
+  }
   uint8_t any = 0;
   for (uint8_t b : out)
     any |= b;
