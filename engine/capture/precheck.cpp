@@ -10,6 +10,7 @@
 #include "engine/capture/timers.hpp"
 #include "engine/capture/tree_scan.hpp"
 #include "engine/capture/tree_sharing.hpp"
+#include "engine/capture/shared_tables.hpp"
 #include "engine/capture/shmem_capture.hpp"
 #include "engine/capture/terminals.hpp"
 #include "engine/capture/vma_capture.hpp"
@@ -96,6 +97,7 @@ Result<TreePrecheck> precheck(pid_t pid) {
   TreePrecheck out;
   LMIG_ASSIGN_OR_RETURN(out.scan, scan_tree(pid));
   LMIG_TRY(check_session_moves_whole(out.scan));
+  LMIG_TRY(refuse_shared_tables(out.scan));
   LMIG_ASSIGN_OR_RETURN(auto sharing, find_tree_sharing(out.scan));
   for (size_t i = 0; i < out.scan.host_pids.size(); i++) {
     if (out.scan.tree.members[i].zombie) {

@@ -9,6 +9,7 @@
 
 #include "engine/base/clock.hpp"
 #include "engine/base/log.hpp"
+#include "engine/capture/shared_tables.hpp"
 #include "engine/capture/capture.hpp"
 #include "engine/capture/fd_capture.hpp"
 #include "engine/capture/frozen_tree.hpp"
@@ -337,6 +338,8 @@ Status migrate_process(pid_t pid, const MigrateOptions &opts, lmig_stats &stats)
   report(opts, LMIG_PHASE_CAPTURE, 0, 0);
   // What the members share, read again now that they are frozen: those
   // open files travel once, as the tree's files.
+  if (auto st = refuse_shared_tables(pre.scan); !st.ok())
+    return fail(std::move(st).error());
   auto sharing = find_tree_sharing(pre.scan);
   if (!sharing.ok())
     return fail(std::move(sharing).error());
