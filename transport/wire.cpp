@@ -148,8 +148,11 @@ Result<Running> decode_running(std::span<const uint8_t> p) {
 }
 
 Error peer_error(const ErrorMsg &m, Side side) {
+  // A peer that gives no reason still gets named as the one that refused.
   Error e = make_error(static_cast<lmig_status>(m.code),
-                       printable(m.message, kMaxErrorMessage), m.sys_errno);
+                       m.message.empty() ? std::string("the peer refused without a reason")
+                                         : printable(m.message, kMaxErrorMessage),
+                       m.sys_errno);
   e.side = side;
   return e;
 }

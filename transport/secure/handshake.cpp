@@ -339,8 +339,10 @@ Result<HandshakeResult> handshake_accept(Connection &c, const KeyLookup &key_for
   const Mac want = hmac(s.expand("dialler finished"),
                         hash_of(s.transcript, std::span(fin).first(finish_head)));
   if (!same(want, peer_mac))
-    return fail(refused(control ? "the source could not prove it holds this lmigd's pre-shared key"
-                                : "the connection could not prove it belongs to its migration"));
+    return fail(refused(!control ? "the connection could not prove it belongs to its migration"
+                        : key->empty()
+                            ? "the source's handshake finish does not match (altered on the way?)"
+                            : "the source could not prove it holds this lmigd's pre-shared key"));
   std::string subject;
   if (id) {
     Bytes before = init;
