@@ -118,6 +118,22 @@ Status FrozenProcess::interrupt_all() {
   return {};
 }
 
+// The freeze broke off calls the kernel never restarts (epoll_wait, ...):
+// a thread with no signal to take goes back into its call instead of
+// seeing EINTR. Best effort: a thread that cannot be read keeps its EINTR.
+void FrozenProcess::undo_freeze_eintr() {
+  for (pid_t t : tids_) {
+    auto regs = ptrace::get_regs(t);
+    auto mask = ptrace::get_sigmask(t);
+    if (!regs.ok() || !mask.ok())
+      continue;
+    const bool deliverable = (ptrace::pending_signals(t) & ~*mask) != 0;
+    RegsImage again = ptrace::undo_freeze_eintr(*regs, deliverable);
+    if (again != *regs)
+      (void)ptrace::set_regs(t, again);
+  }
+}
+
 void FrozenProcess::detach_all(int sig) {
   for (pid_t t : tids_) {
     auto st = ptrace::detach(t, t == pid_ ? sig : 0);
@@ -131,6 +147,7 @@ Status FrozenProcess::resume() {
   if (!attached_)
     return {};
   Status st = stop_armed_ ? disarm_stop() : Status{};
+  undo_freeze_eintr();
   detach_all(0);
   if (!st.ok())
     return std::move(st).error().context("resume process " + std::to_string(pid_));

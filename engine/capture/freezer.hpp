@@ -41,6 +41,7 @@ private:
   Status seize_all();
   Status interrupt_all();
   void detach_all(int sig);
+  void undo_freeze_eintr();
   Status disarm_stop();
 
   pid_t pid_ = -1;

@@ -131,14 +131,15 @@ Result<ThreadImage> read_thread(pid_t pid, pid_t tid) {
   LMIG_ASSIGN_OR_RETURN(t.tid, inner_tid(pid, tid));
   LMIG_ASSIGN_OR_RETURN(t.comm, thread_name(pid, tid));
   LMIG_ASSIGN_OR_RETURN(RegsImage regs, ptrace::get_regs(tid));
-  t.regs = settle_sleep(regs);
+  LMIG_ASSIGN_OR_RETURN(t.sigmask, ptrace::get_sigmask(tid));
+  const bool deliverable = (ptrace::pending_signals(tid) & ~t.sigmask) != 0;
+  t.regs = ptrace::undo_freeze_eintr(settle_sleep(regs), deliverable);
   LMIG_ASSIGN_OR_RETURN(auto rseq, ptrace::get_rseq(tid));
   t.rseq_addr = rseq.addr;
   t.rseq_len = rseq.len;
   t.rseq_sig = rseq.sig;
   LMIG_TRY(fixup_rseq(tid, t));
   LMIG_ASSIGN_OR_RETURN(t.xsave, ptrace::get_xstate(tid));
-  LMIG_ASSIGN_OR_RETURN(t.sigmask, ptrace::get_sigmask(tid));
   LMIG_TRY(robust_list_of(tid, t));
   return t;
 }

@@ -4,12 +4,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "engine/base/clock.hpp"
@@ -177,6 +179,35 @@ const char *describe(const StopInfo &s) {
   return "?";
 }
 
+RegsImage undo_freeze_eintr(const RegsImage &in, bool deliverable) {
+  static constexpr uint64_t kNeverRestarted[] = {
+      SYS_epoll_wait, SYS_epoll_pwait, SYS_epoll_pwait2, SYS_rt_sigtimedwait, SYS_semop,
+      SYS_semtimedop, SYS_io_getevents, SYS_io_pgetevents};
+  RegsImage r = in;
+  if (deliverable || static_cast<int64_t>(r[kOrigRax]) < 0 ||
+      static_cast<int64_t>(r[kRax]) != -EINTR)
+    return r;
+  bool listed = false;
+  for (uint64_t nr : kNeverRestarted)
+    listed |= r[kOrigRax] == nr;
+  if (!listed)
+    return r;
+  r[kRax] = r[kOrigRax];
+  r[kRip] -= 2;
+  r[kOrigRax] = static_cast<uint64_t>(-1);
+  return r;
+}
+
+uint64_t pending_signals(pid_t tid) {
+  std::ifstream f("/proc/" + std::to_string(tid) + "/status");
+  std::string line;
+  uint64_t pending = 0;
+  while (std::getline(f, line))
+    if (line.rfind("SigPnd:", 0) == 0 || line.rfind("ShdPnd:", 0) == 0)
+      pending |= std::stoull(line.substr(7), nullptr, 16);
+  return pending;
+}
+
 RegsImage settle_interrupted_syscall(const RegsImage &in, bool for_migration) {
   constexpr int64_t kErestartsys = -512, kErestartnointr = -513, kErestartnohand = -514,
                     kErestartRestartblock = -516;
@@ -192,7 +223,10 @@ RegsImage settle_interrupted_syscall(const RegsImage &in, bool for_migration) {
     r[kRip] -= 2;
     break;
   case kErestartRestartblock:
-    if (for_migration) {
+    if (for_migration && (r[kOrigRax] == SYS_poll || r[kOrigRax] == SYS_futex)) {
+      r[kRax] = r[kOrigRax];
+      r[kRip] -= 2;
+    } else if (for_migration) {
       r[kRax] = static_cast<uint64_t>(-EINTR);
     } else {
       r[kRax] = kNrRestartSyscall;

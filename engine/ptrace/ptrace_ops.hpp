@@ -49,8 +49,20 @@ const char *describe(const StopInfo &s);
 // is dealt with: restartable calls re-enter the syscall instruction, and
 // orig_rax = -1 so the kernel does not apply restart logic a second time.
 // restart_block calls become restart_syscall in the same process
-// (for_migration = false) or return EINTR in a new one (for_migration = true):
-// the kernel's restart block does not travel.
+// (for_migration = false); in a new one (for_migration = true), where the
+// kernel's restart block does not travel, poll and futex waits are entered
+// again with their own arguments (no timeout: exactly; a relative timeout:
+// whole again, longer than asked, never shorter), others return EINTR.
 RegsImage settle_interrupted_syscall(const RegsImage &regs, bool for_migration);
+
+// Calls the kernel never restarts (epoll_wait, sigtimedwait, semop,
+// io_getevents, ...) fail with EINTR when a ptrace stop interrupts them.
+// With no signal to deliver (`deliverable` false) only the freeze can have
+// done that: they are entered again with their own arguments, as if
+// nothing happened (a timeout starts over: never shorter).
+RegsImage undo_freeze_eintr(const RegsImage &regs, bool deliverable);
+
+// Signals pending for a task, its own and its process's (a bit per signal).
+uint64_t pending_signals(pid_t tid);
 
 } // namespace lmig::ptrace

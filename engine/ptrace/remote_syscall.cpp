@@ -94,19 +94,6 @@ Result<int64_t> RemoteSyscaller::call(long nr, std::array<uint64_t, 6> args) {
   return static_cast<int64_t>(out[kRax]);
 }
 
-namespace {
-// Signals pending for the task (its own and its process's).
-uint64_t pending_signals(pid_t tid) {
-  std::ifstream f("/proc/" + std::to_string(tid) + "/status");
-  std::string line;
-  uint64_t pending = 0;
-  while (std::getline(f, line))
-    if (line.rfind("SigPnd:", 0) == 0 || line.rfind("ShdPnd:", 0) == 0)
-      pending |= std::stoull(line.substr(7), nullptr, 16);
-  return pending;
-}
-} // namespace
-
 Status RemoteSyscaller::finish() {
   if (finished_)
     return {};
@@ -118,9 +105,11 @@ Status RemoteSyscaller::finish() {
     // path will run as soon as it goes on: leave the call exactly as the
     // kernel did, so it decides (EINTR, restart, SA_RESTART). Otherwise
     // nothing will: settle it ourselves.
-    bool deliverable = (pending_signals(tid_) & ~orig_mask_) != 0;
-    st = ptrace::set_regs(tid_, deliverable ? orig_regs_
-                                            : ptrace::settle_interrupted_syscall(orig_regs_, false));
+    bool deliverable = (ptrace::pending_signals(tid_) & ~orig_mask_) != 0;
+    st = ptrace::set_regs(
+        tid_, deliverable ? orig_regs_
+                          : ptrace::undo_freeze_eintr(
+                                ptrace::settle_interrupted_syscall(orig_regs_, false), false));
   }
   Status mask = ptrace::set_sigmask(tid_, orig_mask_); // even if the registers failed
   if (st.ok())

@@ -150,6 +150,43 @@ TEST(Settle, RestartBlockForMigrationReturnsEintr) {
   }
 }
 
+TEST(Settle, PollAndFutexWaitsAreEnteredAgainForMigration) {
+  for (uint64_t nr : {uint64_t{SYS_poll}, uint64_t{SYS_futex}}) {
+    const RegsImage in = syscall_regs(kErestartRestartblock, nr);
+    RegsImage out = ptrace::settle_interrupted_syscall(in, true);
+    EXPECT_EQ(out[kRax], nr);
+    EXPECT_EQ(out[kRip], in[kRip] - 2);
+    EXPECT_EQ(out[kOrigRax], static_cast<uint64_t>(-1));
+    for (size_t i = 0; i < in.size(); i++) {
+      if (i != kRax && i != kRip && i != kOrigRax) {
+        EXPECT_EQ(out[i], in[i]) << "register " << i << ": the call's own arguments";
+      }
+    }
+  }
+}
+
+TEST(Settle, AFreezesEintrIsUndoneOnlyWithNoSignalToDeliver) {
+  for (uint64_t nr : {uint64_t{SYS_epoll_wait}, uint64_t{SYS_epoll_pwait},
+                      uint64_t{SYS_rt_sigtimedwait}, uint64_t{SYS_semtimedop},
+                      uint64_t{SYS_io_getevents}}) {
+    const RegsImage in = syscall_regs(-EINTR, nr);
+    RegsImage out = ptrace::undo_freeze_eintr(in, false);
+    EXPECT_EQ(out[kRax], nr);
+    EXPECT_EQ(out[kRip], in[kRip] - 2);
+    EXPECT_EQ(out[kOrigRax], static_cast<uint64_t>(-1));
+    // a signal waits to be delivered: its EINTR is real
+    EXPECT_EQ(ptrace::undo_freeze_eintr(in, true), in);
+  }
+  // read's EINTR is its own business (the freeze makes it restart, not fail)
+  EXPECT_EQ(ptrace::undo_freeze_eintr(syscall_regs(-EINTR, SYS_read), false),
+            syscall_regs(-EINTR, SYS_read));
+  // not in a system call, or another result
+  EXPECT_EQ(ptrace::undo_freeze_eintr(syscall_regs(-EINTR, static_cast<uint64_t>(-1)), false),
+            syscall_regs(-EINTR, static_cast<uint64_t>(-1)));
+  EXPECT_EQ(ptrace::undo_freeze_eintr(syscall_regs(1, SYS_epoll_wait), false),
+            syscall_regs(1, SYS_epoll_wait));
+}
+
 TEST(Settle, NonSyscallStopIsUntouched) {
   for (int64_t code : {kErestartsys, kErestartnointr, kErestartnohand, kErestartRestartblock,
                        int64_t{0}, int64_t{42}}) {

@@ -1,7 +1,9 @@
 /*
  * facet_threads.h: worker threads for the thread facets, each busy in one
  * way a migration must carry on from: asleep in nanosleep, blocked on a
- * futex (a condition variable), blocked in read() on a pipe, computing with
+ * futex (a condition variable), blocked in read() on a pipe, waiting in
+ * poll() or epoll_wait() for a pipe with no timeout (a call the freeze
+ * interrupts must go on as if nothing happened: no EINTR), computing with
  * the vector registers. Every worker notes its TID at start and again on
  * each round, counts its rounds, and records what went wrong in `why`.
  * SIGUSR1 (the check request) is blocked in every worker: it belongs to the
@@ -11,12 +13,14 @@
 #define LMIG_FACET_THREADS_H
 
 #include <cpuid.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
 #include "facet.h"
 
-enum fw_kind { FW_SLEEPER, FW_FUTEX, FW_PIPE, FW_SIMD };
+enum fw_kind { FW_SLEEPER, FW_FUTEX, FW_PIPE, FW_SIMD, FW_POLL, FW_EPOLL };
 
 struct facet_worker {
   const char *name;
@@ -31,6 +35,7 @@ struct facet_worker {
   /* futex and pipe: kicks asked and answered */
   atomic_uint kicks, answered;
   int pipe_in[2];
+  int epfd;
 };
 
 static pthread_mutex_t fw_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -94,11 +99,24 @@ static void *fw_futex(void *arg) {
   return NULL;
 }
 
-/* Blocked in read() on a pipe; each byte is a kick, echoed as an answer. */
+/* Blocked in read() on a pipe (or first in poll() or epoll_wait() for it,
+ * with no timeout); each byte is a kick, echoed as an answer. */
 static void *fw_pipe(void *arg) {
   struct facet_worker *w = arg;
   w->tid = (pid_t)syscall(SYS_gettid);
   for (;;) {
+    if (w->kind == FW_POLL) {
+      struct pollfd p = {w->pipe_in[0], POLLIN, 0};
+      int r = poll(&p, 1, -1);
+      if (r != 1)
+        fw_note(w, "poll with no timeout returned %d (%s)", r, r < 0 ? strerror(errno) : "");
+    } else if (w->kind == FW_EPOLL) {
+      struct epoll_event ev;
+      int r = epoll_wait(w->epfd, &ev, 1, -1);
+      if (r != 1)
+        fw_note(w, "epoll_wait with no timeout returned %d (%s)", r,
+                r < 0 ? strerror(errno) : "");
+    }
     unsigned char b;
     ssize_t n = read(w->pipe_in[0], &b, 1);
     if (n != 1) {
@@ -199,12 +217,21 @@ static void *fw_simd(void *arg) {
 
 /* Starts a worker of that kind with every signal blocked. */
 static int fw_start(struct facet_worker *w, enum fw_kind kind) {
-  static const char *const names[] = {"nanosleep", "futex", "pipe read", "SIMD"};
-  static void *(*const mains[])(void *) = {fw_sleeper, fw_futex, fw_pipe, fw_simd};
+  static const char *const names[] = {"nanosleep", "futex", "pipe read", "SIMD", "poll",
+                                      "epoll_wait"};
+  static void *(*const mains[])(void *) = {fw_sleeper, fw_futex, fw_pipe,
+                                           fw_simd,    fw_pipe,  fw_pipe};
   w->kind = kind;
   w->name = names[kind];
-  if (kind == FW_PIPE && pipe(w->pipe_in) < 0)
+  const int piped = kind == FW_PIPE || kind == FW_POLL || kind == FW_EPOLL;
+  if (piped && pipe(w->pipe_in) < 0)
     return facet_fail("pipe: %s", strerror(errno)), -1;
+  if (kind == FW_EPOLL) {
+    struct epoll_event ev = {.events = EPOLLIN};
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (w->epfd < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->pipe_in[0], &ev) < 0)
+      return facet_fail("epoll: %s", strerror(errno)), -1;
+  }
   int r = facet_thread(&w->th, NULL, mains[kind], w);
   if (r)
     return facet_fail("pthread_create: %s", strerror(r)), -1;
@@ -228,7 +255,7 @@ static int fw_progress(struct facet_worker *w, unsigned long more) {
 /* Kicks a futex or pipe worker and waits for its answer. */
 static int fw_kick(struct facet_worker *w) {
   unsigned k = atomic_fetch_add(&w->kicks, 1) + 1;
-  if (w->kind == FW_PIPE) {
+  if (w->kind != FW_FUTEX) {
     unsigned char b = (unsigned char)k;
     if (write(w->pipe_in[1], &b, 1) != 1)
       return facet_fail("write to the pipe: %s", strerror(errno));
@@ -255,7 +282,9 @@ static int fw_check(struct facet_worker *w) {
     return facet_fail("%s thread: %s", w->name, w->why);
   switch (w->kind) {
   case FW_FUTEX:
-  case FW_PIPE: return fw_kick(w);
+  case FW_PIPE:
+  case FW_POLL:
+  case FW_EPOLL: return fw_kick(w);
   case FW_SLEEPER:
     if (!fw_progress(w, 2)) /* one whole sleep at least */
       return 0;
