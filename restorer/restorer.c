@@ -347,6 +347,11 @@ static void restore_personality(struct lmig_rst_args *a) {
   long r = rsys1(NR_personality, a->proc.personality);
   if (r < 0)
     fail(a, LMIG_RST_STEP_PERSONALITY, r, a->proc.personality);
+  if (a->proc.thp_disable) {
+    r = rsys5(NR_prctl, R_PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_THP, r, 1);
+  }
 }
 
 /* What each thread sets for itself last: credentials (the kernel keeps them

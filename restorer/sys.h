@@ -76,6 +76,7 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define R_O_CLOEXEC 02000000
 #define R_O_NONBLOCK 04000
 #define R_PR_SET_MM 35
+#define R_PR_SET_THP_DISABLE 41
 #define R_PR_SET_MM_MAP 14
 #define R_ARCH_SET_GS 0x1001
 #define R_ARCH_SET_FS 0x1002

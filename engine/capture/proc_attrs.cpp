@@ -49,6 +49,8 @@ Status capture_proc_attrs(pid_t pid, const ProcStatus &status, ProcessImage &im)
   a.personality = static_cast<uint32_t>(std::strtoul(pers.c_str(), nullptr, 16));
   LMIG_ASSIGN_OR_RETURN(auto stat, read_stat(pid));
   a.session_leader = stat.session == pid && stat.pgrp == pid;
+  LMIG_ASSIGN_OR_RETURN(std::string oom, read_proc_file(proc + "/oom_score_adj"));
+  a.oom_score_adj = static_cast<int32_t>(std::strtol(oom.c_str(), nullptr, 10));
   // The name exactly (status escapes tabs, newlines and backslashes).
   LMIG_ASSIGN_OR_RETURN(std::string comm, read_proc_file(proc + "/comm"));
   if (!comm.empty() && comm.back() == '\n')
@@ -74,6 +76,12 @@ Status capture_proc_attrs_remote(RemoteSyscaller &rs, uint64_t scratch, pid_t ti
     return sys_error("read prctl results from the scratch page");
   a.pdeath_signal = vals[0];
   a.child_subreaper = vals[1] != 0;
+  LMIG_ASSIGN_OR_RETURN(int64_t thp, remote_prctl(rs, PR_GET_THP_DISABLE, 0, "PR_GET_THP_DISABLE"));
+  if (thp & ~int64_t{1})
+    return make_error(LMIG_ERR_UNSUPPORTED, "PID " + std::to_string(tid) +
+                                                ": transparent huge pages disabled with flags " +
+                                                std::to_string(thp) + "; that is not supported yet");
+  a.thp_disabled = thp != 0;
   return {};
 }
 

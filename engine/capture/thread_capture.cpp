@@ -1,7 +1,9 @@
 #include "engine/capture/thread_capture.hpp"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -126,6 +128,34 @@ RegsImage settle_sleep(const RegsImage &in) {
 
 } // namespace
 
+namespace {
+
+// The thread's scheduling: policy (with SCHED_RESET_ON_FORK), real-time
+// priority, nice. SCHED_DEADLINE (its runtime, deadline and period) is
+// refused by name.
+Status read_scheduling(pid_t tid, ThreadImage &t) {
+  const int policy = ::sched_getscheduler(tid);
+  if (policy < 0)
+    return sys_error("sched_getscheduler of thread " + std::to_string(tid));
+  if ((policy & ~SCHED_RESET_ON_FORK) == SCHED_DEADLINE)
+    return make_error(LMIG_ERR_UNSUPPORTED, "thread " + std::to_string(tid) +
+                                                " runs under SCHED_DEADLINE; that is not "
+                                                "supported yet");
+  sched_param param{};
+  if (::sched_getparam(tid, &param) < 0)
+    return sys_error("sched_getparam of thread " + std::to_string(tid));
+  errno = 0;
+  const int nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+  if (nice == -1 && errno)
+    return sys_error("getpriority of thread " + std::to_string(tid));
+  t.sched_policy = static_cast<uint32_t>(policy);
+  t.sched_priority = static_cast<uint32_t>(param.sched_priority);
+  t.nice = nice;
+  return {};
+}
+
+} // namespace
+
 Result<ThreadImage> read_thread(pid_t pid, pid_t tid) {
   ThreadImage t;
   LMIG_ASSIGN_OR_RETURN(t.tid, inner_tid(pid, tid));
@@ -141,6 +171,7 @@ Result<ThreadImage> read_thread(pid_t pid, pid_t tid) {
   LMIG_TRY(fixup_rseq(tid, t));
   LMIG_ASSIGN_OR_RETURN(t.xsave, ptrace::get_xstate(tid));
   LMIG_TRY(robust_list_of(tid, t));
+  LMIG_TRY(read_scheduling(tid, t));
   return t;
 }
 

@@ -14,7 +14,7 @@ namespace lmig {
 // eventfd, epoll, signalfd, timerfd, inotify and unix sockets.
 // 3: threads carry their name, clear_child_tid, robust list and sigaltstack.
 // 4: files may be shared with other processes of a tree (shared_slot).
-inline constexpr uint32_t kImageVersion = 4;
+inline constexpr uint32_t kImageVersion = 5;
 
 // How many open files the processes of one tree may share.
 inline constexpr int32_t kMaxSharedSlots = 1 << 16;
@@ -277,6 +277,11 @@ struct ThreadImage {
   uint64_t altstack_sp = 0;     // sigaltstack
   uint64_t altstack_size = 0;
   int32_t altstack_flags = 2;   // SS_DISABLE: none
+  // Scheduling, per thread: the policy (with SCHED_RESET_ON_FORK), its
+  // real-time priority, the nice value.
+  uint32_t sched_policy = 0;
+  uint32_t sched_priority = 0;
+  int32_t nice = 0;
   std::vector<SiginfoImage> pending; // this thread's own queue (tgkill ...), oldest first
   bool operator==(const ThreadImage &) const = default;
 };
@@ -305,6 +310,8 @@ struct ProcAttrsImage {
   uint32_t securebits = 0;     // PR_GET_SECUREBITS (SECBIT_KEEP_CAPS ...)
   bool session_leader = false; // sid == pgid == pid: it called setsid()
   CapsImage caps;
+  int32_t oom_score_adj = 0;   // -1000..1000
+  bool thp_disabled = false;   // PR_SET_THP_DISABLE
   bool operator==(const ProcAttrsImage &) const = default;
 };
 

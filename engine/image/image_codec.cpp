@@ -1,6 +1,7 @@
 #include "engine/image/image_codec.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 
@@ -243,6 +244,9 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
       w.u64(t.altstack_sp);
       w.u64(t.altstack_size);
       w.i32(t.altstack_flags);
+      w.u32(t.sched_policy);
+      w.u32(t.sched_priority);
+      w.i32(t.nice);
     }
   });
   section(w, kTagPages, [&] {
@@ -349,6 +353,8 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
     for (uint64_t v : {a.caps.inheritable, a.caps.permitted, a.caps.effective, a.caps.bounding,
                        a.caps.ambient})
       w.u64(v);
+    w.i32(a.oom_score_adj);
+    w.u8(a.thp_disabled ? 1 : 0);
   });
   section(w, kTagSeccomp, [&] {
     w.u32(static_cast<uint32_t>(im.seccomp.size()));
@@ -544,6 +550,9 @@ void read_threads(ByteReader &r, ProcessImage &im) {
     t.altstack_sp = r.u64();
     t.altstack_size = r.u64();
     t.altstack_flags = r.i32();
+    t.sched_policy = r.u32();
+    t.sched_priority = r.u32();
+    t.nice = r.i32();
     im.threads.push_back(std::move(t));
   }
 }
@@ -688,6 +697,10 @@ void read_proc_attrs(ByteReader &r, ProcessImage &im) {
   for (uint64_t *v : {&a.caps.inheritable, &a.caps.permitted, &a.caps.effective,
                       &a.caps.bounding, &a.caps.ambient})
     *v = r.u64();
+  a.oom_score_adj = r.i32();
+  a.thp_disabled = r.boolean();
+  if (a.oom_score_adj < -1000 || a.oom_score_adj > 1000)
+    r.fail("oom_score_adj " + std::to_string(a.oom_score_adj));
   if (a.dumpable > 2)
     r.fail("dumpable " + std::to_string(a.dumpable));
   if (a.pdeath_signal < 0 || a.pdeath_signal > 64)
@@ -951,6 +964,14 @@ Status validate_image(const ProcessImage &im) {
     constexpr uint32_t kSsAutodisarm = 1u << 31; // not in glibc's headers
     if (static_cast<uint32_t>(t.altstack_flags) & ~(SS_ONSTACK | SS_DISABLE | kSsAutodisarm))
       return bad(th + ": sigaltstack flags " + std::to_string(t.altstack_flags));
+    const uint32_t policy = t.sched_policy & ~static_cast<uint32_t>(SCHED_RESET_ON_FORK);
+    const bool realtime = policy == SCHED_FIFO || policy == SCHED_RR;
+    if ((policy != SCHED_OTHER && policy != SCHED_BATCH && policy != SCHED_IDLE && !realtime) ||
+        (realtime ? t.sched_priority < 1 || t.sched_priority > 99 : t.sched_priority != 0))
+      return bad(th + ": scheduling policy " + std::to_string(t.sched_policy) + " priority " +
+                 std::to_string(t.sched_priority));
+    if (t.nice < -20 || t.nice > 19)
+      return bad(th + ": nice " + std::to_string(t.nice));
   }
   uint64_t prev_end = 0;
   for (size_t i = 0; i < im.vmas.size(); i++) {

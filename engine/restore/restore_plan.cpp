@@ -183,6 +183,9 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   plan.postcopy = postcopy;
   plan.cwd = im.cwd;
   plan.comm = im.comm.substr(0, 15);
+  for (const auto &t : im.threads)
+    plan.sched.push_back({t.tid, t.sched_policy, t.sched_priority, t.nice});
+  plan.oom_score_adj = im.attrs.oom_score_adj;
   plan.umask = im.umask;
   plan.setsid = im.attrs.session_leader;
   plan.no_new_privs = im.attrs.no_new_privs;
@@ -425,6 +428,7 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   // 2 (suid_dumpable) cannot be set with prctl; the change of credentials
   // gives the process the value this host's fs.suid_dumpable says.
   a.proc.dumpable = im.attrs.dumpable <= 1 ? static_cast<int32_t>(im.attrs.dumpable) : -1;
+  a.proc.thp_disable = im.attrs.thp_disabled ? 1 : 0;
   a.nr_shared_sigs = static_cast<uint32_t>(shared_sigs.size());
   a.shared_sigs_off = shared_sigs_off;
   a.total_len = static_cast<uint32_t>(args.size());

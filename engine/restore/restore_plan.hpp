@@ -147,6 +147,15 @@ struct RestorePlan {
   // Post-copy: MADV_HUGEPAGE ranges (2 MiB aligned) to collapse into huge
   // pages once every page is in (userfaultfd installs small pages).
   std::vector<AddressRange> huge_ranges;
+  // Set from outside once every thread exists, before it runs: scheduling
+  // per thread (by its TID as the process sees it), oom_score_adj.
+  struct ThreadSched {
+    int32_t tid;
+    uint32_t policy, priority;
+    int32_t nice;
+  };
+  std::vector<ThreadSched> sched;
+  int32_t oom_score_adj = 0;
 };
 
 // Anonymous memory with pages is registered with userfaultfd and installed

@@ -1,8 +1,11 @@
 #include "engine/restore/restored_process.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -66,6 +69,7 @@ const char *step_name(uint32_t step) {
   case LMIG_RST_STEP_MADVISE: return "remake madvise state";
   case LMIG_RST_STEP_MLOCK: return "lock memory";
   case LMIG_RST_STEP_SHMEM: return "make shared memory";
+  case LMIG_RST_STEP_THP: return "disable transparent huge pages";
   case kStepSpawn: return "create the process with its original PID";
   }
   return "restore";
@@ -332,6 +336,37 @@ Status RestoredProcess::run(int timeout_ms,
   return {};
 }
 
+// Scheduling and OOM standing, set from here (what raises a priority needs
+// privileges the process itself may not have) once every thread exists
+// and before any runs its own code. A thread is found by the TID it has
+// in its own PID namespace.
+Status RestoredProcess::apply_scheduling() {
+  std::vector<pid_t> tids = threads_;
+  tids.insert(tids.begin(), pid_);
+  for (pid_t host_tid : tids) {
+    LMIG_ASSIGN_OR_RETURN(auto st, read_status(host_tid));
+    const pid_t vtid = st.nspid.empty() ? host_tid : st.nspid.back();
+    for (const auto &s : plan_.sched) {
+      if (s.tid != vtid)
+        continue;
+      sched_param param{};
+      param.sched_priority = static_cast<int>(s.priority);
+      if (::sched_setscheduler(host_tid, static_cast<int>(s.policy), &param) < 0)
+        return sys_error("restore failed: scheduling policy " + std::to_string(s.policy) +
+                         " of thread " + std::to_string(vtid));
+      if (::setpriority(PRIO_PROCESS, static_cast<id_t>(host_tid), s.nice) < 0)
+        return sys_error("restore failed: nice " + std::to_string(s.nice) + " of thread " +
+                         std::to_string(vtid));
+    }
+  }
+  const std::string oom = std::to_string(plan_.oom_score_adj);
+  const std::string path = "/proc/" + std::to_string(pid_) + "/oom_score_adj";
+  UniqueFd f(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!f || ::write(f.get(), oom.data(), oom.size()) != static_cast<ssize_t>(oom.size()))
+    return sys_error("restore failed: oom_score_adj " + oom);
+  return {};
+}
+
 // The restorer stopped at its int3 just before rt_sigreturn. Follow the
 // sigreturn to its exit stop, where the registers are the saved context;
 // run one munmap of the restorer's region from there (the thread never
@@ -380,6 +415,7 @@ Status RestoredProcess::enter_saved_context() {
   saved[kOrigRax] = static_cast<uint64_t>(-1);
   LMIG_TRY(ptrace::set_regs(pid_, saved));
   LMIG_TRY(ptrace::set_sigmask(pid_, saved_mask));
+  LMIG_TRY(apply_scheduling());
   for (pid_t tid : threads_)
     LMIG_TRY(ptrace::detach(tid));
   LMIG_TRY(ptrace::detach(pid_));
