@@ -445,6 +445,9 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   plan.region_len = plan.blob_len + args_len + kStackSize + thread_stacks + staging_len;
   LMIG_ASSIGN_OR_RETURN(plan.region_start, find_hole(im, local, plan.region_len));
   plan.args_addr = plan.region_start + plan.blob_len;
+  if (im.sigactions[SIGTRAP - 1].handler != 0) // SIG_DFL
+    plan.sigtrap_action = plan.args_addr + offsetof(lmig_rst_args, sigactions) +
+                          (SIGTRAP - 1) * sizeof(lmig_rst_sigaction);
   plan.stack_top = plan.args_addr + args_len + kStackSize;
   for (size_t i = 1; i < threads.size(); i++)
     threads[i].stack_top = plan.stack_top + i * LMIG_RST_THREAD_STACK;

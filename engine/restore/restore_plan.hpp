@@ -123,6 +123,9 @@ struct RestorePlan {
   uint64_t stack_top = 0;
   uint64_t entry = 0;          // absolute address of restorer_entry
   uint64_t self_unmap = 0;     // absolute address of the unmapping syscall
+  // The saved SIGTRAP action (in the region's copy of the args), put back
+  // after the restorer's traps; 0 when it is the default.
+  uint64_t sigtrap_action = 0;
   int ctl_fd = 0;              // the control socket's number in the process
   // The tree's shared files wait at [handoff_base, handoff_end) until each
   // process has taken its own (above every fd and ctl_fd of any member).

@@ -399,6 +399,28 @@ Status RestoredProcess::enter_saved_context() {
   // once we let go.
   LMIG_ASSIGN_OR_RETURN(uint64_t saved_mask, ptrace::get_sigmask(pid_));
   LMIG_TRY(ptrace::set_sigmask(pid_, ~0ull));
+  // Each thread reached its stop through an int3 with SIGTRAP blocked, and
+  // for a trap the kernel then resets the process's SIGTRAP action to the
+  // default: a process with a SIGTRAP handler would die of its next trap.
+  // Put the saved action back, from the args still in the region.
+  if (plan_.sigtrap_action) {
+    RegsImage r = saved;
+    r[kRip] = plan_.self_unmap; // a syscall instruction in the region
+    r[kRax] = SYS_rt_sigaction;
+    r[kOrigRax] = static_cast<uint64_t>(-1);
+    r[kRdi] = SIGTRAP;
+    r[kRsi] = plan_.sigtrap_action;
+    r[kRdx] = 0;
+    r[kR10] = 8;
+    LMIG_TRY(ptrace::set_regs(pid_, r));
+    LMIG_TRY(syscall_stop(pid_, "rt_sigaction entry"));
+    LMIG_TRY(syscall_stop(pid_, "rt_sigaction exit"));
+    LMIG_ASSIGN_OR_RETURN(RegsImage after, ptrace::get_regs(pid_));
+    if (after[kRax] != 0)
+      return make_error(LMIG_ERR_TARGET_FAILED,
+                        "restore failed: putting the SIGTRAP action back: " +
+                            std::string(std::strerror(static_cast<int>(-static_cast<int64_t>(after[kRax])))));
+  }
   RegsImage r = saved;
   r[kRip] = plan_.self_unmap;
   r[kRax] = SYS_munmap;
