@@ -19,6 +19,7 @@
 
 #include "engine/base/unique_fd.hpp"
 #include "engine/capture/fd_kinds.hpp"
+#include "engine/capture/fd_owner.hpp"
 #include "engine/capture/file_locks.hpp"
 #include "engine/capture/terminals.hpp"
 #include "engine/capture/proc_maps.hpp"
@@ -247,7 +248,7 @@ Result<std::vector<FoundFd>> find_fds(const std::vector<FdRef> &refs,
   return found;
 }
 
-Result<FdTable> capture_found(std::vector<FoundFd> found, bool read_data);
+Result<FdTable> capture_found(std::vector<FoundFd> found, bool read_data, bool tree_files);
 
 } // namespace
 
@@ -258,7 +259,7 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data,
   for (int fd : numbers)
     refs.push_back({pid, fd, fd});
   LMIG_ASSIGN_OR_RETURN(auto found, find_fds(refs, shared_slots));
-  return capture_found(std::move(found), read_data);
+  return capture_found(std::move(found), read_data, false);
 }
 
 Result<FdTable> capture_fd_set(const std::vector<FdRef> &refs,
@@ -267,7 +268,7 @@ Result<FdTable> capture_fd_set(const std::vector<FdRef> &refs,
   if (found.size() != refs.size())
     return make_error(LMIG_ERR_NOT_MIGRATABLE,
                       "a file shared by the processes of the tree was closed while frozen");
-  LMIG_ASSIGN_OR_RETURN(FdTable t, capture_found(std::move(found), read_data));
+  LMIG_ASSIGN_OR_RETURN(FdTable t, capture_found(std::move(found), read_data, true));
   uint64_t next_id = 0;
   for (const auto &c : t.contents)
     next_id = std::max(next_id, c.id);
@@ -303,7 +304,7 @@ Result<FdTable> capture_fd_set(const std::vector<FdRef> &refs,
 
 namespace {
 
-Result<FdTable> capture_found(std::vector<FoundFd> found, bool read_data) {
+Result<FdTable> capture_found(std::vector<FoundFd> found, bool read_data, bool tree_files) {
   FdTable t;
   Borrowers borrowers;
   std::set<int> open_fds; // a process's own table: every fd an epoll may watch
@@ -326,6 +327,10 @@ Result<FdTable> capture_found(std::vector<FoundFd> found, bool read_data) {
     if (!info.ok())
       return std::move(info).error().context("fd " + std::to_string(f.fd));
     LMIG_ASSIGN_OR_RETURN(FileImage img, classify(borrowers.of(f.pid), f, *info));
+    // An owner only acts with O_ASYNC, or on a socket (SIGURG): the other
+    // fds are not borrowed for it, to keep the freeze short.
+    if (f.shared_slot < 0 && ((info->flags & O_ASYNC) || img.kind == FileKind::unix_socket))
+      LMIG_TRY(capture_fd_owner(borrowers.of(f.pid), f.fd, tree_files, img));
     // O_TMPFILE (__O_TMPFILE | O_DIRECTORY) is a way of making a file, not
     // a state to open with again. A deleted file keeps __O_TMPFILE: the
     // target makes it linkable again if it was (see fd_plan).

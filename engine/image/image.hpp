@@ -111,6 +111,11 @@ struct FileImage {
   // root, in this slot of the tree's files; this process inherits it. No
   // kind record or pipe, contents or socket of this image describes it.
   int32_t shared_slot = -1;
+  // Signal-driven I/O: the owner (F_SETOWN_EX type and ID as the process
+  // sees it; owner 0: none) and the signal (F_SETSIG; 0: SIGIO).
+  uint32_t owner_type = 0;
+  int32_t owner = 0;
+  int32_t signal = 0;
   bool operator==(const FileImage &) const = default;
 };
 

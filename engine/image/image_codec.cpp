@@ -183,6 +183,9 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
       w.u64(f.size);
       w.u64(f.contents_id);
       w.i32(f.shared_slot);
+      w.u32(f.owner_type);
+      w.i32(f.owner);
+      w.i32(f.signal);
     }
   });
   section(w, kTagFds, [&] {
@@ -452,7 +455,7 @@ void read_vmas(ByteReader &r, ProcessImage &im) {
 }
 
 void read_files(ByteReader &r, ProcessImage &im) {
-  uint32_t n = r.count(46, 1u << 20);
+  uint32_t n = r.count(58, 1u << 20);
   for (uint32_t i = 0; i < n && !r.failed(); i++) {
     FileImage f;
     f.id = r.u32();
@@ -470,6 +473,12 @@ void read_files(ByteReader &r, ProcessImage &im) {
     f.shared_slot = r.i32();
     if (f.shared_slot < -1 || f.shared_slot >= kMaxSharedSlots)
       r.fail("shared slot " + std::to_string(f.shared_slot) + " out of range");
+    f.owner_type = r.u32();
+    f.owner = r.i32();
+    f.signal = r.i32();
+    if (f.owner_type > F_OWNER_PGRP || f.owner < 0 || f.signal < 0 || f.signal > 64)
+      r.fail("I/O signal owner " + std::to_string(f.owner_type) + ":" + std::to_string(f.owner) +
+             " signal " + std::to_string(f.signal));
     im.files.push_back(std::move(f));
   }
 }

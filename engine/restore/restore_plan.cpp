@@ -186,6 +186,15 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   for (const auto &t : im.threads)
     plan.sched.push_back({t.tid, t.sched_policy, t.sched_priority, t.nice});
   plan.oom_score_adj = im.attrs.oom_score_adj;
+  for (const auto &f : im.files) {
+    if ((f.owner == 0 && f.signal == 0) || f.shared_slot >= 0)
+      continue;
+    for (const auto &d : im.fds)
+      if (d.file_id == f.id) {
+        plan.fd_owners.push_back({d.fd, f.owner_type, f.owner, f.signal});
+        break;
+      }
+  }
   plan.umask = im.umask;
   plan.setsid = im.attrs.session_leader;
   plan.no_new_privs = im.attrs.no_new_privs;

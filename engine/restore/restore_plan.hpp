@@ -159,6 +159,15 @@ struct RestorePlan {
   };
   std::vector<ThreadSched> sched;
   int32_t oom_score_adj = 0;
+  // Signal-driven I/O of an open file, set through one of its fds: its
+  // owner (type and ID as the process sees it; 0: none) and signal.
+  struct FdOwner {
+    int fd;
+    uint32_t owner_type;
+    int32_t owner;
+    int32_t signal;
+  };
+  std::vector<FdOwner> fd_owners;
 };
 
 // Anonymous memory with pages is registered with userfaultfd and installed

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <cstring>
 
 #include "engine/base/clock.hpp"
@@ -336,16 +337,19 @@ Status RestoredProcess::run(int timeout_ms,
   return {};
 }
 
-// Scheduling and OOM standing, set from here (what raises a priority needs
-// privileges the process itself may not have) once every thread exists
-// and before any runs its own code. A thread is found by the TID it has
-// in its own PID namespace.
-Status RestoredProcess::apply_scheduling() {
+// What is set from here once every thread exists and before any runs its
+// own code: scheduling and OOM standing (what raises a priority needs
+// privileges the process itself may not have), and the owners of files'
+// I/O signals (an owner may be a thread). A thread is found by the TID it
+// has in its own PID namespace.
+Status RestoredProcess::apply_from_outside() {
   std::vector<pid_t> tids = threads_;
   tids.insert(tids.begin(), pid_);
+  std::map<pid_t, pid_t> host_of; // as the process sees it -> here
   for (pid_t host_tid : tids) {
     LMIG_ASSIGN_OR_RETURN(auto st, read_status(host_tid));
     const pid_t vtid = st.nspid.empty() ? host_tid : st.nspid.back();
+    host_of[vtid] = host_tid;
     for (const auto &s : plan_.sched) {
       if (s.tid != vtid)
         continue;
@@ -364,6 +368,28 @@ Status RestoredProcess::apply_scheduling() {
   UniqueFd f(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!f || ::write(f.get(), oom.data(), oom.size()) != static_cast<ssize_t>(oom.size()))
     return sys_error("restore failed: oom_score_adj " + oom);
+  if (plan_.fd_owners.empty())
+    return {};
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+  if (!pidfd)
+    return sys_error("restore failed: pidfd_open of the restored process");
+  for (const auto &o : plan_.fd_owners) {
+    UniqueFd dup(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), o.fd, 0)));
+    if (!dup)
+      return sys_error("restore failed: take fd " + std::to_string(o.fd) + " to set its owner");
+    if (o.signal && ::fcntl(dup.get(), F_SETSIG, o.signal) < 0)
+      return sys_error("restore failed: F_SETSIG of fd " + std::to_string(o.fd));
+    if (o.owner) {
+      auto it = host_of.find(o.owner);
+      if (it == host_of.end())
+        return make_error(LMIG_ERR_TARGET_FAILED, "restore failed: fd " + std::to_string(o.fd) +
+                                                      ": its I/O signal owner " +
+                                                      std::to_string(o.owner) + " is not here");
+      f_owner_ex owner{static_cast<__pid_type>(o.owner_type), it->second};
+      if (::fcntl(dup.get(), F_SETOWN_EX, &owner) < 0)
+        return sys_error("restore failed: F_SETOWN_EX of fd " + std::to_string(o.fd));
+    }
+  }
   return {};
 }
 
@@ -437,7 +463,7 @@ Status RestoredProcess::enter_saved_context() {
   saved[kOrigRax] = static_cast<uint64_t>(-1);
   LMIG_TRY(ptrace::set_regs(pid_, saved));
   LMIG_TRY(ptrace::set_sigmask(pid_, saved_mask));
-  LMIG_TRY(apply_scheduling());
+  LMIG_TRY(apply_from_outside());
   for (pid_t tid : threads_)
     LMIG_TRY(ptrace::detach(tid));
   LMIG_TRY(ptrace::detach(pid_));

@@ -62,7 +62,7 @@ private:
                     const std::function<std::optional<Error>()> &abandon = {});
   Error restorer_error(uint32_t step, int64_t err, uint64_t arg) const;
   Status enter_saved_context();
-  Status apply_scheduling();
+  Status apply_from_outside();
   // One state change of a created thread while the restorer finishes.
   Status follow_thread(size_t i, int status);
 
