@@ -89,6 +89,10 @@ Result<ContentsImage> capture_contents_at(const std::string &proc_path, const st
   c.mode = st.st_mode & 07777;
   c.uid = st.st_uid;
   c.gid = st.st_gid;
+  c.atime_sec = st.st_atim.tv_sec;
+  c.atime_nsec = static_cast<uint32_t>(st.st_atim.tv_nsec);
+  c.mtime_sec = st.st_mtim.tv_sec;
+  c.mtime_nsec = static_cast<uint32_t>(st.st_mtim.tv_nsec);
   if (memfd) {
     c.name = name;
     int seals = ::fcntl(in.get(), F_GET_SEALS);

@@ -18,6 +18,7 @@ public:
   void u32(uint32_t v) { put(&v, sizeof v); }
   void u64(uint64_t v) { put(&v, sizeof v); }
   void i32(int32_t v) { put(&v, sizeof v); }
+  void i64(int64_t v) { put(&v, sizeof v); }
   void bytes(const void *p, size_t n) {
     u32(static_cast<uint32_t>(n));
     put(p, n);
@@ -52,6 +53,7 @@ public:
   uint32_t u32() { return get<uint32_t>(); }
   uint64_t u64() { return get<uint64_t>(); }
   int32_t i32() { return get<int32_t>(); }
+  int64_t i64() { return get<int64_t>(); }
   bool boolean() {
     uint8_t v = u8();
     if (v > 1)

@@ -149,6 +149,8 @@ struct ContentsImage {
   uint32_t mode = 0;  // permission bits (07777)
   uint32_t uid = 0, gid = 0;
   uint32_t seals = 0; // memfd: F_GET_SEALS
+  int64_t atime_sec = 0, mtime_sec = 0; // access and modification times
+  uint32_t atime_nsec = 0, mtime_nsec = 0;
   std::vector<ExtentImage> extents; // sorted, disjoint, inside size
   // The tree's files: shared anonymous memory (made by mmap, not memfd).
   bool anon = false;

@@ -269,6 +269,10 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
       w.u32(c.uid);
       w.u32(c.gid);
       w.u32(c.seals);
+      w.i64(c.atime_sec);
+      w.u32(c.atime_nsec);
+      w.i64(c.mtime_sec);
+      w.u32(c.mtime_nsec);
       w.u8(c.anon ? 1 : 0);
       w.i32(c.shared_slot);
       w.u32(static_cast<uint32_t>(c.extents.size()));
@@ -578,7 +582,7 @@ void read_pages(ByteReader &r, ProcessImage &im) {
 }
 
 void read_contents(ByteReader &r, ProcessImage &im) {
-  uint32_t n = r.count(45, 1u << 20);
+  uint32_t n = r.count(69, 1u << 20);
   for (uint32_t i = 0; i < n && !r.failed(); i++) {
     ContentsImage c;
     c.id = r.u64();
@@ -588,6 +592,13 @@ void read_contents(ByteReader &r, ProcessImage &im) {
     c.uid = r.u32();
     c.gid = r.u32();
     c.seals = r.u32();
+    c.atime_sec = r.i64();
+    c.atime_nsec = r.u32();
+    c.mtime_sec = r.i64();
+    c.mtime_nsec = r.u32();
+    if (c.atime_nsec >= 1000000000u || c.mtime_nsec >= 1000000000u)
+      r.fail("file times with " + std::to_string(std::max(c.atime_nsec, c.mtime_nsec)) +
+             " nanoseconds");
     c.anon = r.boolean();
     c.shared_slot = r.i32();
     if (c.shared_slot < -1 || c.shared_slot >= kMaxSharedSlots)

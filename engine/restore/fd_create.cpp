@@ -224,6 +224,10 @@ int make_contents(ContentsPlan &c, int floor) {
   // forbid changing the exec bits.
   if (::fchmod(fd, im.mode) < 0)
     return fail();
+  // Last of what changes the inode: the writes above moved its times.
+  const timespec times[2] = {{im.atime_sec, im.atime_nsec}, {im.mtime_sec, im.mtime_nsec}};
+  if (::futimens(fd, times) < 0)
+    return fail();
   if (c.memfd && im.seals && ::fcntl(fd, F_ADD_SEALS, static_cast<int>(im.seals)) < 0)
     return fail();
   return 0;

@@ -1,5 +1,5 @@
 /* A file deleted while open keeps its contents (a hole stays a hole), size,
- * mode, each open's flags and offset, and its two opens still share one
+ * mode, modification time, each open's flags and offset, and its two opens still share one
  * inode: unnamed, on the filesystem it lived on, and not linkable again
  * (as an unlinked file is not). */
 #include <sys/stat.h>
@@ -11,6 +11,8 @@
 
 static int rw, app;
 static char data[200 * KIB];
+/* Access and modification times, in 2001, put back after each check. */
+static const struct timespec times[2] = {{1000000000, 123456789}, {1000000000, 987654321}};
 
 FACET_SETUP(dir) {
   (void)dir;
@@ -20,8 +22,8 @@ FACET_SETUP(dir) {
       pwrite(rw, data + 100 * KIB, 100 * KIB, 1024 * KIB) != 100 * KIB)
     return facet_fail("create: %s", strerror(errno)), 1;
   app = open("doomed", O_WRONLY | O_APPEND);
-  if (app < 0 || unlink("doomed") < 0)
-    return facet_fail("open/unlink: %s", strerror(errno)), 1;
+  if (app < 0 || unlink("doomed") < 0 || futimens(rw, times) < 0)
+    return facet_fail("open/unlink/futimens: %s", strerror(errno)), 1;
   lseek(rw, 777, SEEK_SET);
   return 0;
 }
@@ -44,6 +46,9 @@ FACET_CHECK(seq) {
     return facet_fail("nlink %lu size %lld mode 0%o dev %lx (directory on %lx)",
                       (unsigned long)st.st_nlink, (long long)st.st_size, st.st_mode & 07777,
                       (unsigned long)st.st_dev, (unsigned long)dirst.st_dev);
+  if (st.st_mtim.tv_sec != times[1].tv_sec || st.st_mtim.tv_nsec != times[1].tv_nsec)
+    return facet_fail("modification time %lld.%09ld", (long long)st.st_mtim.tv_sec,
+                      st.st_mtim.tv_nsec);
   if (lseek(rw, 0, SEEK_CUR) != 777)
     return facet_fail("offset %lld", (long long)lseek(rw, 0, SEEK_CUR));
   static char buf[100 * KIB];
@@ -58,7 +63,7 @@ FACET_CHECK(seq) {
   /* Appends through one open show through the other, then undone. */
   char c = 0;
   if (write(app, "A", 1) != 1 || pread(rw, &c, 1, 1124 * KIB) != 1 || c != 'A' ||
-      ftruncate(rw, 1124 * KIB) < 0)
+      ftruncate(rw, 1124 * KIB) < 0 || futimens(rw, times) < 0)
     return facet_fail("the two opens no longer share the file");
   if (linkat(rw, "", AT_FDCWD, "revived", AT_EMPTY_PATH) == 0) {
     unlink("revived");
