@@ -352,6 +352,13 @@ static void restore_personality(struct lmig_rst_args *a) {
     if (r < 0)
       fail(a, LMIG_RST_STEP_THP, r, 1);
   }
+  for (uint32_t bit = 1; bit; bit <<= 1) {
+    if (!(a->proc.membarrier & bit))
+      continue;
+    r = rsys3(NR_membarrier, bit, 0, 0);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_MEMBARRIER, r, bit);
+  }
 }
 
 /* What each thread sets for itself last: credentials (the kernel keeps them

@@ -39,6 +39,7 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define NR_recvfrom 45
 #define NR_exit_group 231
 #define NR_personality 135
+#define NR_membarrier 324
 #define NR_prctl 157
 #define NR_arch_prctl 158
 #define NR_prlimit64 302

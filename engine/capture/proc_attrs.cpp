@@ -1,6 +1,7 @@
 #include "engine/capture/proc_attrs.hpp"
 
 #include <linux/filter.h>
+#include <linux/membarrier.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -82,6 +83,20 @@ Status capture_proc_attrs_remote(RemoteSyscaller &rs, uint64_t scratch, pid_t ti
                                                 ": transparent huge pages disabled with flags " +
                                                 std::to_string(thp) + "; that is not supported yet");
   a.thp_disabled = thp != 0;
+  // Registered private expedited membarriers: asking for one (a barrier
+  // over the process's own threads, all stopped) succeeds only once it is
+  // registered. (A global registration cannot be asked about.)
+  static constexpr std::pair<uint64_t, uint32_t> kProbes[] = {
+      {MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED},
+      {MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE,
+       MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE},
+      {MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ}};
+  a.membarrier = 0;
+  for (const auto &[cmd, reg] : kProbes) {
+    LMIG_ASSIGN_OR_RETURN(int64_t r, rs.call(SYS_membarrier, {cmd, 0, 0}));
+    if (r == 0)
+      a.membarrier |= reg;
+  }
   return {};
 }
 

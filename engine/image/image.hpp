@@ -308,6 +308,10 @@ struct CapsImage {
 
 // Process attributes set with prctl/personality/setsid: restored on the
 // target with the credentials and capabilities.
+// The membarrier registrations a process can be asked about (each private
+// expedited command fails with EPERM until its registration).
+inline constexpr uint32_t kMembarrierRegistrations = (1u << 4) | (1u << 6) | (1u << 8);
+
 struct ProcAttrsImage {
   uint32_t personality = 0;
   bool no_new_privs = false;
@@ -319,6 +323,7 @@ struct ProcAttrsImage {
   CapsImage caps;
   int32_t oom_score_adj = 0;   // -1000..1000
   bool thp_disabled = false;   // PR_SET_THP_DISABLE
+  uint32_t membarrier = 0;     // MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED* bits made
   bool operator==(const ProcAttrsImage &) const = default;
 };
 

@@ -362,6 +362,7 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
       w.u64(v);
     w.i32(a.oom_score_adj);
     w.u8(a.thp_disabled ? 1 : 0);
+    w.u32(a.membarrier);
   });
   section(w, kTagSeccomp, [&] {
     w.u32(static_cast<uint32_t>(im.seccomp.size()));
@@ -719,6 +720,9 @@ void read_proc_attrs(ByteReader &r, ProcessImage &im) {
     *v = r.u64();
   a.oom_score_adj = r.i32();
   a.thp_disabled = r.boolean();
+  a.membarrier = r.u32();
+  if (a.membarrier & ~kMembarrierRegistrations)
+    r.fail("membarrier registrations " + std::to_string(a.membarrier));
   if (a.oom_score_adj < -1000 || a.oom_score_adj > 1000)
     r.fail("oom_score_adj " + std::to_string(a.oom_score_adj));
   if (a.dumpable > 2)

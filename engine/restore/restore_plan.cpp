@@ -438,6 +438,7 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   // gives the process the value this host's fs.suid_dumpable says.
   a.proc.dumpable = im.attrs.dumpable <= 1 ? static_cast<int32_t>(im.attrs.dumpable) : -1;
   a.proc.thp_disable = im.attrs.thp_disabled ? 1 : 0;
+  a.proc.membarrier = im.attrs.membarrier;
   a.nr_shared_sigs = static_cast<uint32_t>(shared_sigs.size());
   a.shared_sigs_off = shared_sigs_off;
   a.total_len = static_cast<uint32_t>(args.size());

@@ -71,6 +71,7 @@ const char *step_name(uint32_t step) {
   case LMIG_RST_STEP_MLOCK: return "lock memory";
   case LMIG_RST_STEP_SHMEM: return "make shared memory";
   case LMIG_RST_STEP_THP: return "disable transparent huge pages";
+  case LMIG_RST_STEP_MEMBARRIER: return "register for membarrier";
   case kStepSpawn: return "create the process with its original PID";
   }
   return "restore";
