@@ -29,6 +29,7 @@ void log_line(void *, lmig_log_level level, const char *line) {
 void usage(FILE *f) {
   std::fprintf(f, "usage: lmigd --listen HOST:PORT [--once] [--psk-file FILE] [--insecure]\n"
                   "             [--cert FILE --key FILE --ca FILE]\n"
+                  "             [--cgroup-root DIR [--cgroup-create]]\n"
                   "             [--io-timeout MS] [--reconnect-timeout MS] [--port-file FILE]\n"
                   "             [--verbose] [--transport tcp|rdma|auto]  (post-copy channels over RDMA too)\n"
                   "\n"
@@ -40,13 +41,15 @@ void usage(FILE *f) {
                   "only a loopback address, unless --insecure.\n"
                   "--cert FILE --key FILE --ca FILE: this host's certificate and key (PEM; the\n"
                   "key mode 0600), and the CA that signs sources' certificates: only a source\n"
-                  "that shows one it signed is served.\n");
+                  "that shows one it signed is served.\n"
+                  "--cgroup-root DIR: a restored process joins its source's cgroup path under\n"
+                  "DIR (cgroup v2), made first with --cgroup-create; without it, lmigd's cgroup.\n");
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  enum { kListen = 1, kOnce, kAuth, kIoTo, kPortFile, kVerbose, kHelp, kVersion, kReconnTo, kTransport, kPskFile, kInsecure, kCert, kKey, kCa };
+  enum { kListen = 1, kOnce, kAuth, kIoTo, kPortFile, kVerbose, kHelp, kVersion, kReconnTo, kTransport, kPskFile, kInsecure, kCert, kKey, kCa, kCgroupRoot, kCgroupCreate };
   static const option longopts[] = {
       {"listen", required_argument, nullptr, kListen},
       {"once", no_argument, nullptr, kOnce},
@@ -56,6 +59,8 @@ int main(int argc, char **argv) {
       {"cert", required_argument, nullptr, kCert},
       {"key", required_argument, nullptr, kKey},
       {"ca", required_argument, nullptr, kCa},
+      {"cgroup-root", required_argument, nullptr, kCgroupRoot},
+      {"cgroup-create", no_argument, nullptr, kCgroupCreate},
       {"io-timeout", required_argument, nullptr, kIoTo},
       {"reconnect-timeout", required_argument, nullptr, kReconnTo},
       {"transport", required_argument, nullptr, kTransport},
@@ -81,6 +86,8 @@ int main(int argc, char **argv) {
     case kCert: opts.cert_file = optarg; break;
     case kKey: opts.key_file = optarg; break;
     case kCa: opts.ca_file = optarg; break;
+    case kCgroupRoot: opts.cgroup_root = optarg; break;
+    case kCgroupCreate: opts.cgroup_create = 1; break;
     case kIoTo: opts.io_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kReconnTo: opts.reconnect_timeout_ms = static_cast<uint32_t>(std::atoi(optarg)); break;
     case kTransport:

@@ -387,6 +387,21 @@ extern "C" lmig_status lmig_server_create(const lmig_server_options *o, lmig_ser
     s->once = o->once != 0;
   s->session.psk = std::move(psk);
   s->session.certs = std::move(certs);
+  if (LMIG_HAS_FIELD(o, lmig_server_options, cgroup_create)) {
+    if (o->cgroup_root && *o->cgroup_root) {
+      std::string root = o->cgroup_root;
+      while (root.size() > 1 && root.back() == '/')
+        root.pop_back();
+      if (root[0] != '/') {
+        delete s;
+        return report_error(make_error(LMIG_ERR_INVALID_ARGUMENT,
+                                       "the cgroup root must be an absolute path: " + root),
+                            err);
+      }
+      s->session.cgroup_root = root;
+    }
+    s->session.cgroup_create = o->cgroup_create != 0;
+  }
   // Test and benchmark builds measure the cost of encryption against this.
   s->session.allow_cleartext = std::getenv("LMIG_TEST_CLEARTEXT") != nullptr;
   if (s->session.certs.identity)

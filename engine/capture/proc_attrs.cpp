@@ -50,6 +50,20 @@ Status capture_proc_attrs(pid_t pid, const ProcStatus &status, ProcessImage &im)
   a.personality = static_cast<uint32_t>(std::strtoul(pers.c_str(), nullptr, 16));
   LMIG_ASSIGN_OR_RETURN(auto stat, read_stat(pid));
   a.session_leader = stat.session == pid && stat.pgrp == pid;
+  // Its cgroups ("ID:controllers:path" lines), for a target that places
+  // it again.
+  LMIG_ASSIGN_OR_RETURN(std::string groups, read_proc_file(proc + "/cgroup"));
+  a.cgroups.clear();
+  for (size_t at = 0; at < groups.size();) {
+    size_t nl = groups.find('\n', at);
+    if (nl == std::string::npos)
+      nl = groups.size();
+    const std::string line = groups.substr(at, nl - at);
+    const size_t c1 = line.find(':'), c2 = c1 == std::string::npos ? c1 : line.find(':', c1 + 1);
+    if (c2 != std::string::npos)
+      a.cgroups.push_back({line.substr(c1 + 1, c2 - c1 - 1), line.substr(c2 + 1)});
+    at = nl + 1;
+  }
   LMIG_ASSIGN_OR_RETURN(std::string oom, read_proc_file(proc + "/oom_score_adj"));
   a.oom_score_adj = static_cast<int32_t>(std::strtol(oom.c_str(), nullptr, 10));
   // The name exactly (status escapes tabs, newlines and backslashes).

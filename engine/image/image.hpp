@@ -308,6 +308,15 @@ struct CapsImage {
 
 // Process attributes set with prctl/personality/setsid: restored on the
 // target with the credentials and capabilities.
+// The cgroup of a process in one hierarchy: the hierarchy's controllers
+// as /proc/PID/cgroup names them ("memory", "cpu,cpuacct", "name=systemd";
+// empty: the unified v2 hierarchy) and the path in it ("/a/b").
+struct CgroupImage {
+  std::string controllers;
+  std::string path;
+  bool operator==(const CgroupImage &) const = default;
+};
+
 // The membarrier registrations a process can be asked about (each private
 // expedited command fails with EPERM until its registration).
 inline constexpr uint32_t kMembarrierRegistrations = (1u << 4) | (1u << 6) | (1u << 8);
@@ -324,6 +333,7 @@ struct ProcAttrsImage {
   int32_t oom_score_adj = 0;   // -1000..1000
   bool thp_disabled = false;   // PR_SET_THP_DISABLE
   uint32_t membarrier = 0;     // MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED* bits made
+  std::vector<CgroupImage> cgroups; // one per hierarchy, as /proc/PID/cgroup lists them
   bool operator==(const ProcAttrsImage &) const = default;
 };
 

@@ -19,6 +19,24 @@ namespace {
 
 constexpr char kMagic[8] = {'L', 'M', 'I', 'G', 'I', 'M', 'G', '1'};
 constexpr size_t kMaxPath = 4096;
+
+// A cgroup path a target may append to its own root: absolute, and no
+// component that climbs out of it or names nothing.
+bool cgroup_path_ok(const std::string &p) {
+  if (p.empty() || p[0] != '/')
+    return false;
+  size_t at = 1;
+  while (at <= p.size()) {
+    size_t end = p.find('/', at);
+    if (end == std::string::npos)
+      end = p.size();
+    const std::string part = p.substr(at, end - at);
+    if (part == "." || part == ".." || (part.empty() && end != p.size()))
+      return false;
+    at = end + 1;
+  }
+  return p.find('\0') == std::string::npos;
+}
 constexpr size_t kMaxXsave = 16384;
 constexpr size_t kMaxPipeData = 64u << 20;
 constexpr uint64_t kPage = 4096;
@@ -363,6 +381,11 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
     w.i32(a.oom_score_adj);
     w.u8(a.thp_disabled ? 1 : 0);
     w.u32(a.membarrier);
+    w.u32(static_cast<uint32_t>(a.cgroups.size()));
+    for (const auto &c : a.cgroups) {
+      w.str(c.controllers);
+      w.str(c.path);
+    }
   });
   section(w, kTagSeccomp, [&] {
     w.u32(static_cast<uint32_t>(im.seccomp.size()));
@@ -721,6 +744,15 @@ void read_proc_attrs(ByteReader &r, ProcessImage &im) {
   a.oom_score_adj = r.i32();
   a.thp_disabled = r.boolean();
   a.membarrier = r.u32();
+  const uint32_t ncg = r.count(8, 64);
+  for (uint32_t i = 0; i < ncg && !r.failed(); i++) {
+    CgroupImage c;
+    c.controllers = r.str(256);
+    c.path = r.str(kMaxPath);
+    if (!cgroup_path_ok(c.path) || c.controllers.find_first_of(":/\n") != std::string::npos)
+      r.fail("cgroup that is not a plain absolute path in a named hierarchy");
+    a.cgroups.push_back(std::move(c));
+  }
   if (a.membarrier & ~kMembarrierRegistrations)
     r.fail("membarrier registrations " + std::to_string(a.membarrier));
   if (a.oom_score_adj < -1000 || a.oom_score_adj > 1000)

@@ -168,6 +168,10 @@ struct RestorePlan {
     int32_t signal;
   };
   std::vector<FdOwner> fd_owners;
+  // The cgroups the process joins before its restorer runs (none: it stays
+  // in lmigd's); made first when missing if cgroup_create.
+  std::vector<std::string> cgroup_dirs;
+  bool cgroup_create = false;
 };
 
 // Anonymous memory with pages is registered with userfaultfd and installed

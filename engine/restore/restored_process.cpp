@@ -7,11 +7,13 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <cstring>
 
@@ -22,6 +24,7 @@
 #include "engine/capture/proc_status.hpp"
 #include "engine/capture/tree_scan.hpp"
 #include "engine/ptrace/ptrace_ops.hpp"
+#include "engine/restore/cgroup_placement.hpp"
 #include "engine/restore/spawn.hpp"
 #include "restorer/restorer_args.h"
 
@@ -200,6 +203,9 @@ Status RestoredProcess::wait_event(int timeout_ms, uint32_t want_type, bool want
           return restorer_error(m.step, m.err, m.arg);
         if (m.type == kMsgSpawned && pid_ < 0) {
           LMIG_ASSIGN_OR_RETURN(pid_, child_of(spawner_, plan_.vpid));
+          // Into its cgroup before it maps or fills any memory: pages are
+          // charged where they are first touched.
+          LMIG_TRY(place_in_cgroup());
           // Seccomp suspended until we let go: the restorer installs the
           // saved filters before its rt_sigreturn, and we still run a
           // munmap in the task after it. Threads it creates are traced
@@ -335,6 +341,14 @@ Status RestoredProcess::run(int timeout_ms,
   LMIG_TRY(enter_saved_context());
   running_ = true;
   ctl_.reset();
+  return {};
+}
+
+Status RestoredProcess::place_in_cgroup() {
+  if (plan_.cgroup_dirs.empty())
+    return {};
+  if (auto st = join_cgroups(pid_, plan_.cgroup_dirs, plan_.cgroup_create); !st.ok())
+    return std::move(st).error().context("restore failed");
   return {};
 }
 

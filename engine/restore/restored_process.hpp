@@ -63,6 +63,7 @@ private:
   Error restorer_error(uint32_t step, int64_t err, uint64_t arg) const;
   Status enter_saved_context();
   Status apply_from_outside();
+  Status place_in_cgroup();
   // One state change of a created thread while the restorer finishes.
   Status follow_thread(size_t i, int status);
 

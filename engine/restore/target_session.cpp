@@ -1,3 +1,5 @@
+#include "engine/capture/proc_maps.hpp"
+#include "engine/restore/cgroup_placement.hpp"
 #include "engine/restore/target_session.hpp"
 
 #include <signal.h>
@@ -250,6 +252,19 @@ Result<SessionOutcome> serve_migration(Connection &conn, const wire::Hello &hell
   auto plan = plan_tree(images, tree_files, postcopy);
   if (!plan.ok())
     return tell(std::move(plan).error());
+  if (!opts.cgroup_root.empty()) {
+    auto mountinfo = read_proc_file("/proc/self/mountinfo");
+    if (!mountinfo.ok())
+      return tell(std::move(mountinfo).error());
+    const auto mounts = cgroup_mounts(*mountinfo);
+    for (size_t i = 0; i < images.size(); i++) {
+      auto dirs = placement_dirs(images[i].attrs.cgroups, opts.cgroup_root, mounts);
+      if (!dirs.ok())
+        return tell(std::move(dirs).error().context("PID " + std::to_string(images[i].pid)));
+      plan->members[i].cgroup_dirs = std::move(dirs).value();
+      plan->members[i].cgroup_create = opts.cgroup_create;
+    }
+  }
   phase("decode+plan");
   auto restored = RestoredTree::start(tree, images, std::move(plan->members),
                                       plan->has_shared ? &plan->shared : nullptr,

@@ -24,6 +24,11 @@ struct SessionOptions {
   int io_timeout_ms = 30000;
   int reconnect_timeout_ms = 10000;
   bool rdma = false; // an RDMA listener takes this server's post-copy channels
+  // Where restored processes go: their source's cgroup v2 path under this
+  // directory (empty: they stay in lmigd's cgroup), made when it is missing
+  // if cgroup_create.
+  std::string cgroup_root;
+  bool cgroup_create = false;
 };
 
 struct SessionOutcome {

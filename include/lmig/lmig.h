@@ -213,6 +213,14 @@ typedef struct lmig_server_options {
   const char *cert_pem;
   const char *key_pem;
   const char *ca_pem;
+  /* cgroup placement (v2): a restored process joins its source's cgroup
+   * path under this directory (e.g. "/sys/fs/cgroup/migrated"), before its
+   * memory is made, made first if missing when cgroup_create is nonzero
+   * (else its absence fails the restore; the source resumes). NULL or
+   * empty: restored processes stay in lmigd's cgroup. Limits of the
+   * directories are the operator's. */
+  const char *cgroup_root;
+  int cgroup_create;
 } lmig_server_options;
 
 LMIG_EXPORT lmig_status lmig_server_create(const lmig_server_options *opts, lmig_server **out,
