@@ -341,6 +341,30 @@ static void restore_rlimits(struct lmig_rst_args *a) {
   }
 }
 
+/* The audit login uid: only the task itself may write it, and only while
+ * it holds CAP_AUDIT_CONTROL (before its own credentials). */
+static void restore_loginuid(struct lmig_rst_args *a) {
+  if (a->proc.loginuid < 0)
+    return;
+  char text[12];
+  uint32_t n = 0;
+  uint64_t v = (uint64_t)a->proc.loginuid;
+  char rev[12];
+  do {
+    rev[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v && n < sizeof rev);
+  for (uint32_t i = 0; i < n; i++)
+    text[i] = rev[n - 1 - i];
+  long fd = rsys3(NR_open, "/proc/self/loginuid", R_O_WRONLY | R_O_CLOEXEC, 0);
+  if (fd < 0)
+    fail(a, LMIG_RST_STEP_LOGINUID, fd, (uint64_t)a->proc.loginuid);
+  long w = rsys3(NR_write, fd, text, n);
+  rsys1(NR_close, fd);
+  if (w != (long)n)
+    fail(a, LMIG_RST_STEP_LOGINUID, w < 0 ? w : -5, (uint64_t)a->proc.loginuid);
+}
+
 /* Once the layout is final: READ_IMPLIES_EXEC would have widened the
  * protections of the mappings just made. */
 static void restore_personality(struct lmig_rst_args *a) {
@@ -359,6 +383,7 @@ static void restore_personality(struct lmig_rst_args *a) {
     if (r < 0)
       fail(a, LMIG_RST_STEP_MEMBARRIER, r, bit);
   }
+  restore_loginuid(a);
 }
 
 /* What each thread sets for itself last: credentials (the kernel keeps them

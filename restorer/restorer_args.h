@@ -170,6 +170,7 @@ struct lmig_rst_proc {
   int32_t dumpable; /* PR_SET_DUMPABLE 0 or 1; -1: leave what the kernel chose */
   uint32_t thp_disable; /* PR_SET_THP_DISABLE 1: no transparent huge pages for the process */
   uint32_t membarrier;  /* MEMBARRIER_CMD_REGISTER_* bits to make again */
+  int64_t loginuid;     /* written to /proc/self/loginuid; -1: leave it */
 };
 
 /* prctl(PR_SET_MM_MAP) fields */
@@ -259,7 +260,8 @@ enum lmig_rst_step {
   LMIG_RST_STEP_MLOCK = 41,   /* lock a VMA that was locked */
   LMIG_RST_STEP_SHMEM = 42,   /* make shared anonymous memory (restore child) */
   LMIG_RST_STEP_THP = 43,     /* PR_SET_THP_DISABLE */
-  LMIG_RST_STEP_MEMBARRIER = 44 /* a membarrier registration (arg: the command) */
+  LMIG_RST_STEP_MEMBARRIER = 44, /* a membarrier registration (arg: the command) */
+  LMIG_RST_STEP_LOGINUID = 45    /* the audit login uid (arg: the uid) */
 };
 
 /* LMIG_RST_STEP_CREDS / _CAPS detail */

@@ -74,6 +74,7 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define R_MAP_NORESERVE 0x4000
 #define R_MREMAP_MAYMOVE 1
 #define R_MREMAP_FIXED 2
+#define R_O_WRONLY 01
 #define R_O_CLOEXEC 02000000
 #define R_O_NONBLOCK 04000
 #define R_PR_SET_MM 35

@@ -64,6 +64,9 @@ Status capture_proc_attrs(pid_t pid, const ProcStatus &status, ProcessImage &im)
       a.cgroups.push_back({line.substr(c1 + 1, c2 - c1 - 1), line.substr(c2 + 1)});
     at = nl + 1;
   }
+  // The audit login uid, when this kernel keeps one.
+  if (auto login = read_proc_file(proc + "/loginuid"); login.ok())
+    a.loginuid = static_cast<int64_t>(std::strtoull(login->c_str(), nullptr, 10));
   LMIG_ASSIGN_OR_RETURN(std::string oom, read_proc_file(proc + "/oom_score_adj"));
   a.oom_score_adj = static_cast<int32_t>(std::strtol(oom.c_str(), nullptr, 10));
   // The name exactly (status escapes tabs, newlines and backslashes).

@@ -334,6 +334,7 @@ struct ProcAttrsImage {
   bool thp_disabled = false;   // PR_SET_THP_DISABLE
   uint32_t membarrier = 0;     // MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED* bits made
   std::vector<CgroupImage> cgroups; // one per hierarchy, as /proc/PID/cgroup lists them
+  int64_t loginuid = -1;       // the audit login uid (4294967295: unset); -1: not known here
   bool operator==(const ProcAttrsImage &) const = default;
 };
 

@@ -381,6 +381,7 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
     w.i32(a.oom_score_adj);
     w.u8(a.thp_disabled ? 1 : 0);
     w.u32(a.membarrier);
+    w.u64(static_cast<uint64_t>(a.loginuid));
     w.u32(static_cast<uint32_t>(a.cgroups.size()));
     for (const auto &c : a.cgroups) {
       w.str(c.controllers);
@@ -744,6 +745,9 @@ void read_proc_attrs(ByteReader &r, ProcessImage &im) {
   a.oom_score_adj = r.i32();
   a.thp_disabled = r.boolean();
   a.membarrier = r.u32();
+  a.loginuid = static_cast<int64_t>(r.u64());
+  if (a.loginuid < -1 || a.loginuid > 0xffffffffll)
+    r.fail("login uid " + std::to_string(a.loginuid));
   const uint32_t ncg = r.count(8, 64);
   for (uint32_t i = 0; i < ncg && !r.failed(); i++) {
     CgroupImage c;

@@ -439,6 +439,7 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   a.proc.dumpable = im.attrs.dumpable <= 1 ? static_cast<int32_t>(im.attrs.dumpable) : -1;
   a.proc.thp_disable = im.attrs.thp_disabled ? 1 : 0;
   a.proc.membarrier = im.attrs.membarrier;
+  a.proc.loginuid = im.attrs.loginuid;
   a.nr_shared_sigs = static_cast<uint32_t>(shared_sigs.size());
   a.shared_sigs_off = shared_sigs_off;
   a.total_len = static_cast<uint32_t>(args.size());

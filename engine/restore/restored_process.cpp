@@ -75,6 +75,7 @@ const char *step_name(uint32_t step) {
   case LMIG_RST_STEP_SHMEM: return "make shared memory";
   case LMIG_RST_STEP_THP: return "disable transparent huge pages";
   case LMIG_RST_STEP_MEMBARRIER: return "register for membarrier";
+  case LMIG_RST_STEP_LOGINUID: return "set the audit login uid";
   case kStepSpawn: return "create the process with its original PID";
   }
   return "restore";
