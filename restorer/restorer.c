@@ -341,6 +341,17 @@ static void restore_rlimits(struct lmig_rst_args *a) {
   }
 }
 
+/* Guard pages (MADV_GUARD_INSTALL) where the source had them: before any
+ * page is written, which a guard would throw away. */
+static void install_guards(struct lmig_rst_args *a) {
+  const struct lmig_rst_range *g = AT(a, a->guards_off, const struct lmig_rst_range *);
+  for (uint32_t i = 0; i < a->nr_guards; i++) {
+    long r = rsys3(NR_madvise, g[i].start, g[i].len, R_MADV_GUARD_INSTALL);
+    if (r < 0)
+      fail(a, LMIG_RST_STEP_GUARD, r, g[i].start);
+  }
+}
+
 /* The audit login uid: only the task itself may write it, and only while
  * it holds CAP_AUDIT_CONTROL (before its own credentials). */
 static void restore_loginuid(struct lmig_rst_args *a) {
@@ -671,6 +682,7 @@ void restorer_main(struct lmig_rst_args *a) {
   unmap_foreign(a);
   move_special(a);
   map_vmas(a);
+  install_guards(a);
   int uffd = -1;
   if (a->flags & LMIG_RST_UFFD)
     uffd = attach_uffd(a);

@@ -67,6 +67,11 @@ struct lmig_rst_sigaction {
   uint64_t mask;
 };
 
+struct lmig_rst_range {
+  uint64_t start;
+  uint64_t len;
+};
+
 struct lmig_rst_rlimit {
   uint32_t resource;
   uint32_t pad;
@@ -212,6 +217,8 @@ struct lmig_rst_args {
   uint32_t shared_sigs_off;
   uint32_t mlockall_flags; /* MCL_FUTURE | MCL_ONFAULT, set after the layout is built */
   uint32_t thread_timers;  /* timers signalling other threads: made by the leader once they exist */
+  uint32_t nr_guards;      /* MADV_GUARD_INSTALL ranges (struct lmig_rst_range), after mapping */
+  uint32_t guards_off;
   uint32_t timers_ready;   /* futex: they are made (PR_TIMER_CREATE_RESTORE_IDS is off again) */
 };
 
@@ -261,7 +268,8 @@ enum lmig_rst_step {
   LMIG_RST_STEP_SHMEM = 42,   /* make shared anonymous memory (restore child) */
   LMIG_RST_STEP_THP = 43,     /* PR_SET_THP_DISABLE */
   LMIG_RST_STEP_MEMBARRIER = 44, /* a membarrier registration (arg: the command) */
-  LMIG_RST_STEP_LOGINUID = 45    /* the audit login uid (arg: the uid) */
+  LMIG_RST_STEP_LOGINUID = 45,   /* the audit login uid (arg: the uid) */
+  LMIG_RST_STEP_GUARD = 46       /* a guard region (arg: its start) */
 };
 
 /* LMIG_RST_STEP_CREDS / _CAPS detail */

@@ -95,6 +95,7 @@ static inline long rsys6(long n, long a, long b, long c, long d, long e, long f)
 #define R_MADV_NOHUGEPAGE 15
 #define R_MADV_DONTDUMP 16
 #define R_MADV_WIPEONFORK 18
+#define R_MADV_GUARD_INSTALL 102
 #define R_MLOCK_ONFAULT 1
 
 #endif

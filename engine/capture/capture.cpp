@@ -235,13 +235,22 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen,
   LMIG_TRY(capture_by_remote_syscalls(frozen, im));
   mark_pending_timer_signals(im);
   if (anon_inventory) {
-    LMIG_ASSIGN_OR_RETURN(im.pages, page_inventory(pid, im.vmas));
+    LMIG_ASSIGN_OR_RETURN(im.pages, page_inventory(pid, im.vmas, &im.guards));
   } else {
-    std::vector<VmaImage> file_private;
-    for (const auto &v : im.vmas)
+    // The anonymous pages are listed by the page server after the
+    // switchover; guard pages, which the restore must install, now (only
+    // where the kernel says there may be some).
+    std::vector<VmaImage> file_private, guarded;
+    for (const auto &v : im.vmas) {
       if (v.kind == VmaKind::file_private)
         file_private.push_back(v);
-    LMIG_ASSIGN_OR_RETURN(im.pages, page_inventory(pid, file_private));
+      else if (v.kind == VmaKind::anon && (v.vm_flags & kVmaMaybeGuards))
+        guarded.push_back(v);
+    }
+    LMIG_ASSIGN_OR_RETURN(im.pages, page_inventory(pid, file_private, &im.guards));
+    LMIG_TRY(page_inventory(pid, guarded, &im.guards));
+    std::sort(im.guards.begin(), im.guards.end(),
+              [](const PageRun &a, const PageRun &b) { return a.addr < b.addr; });
   }
   return im;
 }

@@ -12,6 +12,10 @@
 
 namespace lmig {
 
-Result<std::vector<PageRun>> page_inventory(pid_t pid, const std::vector<VmaImage> &vmas);
+// guards (optional): the guard pages (MADV_GUARD_INSTALL) found on the
+// way, which pagemap shows as swapped out (bit 62) and as a guard (bit 58):
+// they hold no data and are never pages.
+Result<std::vector<PageRun>> page_inventory(pid_t pid, const std::vector<VmaImage> &vmas,
+                                            std::vector<PageRun> *guards = nullptr);
 
 } // namespace lmig

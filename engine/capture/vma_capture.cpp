@@ -51,7 +51,7 @@ Result<std::vector<VmaImage>> capture_vmas(const std::vector<MapsEntry> &maps) {
     static constexpr std::pair<const char *, uint32_t> kAdvice[] = {
         {"hg", kVmaHugePage},  {"nh", kVmaNoHugePage}, {"dc", kVmaDontFork},
         {"wf", kVmaWipeOnFork}, {"dd", kVmaDontDump},  {"lf", kVmaLockOnFault},
-        {"sr", kVmaSeqRead},    {"rr", kVmaRandRead}};
+        {"sr", kVmaSeqRead},    {"rr", kVmaRandRead},  {"gu", kVmaMaybeGuards}};
     for (const auto &[flag, bit] : kAdvice)
       if (m.has_flag(flag))
         v.vm_flags |= bit;

@@ -62,8 +62,9 @@ enum VmaFlag : uint32_t {
   kVmaLockOnFault = 1u << 9, // mlock2(MLOCK_ONFAULT)
   kVmaSeqRead = 1u << 10,     // MADV_SEQUENTIAL
   kVmaRandRead = 1u << 11,    // MADV_RANDOM
+  kVmaMaybeGuards = 1u << 12, // guard regions were installed in it (VmFlags gu)
 };
-inline constexpr uint32_t kVmaAllFlags = (1u << 12) - 1;
+inline constexpr uint32_t kVmaAllFlags = (1u << 13) - 1;
 
 // A VMA of kind shmem: which inode it maps. Its bytes are a ContentsImage,
 // the same one every other mapping and every fd of that inode names, so
@@ -422,6 +423,7 @@ struct ProcessImage {
   std::vector<SiginfoImage> shared_pending; // the process-wide queue, oldest first
   TimersImage timers;
   std::vector<PageRun> pages;  // every page the source holds (inventory)
+  std::vector<PageRun> guards; // MADV_GUARD_INSTALL guard pages, installed again
   uint64_t xfeatures = 0;      // XCR0 the source ran with
   ProcAttrsImage attrs;
   std::vector<SeccompImage> seccomp; // threads with seccomp on, by tid

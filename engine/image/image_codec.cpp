@@ -271,10 +271,12 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
     }
   });
   section(w, kTagPages, [&] {
-    w.u32(static_cast<uint32_t>(im.pages.size()));
-    for (const auto &r : im.pages) {
-      w.u64(r.addr);
-      w.u64(r.npages);
+    for (const auto *runs : {&im.pages, &im.guards}) {
+      w.u32(static_cast<uint32_t>(runs->size()));
+      for (const auto &r : *runs) {
+        w.u64(r.addr);
+        w.u64(r.npages);
+      }
     }
   });
   section(w, kTagContents, [&] {
@@ -596,13 +598,15 @@ void read_threads(ByteReader &r, ProcessImage &im) {
 }
 
 void read_pages(ByteReader &r, ProcessImage &im) {
-  uint32_t n = r.count(16, 1u << 26);
-  im.pages.reserve(n);
-  for (uint32_t i = 0; i < n && !r.failed(); i++) {
-    PageRun p;
-    p.addr = r.u64();
-    p.npages = r.u64();
-    im.pages.push_back(p);
+  for (auto *runs : {&im.pages, &im.guards}) {
+    uint32_t n = r.count(16, 1u << 26);
+    runs->reserve(n);
+    for (uint32_t i = 0; i < n && !r.failed(); i++) {
+      PageRun p;
+      p.addr = r.u64();
+      p.npages = r.u64();
+      runs->push_back(p);
+    }
   }
 }
 
@@ -1057,23 +1061,27 @@ Status validate_image(const ProcessImage &im) {
   LMIG_TRY(validate_shmem_maps(im));
   if (im.mlockall_flags & ~static_cast<uint32_t>(MCL_FUTURE | MCL_ONFAULT))
     return bad("mlockall flags 0x" + std::to_string(im.mlockall_flags) + " are not MCL_FUTURE or MCL_ONFAULT");
-  // Page runs must lie inside anonymous or private file VMAs.
-  size_t vi = 0;
-  uint64_t last = 0;
-  for (const auto &p : im.pages) {
-    if (p.addr % kPage || p.npages == 0 || p.npages > (kTaskSize / kPage) || p.addr < last)
-      return bad("page run at " + std::to_string(p.addr) + " is malformed or out of order");
-    uint64_t end = p.addr + p.npages * kPage;
-    while (vi < im.vmas.size() && im.vmas[vi].end <= p.addr)
-      vi++;
-    if (vi == im.vmas.size() || im.vmas[vi].start > p.addr || im.vmas[vi].end < end ||
-        (im.vmas[vi].kind != VmaKind::anon && im.vmas[vi].kind != VmaKind::file_private))
-      return bad("page run at 0x" + [&] {
-        char b[32];
-        snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(p.addr));
-        return std::string(b);
-      }() + " lies outside the memory it belongs to");
-    last = end;
+  // Page and guard runs must lie inside anonymous or private file VMAs.
+  for (const auto *runs : {&im.pages, &im.guards}) {
+    const char *what = runs == &im.pages ? "page run" : "guard run";
+    size_t vi = 0;
+    uint64_t last = 0;
+    for (const auto &p : *runs) {
+      if (p.addr % kPage || p.npages == 0 || p.npages > (kTaskSize / kPage) || p.addr < last)
+        return bad(std::string(what) + " at " + std::to_string(p.addr) +
+                   " is malformed or out of order");
+      uint64_t end = p.addr + p.npages * kPage;
+      while (vi < im.vmas.size() && im.vmas[vi].end <= p.addr)
+        vi++;
+      if (vi == im.vmas.size() || im.vmas[vi].start > p.addr || im.vmas[vi].end < end ||
+          (im.vmas[vi].kind != VmaKind::anon && im.vmas[vi].kind != VmaKind::file_private))
+        return bad(std::string(what) + " at 0x" + [&] {
+          char b[32];
+          snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(p.addr));
+          return std::string(b);
+        }() + " lies outside the memory it belongs to");
+      last = end;
+    }
   }
   return {};
 }

@@ -339,6 +339,10 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
                             "(PR_TIMER_CREATE_RESTORE_IDS), so it cannot be made again here");
   auto shared_sigs = plan_signal_queue(im.shared_pending, plan.timers);
   uint32_t shared_sigs_off = ab.add(shared_sigs.data(), shared_sigs.size() * sizeof(lmig_rst_siginfo));
+  std::vector<lmig_rst_range> guards;
+  for (const auto &g : im.guards)
+    guards.push_back({g.addr, g.npages * 4096});
+  uint32_t guards_off = ab.add(guards.data(), guards.size() * sizeof(lmig_rst_range));
   std::vector<lmig_rst_thread> threads;
   uint32_t thread_timers = 0;
   for (const ThreadImage &t : im.threads) {
@@ -440,6 +444,8 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   a.proc.thp_disable = im.attrs.thp_disabled ? 1 : 0;
   a.proc.membarrier = im.attrs.membarrier;
   a.proc.loginuid = im.attrs.loginuid;
+  a.nr_guards = static_cast<uint32_t>(guards.size());
+  a.guards_off = guards_off;
   a.nr_shared_sigs = static_cast<uint32_t>(shared_sigs.size());
   a.shared_sigs_off = shared_sigs_off;
   a.total_len = static_cast<uint32_t>(args.size());

@@ -76,7 +76,9 @@ const char *step_name(uint32_t step) {
   case LMIG_RST_STEP_THP: return "disable transparent huge pages";
   case LMIG_RST_STEP_MEMBARRIER: return "register for membarrier";
   case LMIG_RST_STEP_LOGINUID: return "set the audit login uid";
+  case LMIG_RST_STEP_GUARD: return "install a guard region";
   case kStepSpawn: return "create the process with its original PID";
+  case kStepProc: return "mount the PID namespace's own /proc";
   }
   return "restore";
 }

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/rseq.h>
@@ -351,6 +352,12 @@ void close_all_but(const std::vector<int> &keep) {
 [[noreturn]] void init_main(std::vector<SpawnMember> &members, std::vector<int> &keep,
                            int ctl_floor, int lifeline) {
   ::prctl(PR_SET_NAME, "lmig-init");
+  // The namespace's own /proc, in a mount namespace of its own that still
+  // receives the host's mounts (a slave): /proc/PID then names the PIDs
+  // the restored processes see, theirs and their children's.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0 ||
+      ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
+    child_fail(members[0].ctl, kStepProc, errno, 0);
   // The control sockets move above every fd any member restores and the
   // tree's handoff slots, so that no restore child overwrites another's.
   rlimit nofile{};
@@ -429,7 +436,7 @@ Result<RestoreTree> spawn_restore_tree(std::vector<SpawnMember> &members) {
       ctl_floor = std::max({ctl_floor, m.plan->ctl_fd + 1, m.plan->handoff_end + 1});
   int pidfd = -1;
   clone_args ca{};
-  ca.flags = CLONE_NEWPID | CLONE_PIDFD;
+  ca.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_PIDFD;
   ca.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   ca.exit_signal = SIGCHLD;
   long pid = clone3_raw(&ca);

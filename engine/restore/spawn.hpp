@@ -49,6 +49,7 @@ struct RestoreTree {
 // Extra control message: the init tells lmigd the restore child exists.
 inline constexpr uint32_t kMsgSpawned = 100;
 inline constexpr uint32_t kStepSpawn = 50;
+inline constexpr uint32_t kStepProc = 51; // the namespace's own /proc
 
 // members[0] is the root; parents come before their children.
 Result<RestoreTree> spawn_restore_tree(std::vector<SpawnMember> &members);
