@@ -69,11 +69,15 @@ int open_file(int ctl, RestorePlan &plan, const FilePlan &f, uint64_t i, int flo
   case FileKind::fifo:
     return check(ctl, child::open_fifo(f.path.c_str(), f.flags, floor), i);
   case FileKind::deleted:
-  case FileKind::memfd:
-    return check(ctl,
-                 child::reopen(plan.contents[static_cast<size_t>(f.contents_index)].fd, f.flags,
-                               floor),
-                 i);
+  case FileKind::memfd: {
+    const auto &c = plan.contents[static_cast<size_t>(f.contents_index)];
+    // The kernel lets a memfd be executed through the file memfd_create
+    // made while that file writes to it, not through a reopened one
+    // (ETXTBSY): the first read-write open of a memfd is that file itself.
+    if (f.kind == FileKind::memfd && c.first_file == i && (f.flags & O_ACCMODE) == O_RDWR)
+      return check(ctl, dup_above(c.fd, floor), i);
+    return check(ctl, child::reopen(c.fd, f.flags, floor), i);
+  }
   case FileKind::unix_socket: // made with its peer
     return check(ctl,
                  dup_above(plan.socket_pairs[static_cast<size_t>(f.socket_index)].fds[f.socket_end],
