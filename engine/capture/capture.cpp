@@ -204,6 +204,10 @@ Result<ProcessImage> capture_process(FrozenProcess &frozen,
   im.creds.gid = status.gid;
   im.creds.groups = status.groups;
   LMIG_ASSIGN_OR_RETURN(im.cwd, read_link("/proc/" + std::to_string(pid) + "/cwd"));
+  if (im.cwd.ends_with(" (deleted)")) {
+    im.cwd.resize(im.cwd.size() - 10);
+    im.cwd_deleted = true;
+  }
   LMIG_TRY(precheck_proc_attrs(pid, status));
   LMIG_TRY(capture_proc_attrs(pid, status, im));
 

@@ -73,10 +73,6 @@ Result<ProcStatus> check_identity(pid_t pid, bool frozen_by_us) {
     return make_error(LMIG_ERR_UNSUPPORTED,
                       "PID " + std::to_string(pid) + ": its executable was deleted; that is not "
                                                      "supported yet");
-  if (link_deleted(proc + "/cwd"))
-    return make_error(LMIG_ERR_UNSUPPORTED, "PID " + std::to_string(pid) +
-                                                ": its working directory was deleted; that is "
-                                                "not supported yet");
   return st;
 }
 

@@ -403,6 +403,7 @@ struct ProcessImage {
   CredsImage creds;
   uint32_t umask = 022;
   std::string cwd;
+  bool cwd_deleted = false; // its working directory was removed: cwd is where it was
   std::vector<VmaImage> vmas;
   std::vector<FileImage> files;
   std::vector<FdImage> fds;

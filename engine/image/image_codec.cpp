@@ -164,6 +164,7 @@ std::vector<uint8_t> encode_image(const ProcessImage &im) {
     w.str(im.comm);
     w.u32(im.umask);
     w.str(im.cwd);
+    w.u8(im.cwd_deleted ? 1 : 0);
     w.u64(im.xfeatures);
   });
   section(w, kTagCreds, [&] {
@@ -452,6 +453,7 @@ void read_process(ByteReader &r, ProcessImage &im) {
   im.comm = r.str(64);
   im.umask = r.u32();
   im.cwd = r.str(kMaxPath);
+  im.cwd_deleted = r.boolean();
   im.xfeatures = r.u64();
 }
 

@@ -63,8 +63,16 @@ Status preflight(const ProcessImage &im) {
   struct stat st {};
   if (!im.mm.exe_path.empty() && ::stat(im.mm.exe_path.c_str(), &st) < 0)
     return target_failed("executable " + im.mm.exe_path + " cannot be used", errno);
-  if (::stat(im.cwd.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
-    return target_failed("working directory " + im.cwd + " cannot be used", errno);
+  // A working directory that was removed is made again and removed once
+  // the process is in it: only its parent must be there.
+  const std::string cwd = im.cwd_deleted ? im.cwd.substr(0, std::max<size_t>(1, im.cwd.rfind('/')))
+                                         : im.cwd;
+  if (::stat(cwd.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+    return target_failed(std::string(im.cwd_deleted ? "the directory that held the removed "
+                                                      "working directory "
+                                                    : "working directory ") +
+                             cwd + " cannot be used",
+                         errno);
   return {};
 }
 
@@ -182,6 +190,7 @@ Result<RestorePlan> plan_restore(const ProcessImage &im, bool postcopy, bool uff
   plan.vpid = im.pid;
   plan.postcopy = postcopy;
   plan.cwd = im.cwd;
+  plan.cwd_deleted = im.cwd_deleted;
   plan.comm = im.comm.substr(0, 15);
   for (const auto &t : im.threads)
     plan.sched.push_back({t.tid, t.sched_policy, t.sched_priority, t.nice});

@@ -136,6 +136,7 @@ struct RestorePlan {
   std::vector<ContentsPlan> contents;
   std::vector<SocketPairPlan> socket_pairs;
   std::string cwd;
+  bool cwd_deleted = false;    // make cwd, enter it, remove it
   std::string comm;            // thread name (PR_SET_NAME)
   uint32_t umask = 0;
   bool setsid = false;         // the process led its session and group

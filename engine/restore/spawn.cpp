@@ -303,8 +303,22 @@ void fork_member(std::vector<SpawnMember> &members, size_t self, size_t child) {
   open_fds(ctl, plan);
   if (plan.handoff_end > plan.handoff_base)
     ::syscall(SYS_close_range, plan.handoff_base, plan.handoff_end - 1, 0);
-  if (::chdir(plan.cwd.c_str()) < 0)
+  if (plan.cwd_deleted) {
+    // Where it was, or beside it when that name is taken again; the
+    // process sees a removed directory either way.
+    std::string dir = plan.cwd;
+    if (::mkdir(dir.c_str(), 0700) < 0) {
+      if (errno != EEXIST)
+        child_fail(ctl, LMIG_RST_STEP_CWD, errno, 0);
+      dir = plan.cwd.substr(0, std::max<size_t>(1, plan.cwd.rfind('/'))) + "/.lmig-cwd-XXXXXX";
+      if (!::mkdtemp(dir.data()))
+        child_fail(ctl, LMIG_RST_STEP_CWD, errno, 0);
+    }
+    if (::chdir(dir.c_str()) < 0 || ::rmdir(dir.c_str()) < 0)
+      child_fail(ctl, LMIG_RST_STEP_CWD, errno, 0);
+  } else if (::chdir(plan.cwd.c_str()) < 0) {
     child_fail(ctl, LMIG_RST_STEP_CWD, errno, 0);
+  }
   ::umask(plan.umask);
   child::TimerFailure tf;
   if (!child::restore_timers(plan.timers, tf))
