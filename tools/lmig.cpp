@@ -120,8 +120,15 @@ int main(int argc, char **argv) {
       usage(stderr);
       return 2;
     }
-    if (lmig_check(pid, &err) != LMIG_OK) {
-      std::fprintf(stderr, "lmig: PID %d cannot be migrated: %s\n", pid, err.message);
+    size_t blockers = 0;
+    auto print = [](void *user, const lmig_error *b) {
+      ++*static_cast<size_t *>(user);
+      std::fprintf(stderr, "  %s\n", b->message);
+    };
+    std::fprintf(stderr, "lmig: checking PID %d and every process under it\n", pid);
+    if (lmig_check_each(pid, print, &blockers, &err) != LMIG_OK) {
+      std::fprintf(stderr, "lmig: PID %d cannot be migrated: %zu thing%s above stop%s it\n", pid,
+                   blockers, blockers == 1 ? "" : "s", blockers == 1 ? "s" : "");
       return 1;
     }
     std::printf("PID %d can be migrated\n", pid);

@@ -76,6 +76,22 @@ extern "C" lmig_status lmig_check(pid_t pid, lmig_error *err) {
   return report_ok(err);
 }
 
+extern "C" lmig_status lmig_check_each(pid_t pid, lmig_blocker_fn blocker, void *user,
+                                       lmig_error *err) {
+  std::vector<Error> all = list_blockers(pid);
+  if (all.empty())
+    return report_ok(err);
+  for (const auto &e : all) {
+    if (!blocker)
+      break;
+    lmig_error one{};
+    one.size = sizeof one;
+    report_error(e, &one);
+    blocker(user, &one);
+  }
+  return report_error(all.front(), err);
+}
+
 extern "C" const char *lmig_status_name(lmig_status s) {
   switch (s) {
   case LMIG_OK: return "ok";

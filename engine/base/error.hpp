@@ -19,6 +19,7 @@ struct Error {
   int sys_errno = 0;
   Side side = Side::local;
   std::string message;
+  int fd = -1; // the fd of the process it is about, when it is about one (a dry run skips it)
 
   // Prefixes the message with more context ("capture: " + "fd 4: ...").
   Error &context(const std::string &what) {

@@ -28,8 +28,10 @@
 namespace lmig {
 
 Error unsupported_fd(int fd, const std::string &what) {
-  return make_error(LMIG_ERR_UNSUPPORTED,
-                    "fd " + std::to_string(fd) + ": " + what + " is not supported yet");
+  Error e = make_error(LMIG_ERR_UNSUPPORTED,
+                       "fd " + std::to_string(fd) + ": " + what + " is not supported yet");
+  e.fd = fd;
+  return e;
 }
 
 namespace {
@@ -260,6 +262,31 @@ Result<FdTable> capture_fds(pid_t pid, bool read_data,
     refs.push_back({pid, fd, fd});
   LMIG_ASSIGN_OR_RETURN(auto found, find_fds(refs, shared_slots));
   return capture_found(std::move(found), read_data, false);
+}
+
+void check_fds(pid_t pid, const std::map<int, int32_t> *shared_slots,
+               std::vector<Error> &blockers) {
+  auto numbers = list_fds(pid);
+  if (!numbers.ok())
+    return blockers.push_back(std::move(numbers).error());
+  std::vector<FdRef> refs;
+  for (int fd : *numbers)
+    refs.push_back({pid, fd, fd});
+  auto found = find_fds(refs, shared_slots);
+  if (!found.ok())
+    return blockers.push_back(std::move(found).error());
+  for (;;) {
+    auto t = capture_found(*found, false, false);
+    if (t.ok())
+      return;
+    Error e = std::move(t).error();
+    const int fd = e.fd;
+    blockers.push_back(std::move(e));
+    const size_t before = found->size();
+    std::erase_if(*found, [fd](const FoundFd &f) { return f.fd == fd; });
+    if (fd < 0 || found->size() == before)
+      return;
+  }
 }
 
 Result<FdTable> capture_fd_set(const std::vector<FdRef> &refs,

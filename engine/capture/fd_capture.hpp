@@ -47,6 +47,12 @@ struct FdTable {
 Result<FdTable> capture_fds(pid_t pid, bool read_data,
                             const std::map<int, int32_t> *shared_slots = nullptr);
 
+// The dry run's form, for a list of every blocker: each fd that cannot
+// move adds its error to `blockers` and is left out, instead of the first
+// ending the run. An error about no one fd ends it too (added).
+void check_fds(pid_t pid, const std::map<int, int32_t> *shared_slots,
+               std::vector<Error> &blockers);
+
 // An fd as /proc shows it: where it points, its inode, its fdinfo text.
 struct ProcFd {
   pid_t pid;

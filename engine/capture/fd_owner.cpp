@@ -28,8 +28,11 @@ Status capture_fd_owner(FdBorrower &borrower, int fd, bool in_tree_files, FileIm
   if (owner.pid == 0)
     return {};
   auto refuse = [&](const std::string &who) {
-    return make_error(LMIG_ERR_UNSUPPORTED, "fd " + std::to_string(fd) + ": its I/O signals go to " +
-                                                who + "; that is not supported yet");
+    Error e = make_error(LMIG_ERR_UNSUPPORTED, "fd " + std::to_string(fd) +
+                                                   ": its I/O signals go to " + who +
+                                                   "; that is not supported yet");
+    e.fd = fd;
+    return e;
   };
   if (in_tree_files)
     return refuse("PID " + std::to_string(owner.pid) + " (a file the tree's processes share)");

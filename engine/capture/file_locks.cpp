@@ -52,9 +52,11 @@ Status refuse_held_locks(int fd, const std::string &link, const std::string &fdi
   auto locks = locks_in_fdinfo(fdinfo);
   if (locks.empty())
     return {};
-  return make_error(LMIG_ERR_UNSUPPORTED, "fd " + std::to_string(fd) + ": " +
-                                              describe(locks.front()) + " on " + link +
-                                              " is not supported yet (it would be dropped)");
+  Error e = make_error(LMIG_ERR_UNSUPPORTED, "fd " + std::to_string(fd) + ": " +
+                                                 describe(locks.front()) + " on " + link +
+                                                 " is not supported yet (it would be dropped)");
+  e.fd = fd;
+  return e;
 }
 
 } // namespace lmig

@@ -88,6 +88,69 @@ Result<std::vector<MapsEntry>> precheck_one(pid_t pid, const std::map<int, int32
   return maps;
 }
 
+std::vector<Error> list_blockers(pid_t pid) {
+  std::vector<Error> out;
+  if (auto st = check_identity(pid); !st.ok()) {
+    out.push_back(std::move(st).error());
+    return out;
+  }
+  auto scan = scan_tree(pid);
+  if (!scan.ok()) {
+    out.push_back(std::move(scan).error());
+    return out;
+  }
+  if (auto st = check_session_moves_whole(*scan); !st.ok())
+    out.push_back(std::move(st).error());
+  if (auto st = refuse_shared_tables(*scan); !st.ok())
+    out.push_back(std::move(st).error());
+  auto sharing = find_tree_sharing(*scan);
+  if (!sharing.ok())
+    out.push_back(std::move(sharing).error());
+  for (size_t i = 0; i < scan->host_pids.size(); i++) {
+    if (scan->tree.members[i].zombie)
+      continue;
+    const pid_t member = scan->host_pids[i];
+    auto add = [&](Error e) {
+      if (i > 0)
+        e.context("PID " + std::to_string(pid) + " has child PID " + std::to_string(member));
+      out.push_back(std::move(e));
+    };
+    auto status = check_identity(member);
+    if (!status.ok()) {
+      add(std::move(status).error());
+      continue;
+    }
+    if (auto st = precheck_proc_attrs(member, *status); !st.ok())
+      add(std::move(st).error());
+    const auto *slots = sharing.ok() ? &sharing->slot_of[i] : nullptr;
+    std::vector<Error> fd_blockers;
+    check_fds(member, slots, fd_blockers);
+    for (auto &e : fd_blockers)
+      add(std::move(e));
+    auto maps = read_smaps(member);
+    if (!maps.ok()) {
+      add(std::move(maps).error());
+      continue;
+    }
+    auto vmas = capture_vmas(*maps);
+    if (!vmas.ok()) {
+      add(std::move(vmas).error());
+    } else if (fd_blockers.empty()) {
+      // Shared memory is judged with the fds that hold it.
+      auto fds = capture_fds(member, false, slots);
+      if (fds.ok()) {
+        auto shm = capture_shmem(member, *maps, *vmas, *fds, false,
+                                 sharing.ok() ? &sharing->contents_slot : nullptr);
+        if (!shm.ok())
+          add(std::move(shm).error());
+      }
+    }
+    if (auto st = precheck_timers(member); !st.ok())
+      add(std::move(st).error());
+  }
+  return out;
+}
+
 Result<TreePrecheck> precheck(pid_t pid) {
   LMIG_TRY(check_identity(pid));
   TreePrecheck out;

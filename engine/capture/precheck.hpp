@@ -37,4 +37,8 @@ struct TreePrecheck {
 };
 Result<TreePrecheck> precheck(pid_t pid);
 
+// The same planning over the whole tree, listing every blocker instead of
+// stopping at the first: each member's, each fd's (empty: it can move).
+std::vector<Error> list_blockers(pid_t pid);
+
 } // namespace lmig

@@ -167,6 +167,14 @@ LMIG_EXPORT lmig_status lmig_migrate(pid_t pid, const lmig_migrate_options *opts
  * LMIG_OK, or an error naming the first thing that stops it. */
 LMIG_EXPORT lmig_status lmig_check(pid_t pid, lmig_error *err);
 
+/* The same over the whole tree, without stopping at the first: `blocker`
+ * is called once for each thing that stops the migration (a member, an fd,
+ * a mapping, ...), its message naming the PID and fd. LMIG_OK when there is
+ * none; else the code of the first (also in `err`). */
+typedef void (*lmig_blocker_fn)(void *user, const lmig_error *blocker);
+LMIG_EXPORT lmig_status lmig_check_each(pid_t pid, lmig_blocker_fn blocker, void *user,
+                                        lmig_error *err);
+
 /* ---- target side -------------------------------------------------------- */
 
 typedef struct lmig_server lmig_server;

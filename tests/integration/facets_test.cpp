@@ -55,6 +55,9 @@ TEST_P(Facets, MovesIntact) {
   std::string v = w.check(src, 1);
   ASSERT_EQ(v.substr(0, 4), "PASS") << "the facet must hold before moving: " << v;
   ASSERT_EQ(status_mismatch(w, src), "");
+  // --check must say what the migration will do.
+  CmdResult check = run({bin("LMIG"), "--check", std::to_string(src)});
+  EXPECT_EQ(check.exit_code, facet.refused ? 1 : 0) << check.err;
   CmdResult r = run({bin("LMIG"), mode, std::to_string(src), d.address(), "--json"});
   if (facet.refused) {
     EXPECT_EQ(r.exit_code, 1);

@@ -110,5 +110,17 @@ TEST(Refusal, CheckCommandSaysWhy) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// --check does not stop at the first blocker: it lists every one, a line
+// each, naming the fd.
+TEST(Refusal, CheckListsEveryBlocker) {
+  Workload w({"--tcp-socket", "--netlink"}, 1);
+  CmdResult r = run({bin("LMIG"), "--check", std::to_string(w.pid())});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("TCP socket is not supported yet"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("netlink socket is not supported yet"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("2 things above stop it"), std::string::npos) << r.err;
+  expect_untouched(w, 1);
+}
+
 } // namespace
 } // namespace lmig::test
