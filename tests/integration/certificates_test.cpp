@@ -57,13 +57,10 @@ TEST(Certificates, AProcessMovesBetweenHostsTheCaSignedForAndNothingCrossesInCle
                           "--json"},
                          pki.source),
                     std::chrono::seconds(60));
-  ASSERT_EQ(r.exit_code, 0) << r.err << d.log();
+  Moved m(r, w);
+  ASSERT_GT(m.pid(), 0) << r.err << d.log();
   EXPECT_FALSE(proxy.seen()) << "the image crossed the wire in clear";
-  auto json = parse_json_object(r.out);
-  pid_t target = std::stoi(json["target_pid"]);
-  ProcessGuard g(target);
-  w.reap_source();
-  std::string v = w.check(target, 1);
+  std::string v = m.check(1);
   EXPECT_EQ(v.substr(0, 4), "PASS") << v;
   EXPECT_NE(d.log().find("certificate /CN=source.test"), std::string::npos) << d.log();
 }
@@ -100,12 +97,9 @@ TEST(Certificates, ATargetWhoseCertificateNamesAnotherHostGetsNothingUnlessNamed
                 "--peer-name", "target.test"},
                pki.source),
           std::chrono::seconds(60));
-  ASSERT_EQ(r.exit_code, 0) << r.err << d.log();
-  auto json = parse_json_object(r.out);
-  pid_t moved = std::stoi(json["target_pid"]);
-  ProcessGuard g(moved);
-  w.reap_source();
-  std::string v = w.check(moved, 2);
+  Moved m(r, w);
+  ASSERT_GT(m.pid(), 0) << r.err << d.log();
+  std::string v = m.check(2);
   EXPECT_EQ(v.substr(0, 4), "PASS") << v;
 }
 
@@ -165,12 +159,9 @@ TEST(Certificates, TheOnesMakeCertsMakesWork) {
                           "--json"},
                          files("source.test")),
                     std::chrono::seconds(60));
-  ASSERT_EQ(r.exit_code, 0) << r.err << d.log();
-  auto json = parse_json_object(r.out);
-  pid_t moved = std::stoi(json["target_pid"]);
-  ProcessGuard g(moved);
-  w.reap_source();
-  std::string v = w.check(moved, 1);
+  Moved m(r, w);
+  ASSERT_GT(m.pid(), 0) << r.err << d.log();
+  std::string v = m.check(1);
   EXPECT_EQ(v.substr(0, 4), "PASS") << v;
 }
 

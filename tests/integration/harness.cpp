@@ -146,6 +146,17 @@ pid_t migration_worker_of(pid_t lmig, std::chrono::milliseconds timeout) {
   return worker;
 }
 
+Moved::Moved(const CmdResult &r, Workload &w) : w_(w) {
+  if (r.exit_code != 0)
+    return;
+  auto json = parse_json_object(r.out);
+  if (json.find("target_pid") == json.end())
+    return;
+  pid_ = std::stoi(json["target_pid"]);
+  guard_ = std::make_unique<ProcessGuard>(pid_);
+  w.reap_source();
+}
+
 void expect_untouched(Workload &w, unsigned seq) {
   ASSERT_TRUE(alive(w.pid()));
   EXPECT_NE(proc_state(w.pid()), 't') << "still traced";

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -150,5 +151,21 @@ void expect_untouched(Workload &w, unsigned seq);
 
 // The "key": value pairs of lmig --json output (numbers and strings).
 std::map<std::string, std::string> parse_json_object(const std::string &text);
+
+// What a `lmig ... --json` run that moved `w` left: the target process (its
+// PID here; -1 when the run did not succeed), killed when this goes, and
+// the source reaped.
+class Moved {
+public:
+  Moved(const CmdResult &r, Workload &w);
+  pid_t pid() const { return pid_; }
+  // The moved workload's verdict on check `seq`.
+  std::string check(unsigned seq) { return w_.check(pid_, seq); }
+
+private:
+  Workload &w_;
+  pid_t pid_ = -1;
+  std::unique_ptr<ProcessGuard> guard_;
+};
 
 } // namespace lmig::test

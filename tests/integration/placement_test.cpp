@@ -65,12 +65,9 @@ TEST(Placement, TheProcessJoinsItsSourcesCgroupsUnderTheRoot) {
   const auto before = cgroups_of(w.pid());
   CmdResult r = run({bin("LMIG"), "--postcopy", std::to_string(w.pid()), d.address(), "--json"},
                     std::chrono::seconds(60));
-  ASSERT_EQ(r.exit_code, 0) << r.err << d.log();
-  auto json = parse_json_object(r.out);
-  pid_t moved = std::stoi(json["target_pid"]);
-  ProcessGuard g(moved);
-  w.reap_source();
-  const auto after = cgroups_of(moved);
+  Moved m(r, w);
+  ASSERT_GT(m.pid(), 0) << r.err << d.log();
+  const auto after = cgroups_of(m.pid());
   const auto mounts = cgroup_mounts(read_file("/proc/self/mountinfo"));
   size_t placed = 0;
   for (const auto &[controllers, path] : before) {
@@ -84,7 +81,7 @@ TEST(Placement, TheProcessJoinsItsSourcesCgroupsUnderTheRoot) {
     placed++;
   }
   EXPECT_GT(placed, 0u);
-  std::string v = w.check(moved, 1);
+  std::string v = m.check(1);
   EXPECT_EQ(v.substr(0, 4), "PASS") << v;
 }
 
@@ -105,12 +102,9 @@ TEST(Placement, WithoutARootTheProcessStaysInLmigdsCgroups) {
   Workload w({}, 8);
   CmdResult r = run({bin("LMIG"), "--stop-copy", std::to_string(w.pid()), d.address(), "--json"},
                     std::chrono::seconds(60));
-  ASSERT_EQ(r.exit_code, 0) << r.err << d.log();
-  auto json = parse_json_object(r.out);
-  pid_t moved = std::stoi(json["target_pid"]);
-  ProcessGuard g(moved);
-  w.reap_source();
-  EXPECT_EQ(cgroups_of(moved), cgroups_of(d.pid()));
+  Moved m(r, w);
+  ASSERT_GT(m.pid(), 0) << r.err << d.log();
+  EXPECT_EQ(cgroups_of(m.pid()), cgroups_of(d.pid()));
 }
 
 TEST(Placement, MountsAndPathsAreReadAsTheKernelWritesThem) {

@@ -39,8 +39,9 @@ FrameOpener::FrameOpener(const Key &key) : ctx_(new Ctx) {
 }
 FrameOpener::~FrameOpener() = default;
 
-Status FrameSealer::seal(wire::FrameHeader &h, std::span<const std::span<uint8_t>> pieces,
-                         uint8_t *tag) {
+// Marks the header sealed, counts the tag in its length, and starts the
+// frame's encryption with the header as associated data.
+Status FrameSealer::begin(wire::FrameHeader &h) {
   h.flags |= wire::kFrameSealed;
   h.length += kTagBytes;
   const auto nonce = nonce_of(counter_++);
@@ -48,36 +49,40 @@ Status FrameSealer::seal(wire::FrameHeader &h, std::span<const std::span<uint8_t
   if (!EVP_EncryptInit_ex(ctx_->c, nullptr, nullptr, nullptr, nonce.data()) ||
       !EVP_EncryptUpdate(ctx_->c, nullptr, &n, reinterpret_cast<const uint8_t *>(&h), sizeof h))
     return crypto_error("seal");
-  for (auto p : pieces)
-    if (!p.empty() &&
-        !EVP_EncryptUpdate(ctx_->c, p.data(), &n, p.data(), static_cast<int>(p.size())))
-      return crypto_error("seal");
+  return {};
+}
+
+Status FrameSealer::encrypt(const uint8_t *in, size_t len, uint8_t *out) {
+  int n = 0;
+  if (len && !EVP_EncryptUpdate(ctx_->c, out, &n, in, static_cast<int>(len)))
+    return crypto_error("seal");
+  return {};
+}
+
+Status FrameSealer::finish(uint8_t *tag) {
+  int n = 0;
   if (!EVP_EncryptFinal_ex(ctx_->c, nullptr, &n) ||
       !EVP_CIPHER_CTX_ctrl(ctx_->c, EVP_CTRL_GCM_GET_TAG, kTagBytes, tag))
     return crypto_error("seal");
   return {};
 }
 
+Status FrameSealer::seal(wire::FrameHeader &h, std::span<const std::span<uint8_t>> pieces,
+                         uint8_t *tag) {
+  LMIG_TRY(begin(h));
+  for (auto p : pieces)
+    LMIG_TRY(encrypt(p.data(), p.size(), p.data()));
+  return finish(tag);
+}
+
 Status FrameSealer::seal_to(wire::FrameHeader &h,
                             std::span<const std::span<const uint8_t>> pieces, uint8_t *out) {
-  h.flags |= wire::kFrameSealed;
-  h.length += kTagBytes;
-  const auto nonce = nonce_of(counter_++);
-  int n = 0;
-  if (!EVP_EncryptInit_ex(ctx_->c, nullptr, nullptr, nullptr, nonce.data()) ||
-      !EVP_EncryptUpdate(ctx_->c, nullptr, &n, reinterpret_cast<const uint8_t *>(&h), sizeof h))
-    return crypto_error("seal");
+  LMIG_TRY(begin(h));
   for (auto p : pieces) {
-    if (p.empty())
-      continue;
-    if (!EVP_EncryptUpdate(ctx_->c, out, &n, p.data(), static_cast<int>(p.size())))
-      return crypto_error("seal");
+    LMIG_TRY(encrypt(p.data(), p.size(), out));
     out += p.size();
   }
-  if (!EVP_EncryptFinal_ex(ctx_->c, nullptr, &n) ||
-      !EVP_CIPHER_CTX_ctrl(ctx_->c, EVP_CTRL_GCM_GET_TAG, kTagBytes, out))
-    return crypto_error("seal");
-  return {};
+  return finish(out);
 }
 
 Result<size_t> FrameOpener::open(const wire::FrameHeader &h, uint8_t *frame,

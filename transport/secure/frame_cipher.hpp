@@ -38,6 +38,9 @@ public:
                  uint8_t *out);
 
 private:
+  Status begin(wire::FrameHeader &h);
+  Status encrypt(const uint8_t *in, size_t len, uint8_t *out);
+  Status finish(uint8_t *tag);
   struct Ctx;
   std::unique_ptr<Ctx> ctx_;
   uint64_t counter_ = 0;
