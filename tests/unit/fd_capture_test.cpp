@@ -1,6 +1,7 @@
 // capture_fds on live children: what each kind of fd holds is read exactly,
 // reading it changes nothing the child can see (a second capture finds the
 // same), and what cannot move is refused by name.
+#include "engine/base/fd_passing.hpp"
 #include "engine/capture/fd_capture.hpp"
 
 #include <fcntl.h>
@@ -395,20 +396,7 @@ TEST(FdCaptureRefuses, UnixSocketsThatAreNotAPairInside) {
         ::socketpair(AF_UNIX, SOCK_STREAM, 0, p);
         f.n[0] = p[0];
         f.n[1] = p[1];
-        alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
-        char byte = 'x';
-        iovec iov{&byte, 1};
-        msghdr mh{};
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        mh.msg_control = cbuf;
-        mh.msg_controllen = sizeof cbuf;
-        cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(cm), &p[0], sizeof(int));
-        ::sendmsg(p[1], &mh, 0);
+        send_with_fd(p[1], "x", 1, p[0]);
       },
       fds);
   expect_refused(in_flight, "unix socket with 1 file descriptors in flight");

@@ -1,5 +1,6 @@
 // The kind-specific fdinfo parsers on crafted text (as the kernel prints
 // it, and damaged), then on this kernel's own fdinfo of live fds.
+#include "engine/base/fd_passing.hpp"
 #include "engine/capture/fdinfo.hpp"
 #include "engine/capture/file_locks.hpp"
 
@@ -282,21 +283,7 @@ TEST(LiveFdinfo, UnixSocket) {
   ASSERT_TRUE(r->has_value()) << "this kernel shows scm_fds";
   EXPECT_EQ(**r, 0u);
   // One fd in flight.
-  int passed = b.get();
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  char byte = 'x';
-  iovec iov{&byte, 1};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cbuf;
-  mh.msg_controllen = sizeof cbuf;
-  cmsghdr *c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &passed, sizeof passed);
-  ASSERT_EQ(::sendmsg(b.get(), &mh, 0), 1);
+  ASSERT_EQ(send_with_fd(b.get(), "x", 1, b.get()), 1);
   r = parse_socket_scm_fds(fdinfo_of(a.get()));
   ASSERT_TRUE(r.ok()) << error_of(r);
   EXPECT_EQ(r->value_or(0), 1u);
