@@ -216,6 +216,14 @@ TEST(CertificateFiles, TheKeyFileMustBePrivateAndMatchTheCertificate) {
   EXPECT_NE(id.error().message.find("holds no PEM certificate"), std::string::npos)
       << id.error().message;
 
+  // A CA file too large to read whole is refused, not cut short.
+  test::write_file(dir.file("huge.crt"), std::string((4u << 20) + 1, 'A'), 0644);
+  src.ca_file = dir.file("huge.crt");
+  id = CertIdentity::load(src);
+  ASSERT_FALSE(id.ok());
+  EXPECT_NE(id.error().message.find("is larger than 4 MiB"), std::string::npos)
+      << id.error().message;
+
   src.ca_file = dir.file("missing.crt");
   id = CertIdentity::load(src);
   ASSERT_FALSE(id.ok());

@@ -16,7 +16,8 @@
 namespace lmig {
 namespace {
 
-constexpr size_t kMaxPemBytes = 64u << 10;
+constexpr size_t kMaxKeyBytes = 64u << 10;
+constexpr size_t kMaxCertBytes = 4u << 20; // a CA bundle (the system's is a few hundred KiB)
 
 template <class T, void (*F)(T *)> struct Freer {
   void operator()(T *p) const { F(p); }
@@ -47,17 +48,25 @@ Result<std::string> pem_of(const std::string &file, const std::string &pem, cons
   if (!pem.empty())
     return pem;
   if (secret) {
-    LMIG_ASSIGN_OR_RETURN(auto bytes, read_private_file(file, what, kMaxPemBytes));
+    LMIG_ASSIGN_OR_RETURN(auto bytes, read_private_file(file, what, kMaxKeyBytes));
     return std::string(bytes.begin(), bytes.end());
   }
   Bio b(BIO_new_file(file.c_str(), "r"));
   if (!b)
     return sys_error(std::string("open the ") + what + " " + file);
+  // All of it or an error: certificates cut short would be dropped in
+  // silence (a CA bundle trusting fewer authorities than it names).
   std::string out;
   char buf[4096];
   int n;
-  while ((n = BIO_read(b.get(), buf, sizeof buf)) > 0 && out.size() < kMaxPemBytes)
+  while ((n = BIO_read(b.get(), buf, sizeof buf)) > 0) {
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > kMaxCertBytes)
+      return invalid(std::string(what) + " " + file + " is larger than " +
+                     std::to_string(kMaxCertBytes >> 20) + " MiB");
+  }
+  if (n < 0)
+    return make_error(LMIG_ERR_SYSTEM, std::string("read the ") + what + " " + file);
   return out;
 }
 
